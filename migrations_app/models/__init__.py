@@ -1,0 +1,50 @@
+from migrations_app.models.audit import (
+    AuditChainHead,
+    AuditEvent,
+    AuditLogIsAppendOnly,
+    AuditVerification,
+    Outcome,
+)
+from migrations_app.models.catalog import SkuMapping, SkuMappingTarget
+from migrations_app.models.migration import (
+    CLOSED_STATES,
+    STEPS,
+    TERMINAL_STATES,
+    LicenseMove,
+    Migration,
+    MigrationState,
+    RetireMode,
+)
+from migrations_app.models.partner import (
+    Customer,
+    CustomerUser,
+    Offer,
+    SubscribedSku,
+    Subscription,
+    SyncRun,
+    UserLicense,
+)
+
+__all__ = [
+    "CLOSED_STATES",
+    "STEPS",
+    "TERMINAL_STATES",
+    "AuditChainHead",
+    "AuditEvent",
+    "AuditLogIsAppendOnly",
+    "AuditVerification",
+    "Customer",
+    "CustomerUser",
+    "LicenseMove",
+    "Migration",
+    "MigrationState",
+    "Offer",
+    "Outcome",
+    "RetireMode",
+    "SkuMapping",
+    "SkuMappingTarget",
+    "SubscribedSku",
+    "Subscription",
+    "SyncRun",
+    "UserLicense",
+]

@@ -1,0 +1,60 @@
+"""Roles are Django groups: viewer ⊂ operator ⊂ admin. Checked in every view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+VIEWER = "viewer"
+OPERATOR = "operator"
+ADMIN = "admin"
+ROLES = [VIEWER, OPERATOR, ADMIN]
+_RANK = {VIEWER: 1, OPERATOR: 2, ADMIN: 3}
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def user_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """Return the highest role the user holds, or None."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return ADMIN
+    cached = getattr(user, "_partnerhub_role", "unset")
+    if cached != "unset":
+        return cached
+    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    role = None
+    for name in ROLES:
+        if name in names:
+            role = name
+    user._partnerhub_role = role  # type: ignore[union-attr]
+    return role
+
+
+def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+    """Return True if the user holds `role` or a higher one."""
+    held = user_role(user)
+    return held is not None and _RANK[held] >= _RANK[role]
+
+
+def role_required(role: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Require login, then `role` or higher; raise PermissionDenied otherwise."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not has_role(request.user, role):
+                raise PermissionDenied(f"This needs the {role} role.")
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -1,0 +1,15 @@
+"""URL patterns; each views module declares its own list, one URL per view."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+from migrations_app.views import accounts, audit, catalog, customers, migrations
+
+urlpatterns: list[URLPattern] = [
+    *accounts.urlpatterns,
+    *customers.urlpatterns,
+    *migrations.urlpatterns,
+    *catalog.urlpatterns,
+    *audit.urlpatterns,
+]

@@ -1,0 +1,33 @@
+"""Sign in, sign out, health."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Send visitors to the customer list (which asks them to sign in first)."""
+    return redirect("customer_list")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Return a tiny JSON body so load balancers can tell the web process is up."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

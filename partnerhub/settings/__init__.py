@@ -1,0 +1,267 @@
+"""PartnerHub settings for development (the default), read from the environment.
+
+Production overrides live in `partnerhub.settings.production`, tests in
+`partnerhub.settings.test`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from partnerhub.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("PARTNERHUB_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str(
+    "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijkl"
+)
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "csp",
+    "axes",
+    "migrations_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "partnerhub.urls"
+WSGI_APPLICATION = "partnerhub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "migrations_app.context_processors.partnerhub",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'partnerhub.sqlite3'}"),
+        base_dir=BASE_DIR,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "customer_list"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_AGE = env_int("PARTNERHUB_SESSION_SECONDS", 8 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# django-axes: lock an account+IP after repeated failures.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_FAILURE_LIMIT = env_int("PARTNERHUB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PARTNERHUB_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Content-Security-Policy without inline scripts or styles (django-csp 4).
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Redis: Celery broker, shared Partner Center rate-limit bucket, cache.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "partnerhub",
+    }
+}
+
+# Celery: the database row is each job's record of truth; Celery only runs it.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Long waits are `next_attempt_at` rows re-queued by beat, never countdowns near this.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+PARTNERHUB_SYNC_EVERY_MINUTES = env_int("PARTNERHUB_SYNC_EVERY_MINUTES", 60, minimum=1)
+PARTNERHUB_REQUEUE_EVERY_SECONDS = env_float("PARTNERHUB_REQUEUE_EVERY_SECONDS", 5.0)
+
+# Partner Center: the sandbox by default, the live API when configured.
+PARTNER_CENTER_MODE = env_str("PARTNER_CENTER_MODE", "sandbox").strip().lower()
+if PARTNER_CENTER_MODE not in {"sandbox", "live"}:
+    raise ImproperlyConfigured(
+        f"PARTNER_CENTER_MODE={PARTNER_CENTER_MODE!r}: use 'sandbox' or 'live'."
+    )
+_sandbox_url = env_str("SANDBOX_URL", "http://127.0.0.1:8001").rstrip("/")
+SANDBOX_URL = _sandbox_url
+PARTNER_CENTER_TENANT_ID = env_str(
+    "PARTNER_CENTER_TENANT_ID", "00000000-0000-0000-0000-00000000c5b0"
+)
+if PARTNER_CENTER_MODE == "sandbox":
+    PARTNER_CENTER_API_URL = env_str("PARTNER_CENTER_API_URL", f"{_sandbox_url}/v1")
+    PARTNER_CENTER_TOKEN_URL = env_str(
+        "PARTNER_CENTER_TOKEN_URL",
+        f"{_sandbox_url}/{PARTNER_CENTER_TENANT_ID}/oauth2/token",
+    )
+    PARTNER_CENTER_CLIENT_ID = env_str("PARTNER_CENTER_CLIENT_ID", "sandbox-app")
+    PARTNER_CENTER_CLIENT_SECRET = env_str(
+        "PARTNER_CENTER_CLIENT_SECRET", "sandbox-secret"
+    )
+else:
+    PARTNER_CENTER_API_URL = env_str(
+        "PARTNER_CENTER_API_URL", "https://api.partnercenter.microsoft.com/v1"
+    )
+    PARTNER_CENTER_TOKEN_URL = env_str(
+        "PARTNER_CENTER_TOKEN_URL",
+        f"https://login.microsoftonline.com/{PARTNER_CENTER_TENANT_ID}",
+    )
+    PARTNER_CENTER_CLIENT_ID = env_str("PARTNER_CENTER_CLIENT_ID")
+    PARTNER_CENTER_CLIENT_SECRET = env_str("PARTNER_CENTER_CLIENT_SECRET")
+PARTNER_CENTER_REFRESH_TOKEN = env_str("PARTNER_CENTER_REFRESH_TOKEN")
+PARTNER_CENTER_APP_SCOPE = env_str(
+    "PARTNER_CENTER_APP_SCOPE", "https://api.partnercenter.microsoft.com/.default"
+)
+PARTNER_CENTER_RATE_LIMIT_PER_MINUTE = env_int(
+    "PARTNER_CENTER_RATE_LIMIT_PER_MINUTE", 500, minimum=1
+)
+PARTNER_CENTER_TIMEOUT_SECONDS = env_float("PARTNER_CENTER_TIMEOUT_SECONDS", 30.0)
+PARTNER_CENTER_COUNTRY = env_str("PARTNER_CENTER_COUNTRY", "US")
+PARTNER_CENTER_LOCALE = env_str("PARTNER_CENTER_LOCALE", "en-US")
+# MPN ids under which this reseller sells; a subscription whose partnerId is set to
+# anything else belongs to another partner or channel and is never changed.
+PARTNER_CENTER_OWN_PARTNER_IDS = env_list("PARTNER_CENTER_OWN_PARTNER_IDS", ["4847383"])
+PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
+    "PARTNERHUB_DEMO_ACCOUNTS", True
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "partnerhub.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("PARTNERHUB_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "msal": {"level": "WARNING"},
+    },
+}
+
+# Periodic work: sync, re-queue due or stalled migrations, verify the audit chain.
+CELERY_BEAT_SCHEDULE = {
+    "sync-partner-center": {
+        "task": "migrations_app.tasks.sync_partner_center",
+        "schedule": PARTNERHUB_SYNC_EVERY_MINUTES * 60.0,
+    },
+    "requeue-migrations": {
+        "task": "migrations_app.tasks.requeue_due_migrations",
+        "schedule": PARTNERHUB_REQUEUE_EVERY_SECONDS,
+    },
+    "verify-audit-chain": {
+        "task": "migrations_app.tasks.verify_audit_chain",
+        "schedule": 24 * 3600.0,
+    },
+}

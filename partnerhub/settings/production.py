@@ -1,0 +1,24 @@
+"""Production settings: everything from the environment, secure by default."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from partnerhub.env import env_bool, env_int, env_str
+from partnerhub.settings import *  # noqa: F403
+from partnerhub.settings import SECRET_KEY
+
+DEBUG = False
+if env_str("DJANGO_SECRET_KEY") == "" or SECRET_KEY.startswith("dev-only"):
+    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a long random value.")
+
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
