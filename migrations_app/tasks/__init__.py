@@ -1,0 +1,5 @@
+"""Celery tasks: thin interfaces over services. Each module registers explicit names."""
+
+from migrations_app.tasks.audit import *  # noqa: F403
+from migrations_app.tasks.migration import *  # noqa: F403
+from migrations_app.tasks.sync import *  # noqa: F403

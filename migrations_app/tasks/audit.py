@@ -1,0 +1,5 @@
+"""audit tasks."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""migration tasks."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
