@@ -1,0 +1,165 @@
+"""Test support: example bodies and a tiny scripted HTTP server.
+
+The server is for client tests.
+
+It serves canned answers per (method, path) in order; the last one repeats. It is
+not a Partner Center simulator (that is ``sandbox/``): it exists to produce the
+awkward answers a client must survive (429, 5xx, timeouts, dropped connections,
+broken JSON, odd paging) on demand, over real HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+EXAMPLES = Path(__file__).parent / "examples"
+TOKEN = "tok-" + "x" * 40
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def example(name: str) -> Any:
+    """Return the parsed example body ``examples/<name>``."""
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@dataclass
+class Canned:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+
+@dataclass
+class SeenRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+Responder = Canned | Callable[[SeenRequest], Canned]
+
+
+class FakePartnerCenter:
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], list[Responder]] = {}
+        self.requests: list[SeenRequest] = []
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                fake._serve(self)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/v1"
+
+    def script(self, method: str, path: str, *answers: Responder) -> None:
+        with self._lock:
+            self.routes[(method.upper(), path)] = list(answers)
+
+    def calls(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[SeenRequest]:
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method)
+            and (path is None or r.path == path)
+        ]
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw_body = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw_body) if raw_body else None
+        except ValueError:
+            body = raw_body.decode(errors="replace")
+        if handler.headers.get("Content-Type", "").startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            body = dict(parse_qsl(raw_body.decode()))
+        seen = SeenRequest(
+            method=handler.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers=dict(handler.headers.items()),
+            body=body,
+        )
+        with self._lock:
+            self.requests.append(seen)
+            queue = self.routes.get((handler.command, parts.path))
+            if not queue:
+                answer: Responder = Canned(
+                    404, {"code": 404, "description": "no route"}
+                )
+            elif len(queue) > 1:
+                answer = queue.pop(0)
+            else:
+                answer = queue[0]
+        if callable(answer):
+            answer = answer(seen)
+        if answer.delay:
+            time.sleep(answer.delay)
+        if answer.drop:
+            handler.close_connection = True
+            return
+        payload = answer.raw
+        if payload is None:
+            payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        handler.send_response(answer.status)
+        if answer.raw is None and answer.body is not None:
+            handler.send_header("Content-Type", "application/json")
+        for key, value in answer.headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            handler.wfile.write(payload)
