@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -41,6 +41,7 @@ from partner_center.errors import (
     Forbidden,
     MalformedResponse,
     NotFound,
+    PartnerCenterError,
     PermanentError,
     Throttled,
     TransientError,
@@ -74,6 +75,13 @@ DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _END_OF_PAGES_CODE = 2000
 _CONTINUATION_HEADER = "MS-ContinuationToken"
 _EXCERPT_CHARS = 200
+# A bad URL or header is a configuration error, not a transient failure.
+_CONFIGURATION_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
 
 
 @dataclass(frozen=True)
@@ -170,6 +178,16 @@ def _retry_after(response: requests.Response, fault: ApiFault | None) -> float:
 
 def _camel_keys(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {(to_camel(k) if "_" in k else k): v for k, v in changes.items()}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _quote_etag(etag: str) -> str:
@@ -787,9 +805,20 @@ class PartnerCenterClient:
                     correlation_id=answer.correlation_id,
                 )
             time.sleep(delay)
-            polled = self._call(
-                "GET", path, params=params, correlation_id=answer.correlation_id
-            )
+            try:
+                polled = self._call(
+                    "GET", path, params=params, correlation_id=answer.correlation_id
+                )
+            except PartnerCenterError as exc:
+                # The write was accepted; only its outcome is unknown.
+                raise TransientError(
+                    f"Write to {path} accepted (202) but its result could not be "
+                    f"read: {exc.message}",
+                    ambiguous=True,
+                    status=202,
+                    request_id=answer.request_id,
+                    correlation_id=answer.correlation_id,
+                ) from exc
             response = polled.response
             if response.status_code != 202:
                 return self._parse(model, polled)
@@ -842,7 +871,7 @@ class PartnerCenterClient:
         correlation_id = correlation_id or _new_id()
         provider = self._token(user)
         url = f"{self.api_base_url}{path}"
-        payload = None if body is None else json.dumps(body)
+        payload = None if body is None else json.dumps(body, default=_json_default)
         transient_attempts = 0
         auth_retried = False
         while True:
@@ -876,6 +905,8 @@ class PartnerCenterClient:
                     timeout=self.timeout,
                     allow_redirects=False,
                 )
+            except _CONFIGURATION_ERRORS:
+                raise
             except requests.RequestException as exc:
                 timed_out = isinstance(exc, requests.Timeout)
                 self._record(

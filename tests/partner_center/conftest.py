@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from partner_center.auth import StaticTokenProvider
 from partner_center.client import CallRecord, PartnerCenterClient
-from tests.partner_center.support import TOKEN, FakePartnerCenter
+from tests.partner_center.support import TOKEN, FakePartnerCenter, SandboxControl
 
 
 @pytest.fixture
@@ -44,3 +45,34 @@ def client(
 @pytest.fixture
 def redis_key() -> str:
     return f"test:partner_center:{uuid.uuid4()}"
+
+
+SANDBOX_CUSTOMERS = 12
+SANDBOX_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def pc_sandbox_server() -> Iterator[Any]:
+    """Run one sandbox for these tests, independent of the Django test setup."""
+    from sandbox.server import start_sandbox
+
+    server = start_sandbox(
+        host="127.0.0.1",
+        port=0,
+        customers=SANDBOX_CUSTOMERS,
+        seed=SANDBOX_SEED,
+        rate_limit_per_minute=100_000,
+        provisioning_delay_seconds=0.2,
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pc_sandbox(pc_sandbox_server: Any) -> SandboxControl:
+    """Return control of a freshly reset sandbox."""
+    control = SandboxControl(pc_sandbox_server.url)
+    control.reset(SANDBOX_CUSTOMERS, SANDBOX_SEED)
+    return control

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
+
 EXAMPLES = Path(__file__).parent / "examples"
 TOKEN = "tok-" + "x" * 40
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -163,3 +165,37 @@ class FakePartnerCenter:
         handler.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             handler.wfile.write(payload)
+
+
+class SandboxControl:
+    """Drive the sandbox's /_sandbox control endpoints over HTTP (CONTRACT.md)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+
+    def reset(self, customers: int, seed: int) -> None:
+        self.post("/_sandbox/reset", {"customers": customers, "seed": seed})
+        self.settings(rate_limit_per_minute=100_000, provisioning_delay_seconds=0.2)
+        self.http.delete(f"{self.url}/_sandbox/faults", timeout=10).raise_for_status()
+
+    def state(self) -> dict[str, Any]:
+        response = self.http.get(f"{self.url}/_sandbox/state", timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def settings(self, **values: Any) -> dict[str, Any]:
+        return self.post("/_sandbox/settings", values)
+
+    def fault(self, **rule: Any) -> dict[str, Any]:
+        return self.post("/_sandbox/faults", rule)
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"{self.url}{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return dict(response.json()) if response.content else {}
+
+    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.patch(f"{self.url}{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return dict(response.json()) if response.content else {}

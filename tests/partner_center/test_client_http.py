@@ -960,3 +960,48 @@ class CountingTokens:
     def invalidate(self) -> None:
         self.invalidated += 1
         self._current = None
+
+
+def test_a_throttled_poll_after_a_202_is_an_ambiguous_transient_error(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "GET",
+        SUB_PATH,
+        Canned(200, subscription()),
+        Canned(429, raw=b"", headers={"Retry-After": "30"}),
+    )
+    fake.script("PATCH", SUB_PATH, Canned(202, raw=b"", headers={"Location": SUB_PATH}))
+
+    with pytest.raises(TransientError) as caught:
+        client.suspend_subscription(CID, SID, request_id="r")
+
+    assert caught.value.ambiguous is True
+    assert isinstance(caught.value.__cause__, Throttled)
+
+
+def test_changes_with_datetimes_are_sent_as_iso_strings(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    from datetime import UTC, datetime
+
+    fake.script("GET", SUB_PATH, Canned(200, subscription()))
+    fake.script("PATCH", SUB_PATH, lambda seen: Canned(200, seen.body))
+
+    client.update_subscription(
+        CID,
+        SID,
+        {"customTermEndDate": datetime(2026, 6, 30, tzinfo=UTC)},
+        request_id="r",
+    )
+
+    assert fake.calls("PATCH")[0].body["customTermEndDate"] == "2026-06-30T00:00:00Z"
+
+
+def test_a_misconfigured_api_url_is_not_a_transient_error() -> None:
+    import requests
+
+    pc = PartnerCenterClient("api.example.test/v1", StaticTokenProvider(TOKEN))
+
+    with pytest.raises(requests.exceptions.MissingSchema):
+        pc.get_customer(CID)
