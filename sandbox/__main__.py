@@ -1,0 +1,82 @@
+"""Run the sandbox: ``python -m sandbox --port 8001 --customers 200 --seed 1``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from sandbox.server import make_server
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Return the parsed command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description="Partner Center (CSP) API sandbox."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--rate-limit", type=int, default=3000, help="calls per minute (0: no limit)"
+    )
+    parser.add_argument(
+        "--provisioning-delay",
+        type=float,
+        default=2.0,
+        help="seconds before an ordered subscription appears",
+    )
+    parser.add_argument("--retry-after", type=int, default=None)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument(
+        "--page-end-style", choices=("absent", "error2000"), default="absent"
+    )
+    parser.add_argument(
+        "--duplicate-request-id", choices=("replay", "conflict"), default="replay"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-request log")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; return the exit status."""
+    args = parse_args(argv)
+    server = make_server(
+        args.host,
+        args.port,
+        args.customers,
+        args.seed,
+        log_requests=not args.quiet,
+        rate_limit_per_minute=args.rate_limit,
+        provisioning_delay_seconds=args.provisioning_delay,
+        retry_after_seconds=args.retry_after,
+        latency_ms=args.latency_ms,
+        page_end_style=args.page_end_style,
+        duplicate_request_id=args.duplicate_request_id,
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    server.start()
+    print(
+        f"sandbox listening on {server.url} "
+        f"(customers={args.customers}, seed={args.seed})",
+        flush=True,
+    )
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+    print("sandbox stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
