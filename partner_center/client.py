@@ -75,6 +75,8 @@ DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _END_OF_PAGES_CODE = 2000
 _CONTINUATION_HEADER = "MS-ContinuationToken"
 _EXCERPT_CHARS = 200
+# Headers a link may not override.
+_RESERVED_HEADERS = frozenset({"authorization", "ms-requestid", "ms-correlationid"})
 # A bad URL or header is a configuration error, not a transient failure.
 _CONFIGURATION_ERRORS = (
     requests.exceptions.InvalidURL,
@@ -201,8 +203,8 @@ class PartnerCenterClient:
     """A client for one Partner Center (or sandbox) API root, e.g. ``.../v1``.
 
     ``app_tokens`` serves every call that supports app-only auth; ``user_tokens``
-    (app+user) serves licence operations, subscribed SKUs and relationship requests,
-    and is preferred for user reads when configured.
+    (app+user) serves the calls documented as App+User only: users, licences,
+    subscribed SKUs and relationship requests.
     """
 
     def __init__(
@@ -581,25 +583,28 @@ class PartnerCenterClient:
         *,
         correlation_id: str | None = None,
     ) -> Iterator[CustomerUser]:
-        """Return an iterator over the customer's users, following seek pages."""
+        """Return an iterator over the customer's users, following seek pages.
+
+        App+user only; raise AuthError if no app+user token provider is configured.
+        """
         return self._iter_pages(
             f"/customers/{_seg(customer_id)}/users",
             [("size", str(size))],
             CustomerUser,
             correlation_id=correlation_id,
-            user=self.user_tokens is not None,
+            user=True,
         )
 
-    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-user-by-id
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-user-account-by-id
     def get_user(
         self, customer_id: str, user_id: str, *, correlation_id: str | None = None
     ) -> CustomerUser:
-        """Return one user of the customer."""
+        """Return one user of the customer (app+user only)."""
         return self._get(
             f"/customers/{_seg(customer_id)}/users/{_seg(user_id)}",
             CustomerUser,
             correlation_id=correlation_id,
-            user=self.user_tokens is not None,
+            user=True,
         )
 
     # Reference: https://learn.microsoft.com/en-us/partner-center/developer/check-which-licenses-are-assigned-to-a-user
@@ -701,6 +706,7 @@ class PartnerCenterClient:
         the top-level ``continuationToken`` sent back as ``seekOperation=Next``
         with the MS-ContinuationToken header.
         """
+        collection = ResourceCollection[model]  # type: ignore[valid-type]
         next_path, next_params = path, params
         headers: dict[str, str] = {}
         seen: set[str] = set()
@@ -720,13 +726,17 @@ class PartnerCenterClient:
                     return
                 raise
             first = False
-            page = self._parse(ResourceCollection[model], answer)  # type: ignore[valid-type]
+            page = self._parse(collection, answer)
             yield from page.items
             token = page.continuation_token or None
             link = page.links.next if page.links else None
             if link is not None:
                 next_path, next_params = self._link_target(link.uri)
-                headers = {h.key: h.value for h in link.headers if h.value}
+                headers = {
+                    h.key: h.value
+                    for h in link.headers
+                    if h.value and h.key.lower() not in _RESERVED_HEADERS
+                }
                 link_token = next(
                     (
                         v
@@ -776,7 +786,19 @@ class PartnerCenterClient:
         ):
             return self._poll_accepted(answer, model, reread_path)
         if response.status_code == 204 and reread_path:
-            return self._get(reread_path, model, correlation_id=answer.correlation_id)
+            try:
+                return self._get(
+                    reread_path, model, correlation_id=answer.correlation_id
+                )
+            except PartnerCenterError as exc:
+                raise TransientError(
+                    f"Write to {reread_path} answered 204 but the result could not "
+                    f"be read: {exc.message}",
+                    ambiguous=True,
+                    status=204,
+                    request_id=answer.request_id,
+                    correlation_id=answer.correlation_id,
+                ) from exc
         return self._parse(model, answer)
 
     def _poll_accepted(

@@ -483,9 +483,17 @@ def test_a_401_on_a_write_raises_auth_error_without_retrying(
     assert tokens.invalidated == 1
 
 
-def test_licence_operations_need_app_user_tokens(fake: FakePartnerCenter) -> None:
+def test_app_user_only_operations_need_app_user_tokens(fake: FakePartnerCenter) -> None:
     pc = PartnerCenterClient(fake.api, StaticTokenProvider(TOKEN))
 
+    with pytest.raises(AuthError):
+        list(pc.iter_users(CID))
+    with pytest.raises(AuthError):
+        pc.get_user(CID, "u1")
+    with pytest.raises(AuthError):
+        pc.list_subscribed_skus(CID)
+    with pytest.raises(AuthError):
+        pc.get_relationship_request()
     with pytest.raises(AuthError):
         pc.get_user_licenses(CID, "u1")
     with pytest.raises(AuthError):
