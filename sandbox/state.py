@@ -46,7 +46,9 @@ DEDUP_LIMIT = 100_000
 
 def iso(moment: datetime) -> str:
     """Return a UTC datetime as Partner Center's ``YYYY-MM-DDTHH:MM:SSZ`` text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def utcnow() -> datetime:
@@ -56,7 +58,7 @@ def utcnow() -> datetime:
 
 def make_etag(record_id: str, version: int) -> str:
     """Return an opaque etag for a resource id and version."""
-    raw = json.dumps({"id": record_id, "version": version}, separators=(",", ":"))
+    raw = f'{{"id":{json.dumps(record_id)},"version":{int(version)}}}'
     return base64.b64encode(raw.encode()).decode()
 
 
@@ -191,6 +193,7 @@ class SandboxState:
         if record is None:
             return None
         record["relationshipToPartner"] = "reseller"
+        record["pendingInvitation"] = False
         self.customers[key] = record
         self._customer_ids = None
         return record
