@@ -85,6 +85,9 @@ def test_accepting_an_invitation_makes_the_tenant_a_listed_reseller_customer(
     assert customer["relationshipToPartner"] == "reseller"
     listed = api.get("/customers?size=500").json()["items"]
     assert listed[-1]["id"] == cid
+    dump = api.dump()
+    assert cid in {c["id"] for c in dump["customers"] if not c["pendingInvitation"]}
+    assert cid not in {c["id"] for c in dump["invitations"]}
     subs = api.get(f"/customers/{cid}/subscriptions").json()["items"]
     assert subs and all(s["partnerId"] == "9988776" for s in subs)
     assert api.control("POST", "/invitations/unknown-tenant/accept").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -197,3 +198,23 @@ def test_every_response_carries_request_and_correlation_ids(api: Any) -> None:
     assert missing.status_code == 404
     assert missing.json()["source"] == "PartnerFD"
     assert missing.headers["MS-RequestId"]
+
+
+def test_concurrent_duplicates_create_exactly_one_order(api: Any) -> None:
+    cid = api.scenario(CONTOSO)["id"]
+    headers = {"MS-RequestId": str(uuid.uuid4())}
+
+    def post(_: int) -> requests.Response:
+        return api.post(f"/customers/{cid}/orders", json=ORDER, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(post, range(8)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(_orders_of(api, cid)) == 2
+    log = [
+        r
+        for r in api.dump()["requests"]
+        if r["ms_request_id"] == headers["MS-RequestId"]
+    ]
+    assert sorted(r["replayed"] for r in log) == [False] + [True] * 7
