@@ -31,7 +31,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, served by the role-checked, audited site.
+    "migrations_app.adminconfig.PartnerHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -206,13 +207,14 @@ else:
     PARTNER_CENTER_API_URL = env_str(
         "PARTNER_CENTER_API_URL", "https://api.partnercenter.microsoft.com/v1"
     )
-    PARTNER_CENTER_TOKEN_URL = env_str(
-        "PARTNER_CENTER_TOKEN_URL",
-        f"https://login.microsoftonline.com/{PARTNER_CENTER_TENANT_ID}",
-    )
+    PARTNER_CENTER_TOKEN_URL = ""
     PARTNER_CENTER_CLIENT_ID = env_str("PARTNER_CENTER_CLIENT_ID")
     PARTNER_CENTER_CLIENT_SECRET = env_str("PARTNER_CENTER_CLIENT_SECRET")
 PARTNER_CENTER_REFRESH_TOKEN = env_str("PARTNER_CENTER_REFRESH_TOKEN")
+# Entra ID authority host for live tokens (tenant appended by the client).
+PARTNER_CENTER_AUTHORITY_HOST = env_str(
+    "PARTNER_CENTER_AUTHORITY_HOST", "https://login.microsoftonline.com"
+)
 PARTNER_CENTER_APP_SCOPE = env_str(
     "PARTNER_CENTER_APP_SCOPE", "https://api.partnercenter.microsoft.com/.default"
 )
@@ -229,6 +231,8 @@ PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
     "PARTNERHUB_DEMO_ACCOUNTS", True
 )
 
+# Records are redacted as they are created, whatever handler receives them.
+LOGGING_CONFIG = "partnerhub.logging.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
