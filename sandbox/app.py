@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -430,6 +431,11 @@ class SandboxApp:
                 response = self._dispatch(request)
             except ApiError as exc:
                 response = self._error(exc)
+            except Exception:  # a sandbox bug must still answer a PC error body
+                traceback.print_exc(file=sys.stderr)
+                response = self._error(
+                    ApiError(500, 800003, "Unexpected service error")
+                )
             if dedup and response.status < 500:
                 state.dedup[key] = {
                     "status": response.status,
@@ -977,7 +983,7 @@ class SandboxApp:
             if match and method == "PATCH":
                 return self._merge(match.group(1), match.group(2), match.group(3), body)
             return Response(404, {"error": f"no control endpoint {method} {path}"})
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return Response(400, {"error": str(exc)})
 
     @staticmethod
