@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC
 from typing import Any, NoReturn
 
 from django.db import models
@@ -70,6 +71,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "-id"]),
             models.Index(fields=["actor", "-id"]),
             models.Index(fields=["migration_id", "-id"]),
+            models.Index(fields=["outcome", "-id"], name="auditevent_outcome_id"),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +114,7 @@ class AuditEvent(models.Model):
         for name in self.HASHED_FIELDS:
             value = getattr(self, name)
             if name == "created_at":
-                value = value.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             data[name] = value
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from partnerhub.settings import *  # noqa: F403
+from partnerhub.settings import DATABASES
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,3 +23,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PARTNERHUB_DEMO_ACCOUNTS = False
+
+# Django's test runner flushes tables with TRUNCATE between transactional tests; the
+# audit table's trigger refuses TRUNCATE unless the session opts in (migration 0003).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        _options.get("options", "") + " -c partnerhub.allow_audit_truncate=on"
+    ).strip()
