@@ -1,16 +1,53 @@
-"""Append events to the hash-chained audit log."""
+"""Append events to the hash-chained audit log, and verify the chain."""
 
 from __future__ import annotations
 
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from migrations_app.models import AuditChainHead, AuditEvent, Outcome
+from migrations_app.models import (
+    AuditChainHead,
+    AuditEvent,
+    AuditVerification,
+    Outcome,
+)
+from migrations_app.models.audit import GENESIS_HASH
+from partnerhub.logging import redact, redact_value
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+
+# The actions PartnerHub records, with the words the audit page uses for them.
+# `audit_record` accepts any action name; these are the ones the product writes.
+KNOWN_ACTIONS: dict[str, str] = {
+    "login": "Signed in",
+    "logout": "Signed out",
+    "login_failed": "Failed sign-in",
+    "lockout": "Account locked",
+    "sync.requested": "Sync requested",
+    "sync.completed": "Sync run",
+    "migration.planned": "Migration planned",
+    "migration.started": "Migration started",
+    "migration.retried": "Migration retried",
+    "migration.cancelled": "Migration cancelled",
+    "migration.step": "Migration step",
+    "migration.completed": "Migration completed",
+    "migration.failed": "Migration failed",
+    "sku_mapping.changed": "SKU mapping changed",
+    "settings.changed": "Settings changed",
+    "partner_center.write": "Partner Center write",
+    "admin.changed": "Changed in admin",
+    "audit.exported": "Audit log exported",
+    "audit.verified": "Audit chain verified",
+}
 
 
 class PartnerCenterCall(Protocol):
@@ -45,6 +82,8 @@ def audit_record(
 
     The chain head row is locked for the append so concurrent writers (web and
     workers) link their events one after another.
+    Messages and details are redacted: a secret or token that reaches this
+    function is stored masked.
     """
     if actor is not None and getattr(actor, "is_authenticated", False):
         actor_id: int | None = actor.pk
@@ -58,18 +97,18 @@ def audit_record(
         actor=label[:150],
         action=action,
         outcome=outcome,
-        customer_tenant_id=str(customer_tenant_id or ""),
+        customer_tenant_id=_canonical_tenant_id(customer_tenant_id),
         customer_name=customer_name[:255],
         subscription_id=str(subscription_id or ""),
         migration_id=migration_id,
         target_user_id=str(target_user_id or ""),
-        message=message,
+        message=redact(message),
         ip_address=ip_address or None,
-        details=details or {},
+        details=redact_value(details or {}),
     )
     if call is not None:
         event.pc_method = call.method
-        event.pc_path = call.path[:512]
+        event.pc_path = redact(call.path)[:512]
         event.pc_status = call.status
         event.pc_request_id = str(call.request_id or "")
         event.pc_correlation_id = str(call.correlation_id or "")
@@ -91,3 +130,168 @@ def audit_record(
 def client_ip(request: Any) -> str | None:
     """Return the caller's address as Django saw it (no proxy header guessing)."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _canonical_tenant_id(value: Any) -> str:
+    """Return a tenant id as lowercase hyphenated text, so filters match one form."""
+    text = str(value or "").strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return text[:64]
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """The outcome of one walk over the audit chain."""
+
+    ok: bool
+    events_checked: int
+    message: str
+    head_hash: str
+    first_broken_event_id: int | None = None
+    first_broken_at: datetime | None = None
+    first_broken_action: str = ""
+
+
+def _describe(event: AuditEvent) -> str:
+    when = event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"event {event.pk} ({when} UTC, {event.action})"
+
+
+def _broken(
+    event: AuditEvent, checked: int, head_hash: str, why: str
+) -> ChainVerification:
+    return ChainVerification(
+        ok=False,
+        events_checked=checked,
+        message=f"The chain is broken at {_describe(event)}: {why}",
+        head_hash=head_hash,
+        first_broken_event_id=event.pk,
+        first_broken_at=event.created_at,
+        first_broken_action=event.action,
+    )
+
+
+class _ChainWalker:
+    """Check events one by one, in id order, against the link before them."""
+
+    def __init__(self) -> None:
+        self.prev_hash = GENESIS_HASH
+        self.last: AuditEvent | None = None
+        self.checked = 0
+
+    def check(self, event: AuditEvent) -> str:
+        """Return why `event` breaks the chain, or "" if it links up."""
+        self.checked += 1
+        if event.prev_hash != self.prev_hash:
+            if self.last is None:
+                return "the first event does not start from the genesis hash."
+            return (
+                f"its previous-hash link does not match event {self.last.pk}; an "
+                "event between them was deleted or inserted, or the one before it "
+                "was altered and re-hashed."
+            )
+        if event.compute_hash(self.prev_hash) != event.hash:
+            return "its content does not match its hash; the row was altered."
+        self.prev_hash = event.hash
+        self.last = event
+        return ""
+
+
+def audit_chain_walk(*, chunk_size: int = 2000) -> ChainVerification:
+    """Walk the chain in id order and return the first break found, if any.
+
+    Each event's hash is recomputed from its content and its `prev_hash` must equal
+    the stored hash of the event before it (the first links to the genesis hash), so
+    an edited, inserted or deleted row breaks the chain at or just after it. The
+    head row then catches a removed tail: its last event, hash and count must match
+    what the walk found.
+
+    Rows are streamed, so memory does not grow with the log. The bulk of the walk
+    runs without locks, up to the head read at the start; the few events appended
+    meanwhile are walked with the head locked, so the final comparison with the
+    head is exact and a row added behind the head's back is caught.
+    """
+    walker = _ChainWalker()
+    start = AuditChainHead.objects.filter(pk=1).first() or AuditChainHead(pk=1)
+    bulk = AuditEvent.objects.filter(pk__lte=start.last_event_id).order_by("pk")
+    for event in bulk.iterator(chunk_size=chunk_size):
+        if why := walker.check(event):
+            return _broken(event, walker.checked, start.last_hash, why)
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(
+            pk=1
+        ).first() or AuditChainHead(pk=1)
+        tail = AuditEvent.objects.filter(pk__gt=start.last_event_id).order_by("pk")
+        for event in tail.iterator(chunk_size=chunk_size):
+            if why := walker.check(event):
+                return _broken(event, walker.checked, head.last_hash, why)
+    last = walker.last
+    last_id = last.pk if last is not None else 0
+    problem = ""
+    if last_id < head.last_event_id:
+        if last is None:
+            problem = (
+                "no events were found but the head records event "
+                f"{head.last_event_id}; the log was emptied."
+            )
+        else:
+            problem = (
+                f"the chain ends at {_describe(last)} but the head records event "
+                f"{head.last_event_id}; the events after {last.pk} were removed."
+            )
+    elif last_id > head.last_event_id or walker.prev_hash != head.last_hash:
+        problem = (
+            f"the head records event {head.last_event_id} as the last one, but the "
+            f"chain continues to event {last_id}; events were added or the head "
+            "was changed outside PartnerHub."
+        )
+    elif walker.checked != head.event_count:
+        problem = (
+            f"the head counts {head.event_count} events but {walker.checked} were "
+            "found."
+        )
+    if problem:
+        return ChainVerification(
+            ok=False,
+            events_checked=walker.checked,
+            message="The chain is broken: " + problem,
+            head_hash=head.last_hash,
+        )
+    return ChainVerification(
+        ok=True,
+        events_checked=walker.checked,
+        message=f"All {walker.checked} events link up; head hash {head.last_hash}.",
+        head_hash=head.last_hash,
+    )
+
+
+def audit_chain_verify(*, chunk_size: int = 2000) -> AuditVerification:
+    """Walk the chain, store the result as an AuditVerification row and return it.
+
+    A broken chain is also logged at ERROR and leaves an `audit.verified` event with
+    outcome failure; an intact one leaves a success event.
+    """
+    started = timezone.now()
+    result = audit_chain_walk(chunk_size=chunk_size)
+    verification = AuditVerification.objects.create(
+        checked_at=started,
+        ok=result.ok,
+        events_checked=result.events_checked,
+        first_broken_event_id=result.first_broken_event_id,
+        message=result.message,
+    )
+    if not result.ok:
+        logger.error("Audit chain verification failed: %s", result.message)
+    audit_record(
+        action="audit.verified",
+        outcome=Outcome.SUCCESS if result.ok else Outcome.FAILURE,
+        message=result.message,
+        details={
+            "verification_id": verification.pk,
+            "events_checked": result.events_checked,
+            "first_broken_event_id": result.first_broken_event_id,
+        },
+    )
+    return verification
