@@ -1,0 +1,59 @@
+"""Template helpers for audit events: labels, tones, a customer's latest events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+
+from migrations_app.models import AuditEvent, Outcome
+from migrations_app.selectors.audit import customer_recent_events
+from migrations_app.services.audit import KNOWN_ACTIONS
+
+register = template.Library()
+
+CUSTOMER_EVENTS = 20
+
+
+@register.simple_tag
+def customer_audit_events(customer: Any) -> list[AuditEvent]:
+    """Return the customer's latest audit events, newest first (empty if none)."""
+    tenant_id = getattr(customer, "tenant_id", None)
+    if tenant_id is None:
+        return []
+    return customer_recent_events(tenant_id=tenant_id, limit=CUSTOMER_EVENTS)
+
+
+@register.filter
+def action_label(action: str) -> str:
+    """Return the words for an action, or the action name if it is not known."""
+    return KNOWN_ACTIONS.get(action, action)
+
+
+@register.filter
+def outcome_tone(outcome: str) -> str:
+    """Return the pill class for an outcome."""
+    return {
+        Outcome.SUCCESS: "pill-ok",
+        Outcome.FAILURE: "pill-bad",
+        Outcome.DENIED: "pill-warn",
+    }.get(outcome, "pill-muted")
+
+
+@register.filter
+def status_tone(status: int | None) -> str:
+    """Return the pill class for an HTTP status (none means no answer was read)."""
+    if status is None:
+        return "pill-bad"
+    if status < 300:
+        return "pill-ok"
+    if status == 429 or status >= 500:
+        return "pill-warn"
+    return "pill-bad"
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Return a JSON value as compact, key-sorted text."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
