@@ -146,7 +146,7 @@ class CustomerSyncResult:
 class _Snapshot:
     subscriptions: list[pc.Subscription]
     subscribed_skus: list[pc.SubscribedSku] | None
-    users: list[pc.CustomerUser]
+    users: list[pc.CustomerUser] | None
     licenses: dict[str, list[pc.License]] | None
 
 
@@ -465,14 +465,12 @@ def sync_bind_mappings(*, country: str) -> int:
 def _fetch_snapshot(*, customer: Customer, client: PartnerCenterClient) -> _Snapshot:
     tenant = str(customer.tenant_id)
     subscriptions = client.list_subscriptions(tenant)
-    with_licences = client.user_tokens is not None
-    skus = client.list_subscribed_skus(tenant) if with_licences else None
+    if client.user_tokens is None:
+        # Users, licences and seat counts are App+User only.
+        return _Snapshot(subscriptions, None, None, None)
+    skus = client.list_subscribed_skus(tenant)
     users = list(client.iter_users(tenant))
-    licenses: dict[str, list[pc.License]] | None = None
-    if with_licences:
-        licenses = {}
-        for user in users:
-            licenses[user.id] = client.get_user_licenses(tenant, user.id)
+    licenses = {user.id: client.get_user_licenses(tenant, user.id) for user in users}
     return _Snapshot(subscriptions, skus, users, licenses)
 
 
@@ -580,29 +578,29 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
             fields=SUBSCRIBED_SKU_FIELDS,
         )
 
-    wanted_users: dict[str, dict[str, Any]] = {}
-    for user in snapshot.users:
-        wanted_users[user.id] = {
-            "customer_id": customer.pk,
-            "user_id": _text(user.id, CustomerUser, "user_id"),
-            "user_principal_name": _text(
-                user.user_principal_name, CustomerUser, "user_principal_name"
-            ),
-            "display_name": _text(user.display_name, CustomerUser, "display_name"),
-            "usage_location": _text(
-                user.usage_location, CustomerUser, "usage_location"
-            ),
-            "state": _text(user.state, CustomerUser, "state"),
-        }
-    current_users = {
-        u.user_id: u for u in CustomerUser.objects.filter(customer=customer)
-    }
-    written += _sync_upsert(
-        model=CustomerUser,
-        existing=current_users,
-        wanted=wanted_users,
-        fields=USER_FIELDS,
-    )
+    if snapshot.users is not None:
+        wanted_users: dict[str, dict[str, Any]] = {}
+        for user in snapshot.users:
+            wanted_users[user.id] = {
+                "customer_id": customer.pk,
+                "user_id": _text(user.id, CustomerUser, "user_id"),
+                "user_principal_name": _text(
+                    user.user_principal_name, CustomerUser, "user_principal_name"
+                ),
+                "display_name": _text(user.display_name, CustomerUser, "display_name"),
+                "usage_location": _text(
+                    user.usage_location, CustomerUser, "usage_location"
+                ),
+                "state": _text(user.state, CustomerUser, "state"),
+            }
+        written += _sync_upsert(
+            model=CustomerUser,
+            existing={
+                u.user_id: u for u in CustomerUser.objects.filter(customer=customer)
+            },
+            wanted=wanted_users,
+            fields=USER_FIELDS,
+        )
 
     if snapshot.licenses is not None:
         user_pks = dict(
@@ -804,8 +802,9 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
 
         if client.user_tokens is None:
             state.notes.append(
-                "Subscribed SKUs and user licences were not loaded: no app+user "
-                "credentials (PARTNER_CENTER_REFRESH_TOKEN) are configured."
+                "Users, their licences and seat counts were not loaded: Partner "
+                "Center serves them only to App+User credentials, and no "
+                "PARTNER_CENTER_REFRESH_TOKEN is configured."
             )
 
         listed = [uuid.UUID(str(i.id)) for i in items if _is_uuid(i.id)]

@@ -31,10 +31,13 @@ from migrations_app.models import (
 from migrations_app.services.sync import (
     SYNC_LOCK_KEY,
     SyncAlreadyRunning,
+    sync_customer,
     sync_run,
     sync_run_exclusive,
 )
 from migrations_app.tasks.sync import sync_partner_center
+from partner_center.auth import SandboxTokenProvider
+from partner_center.client import PartnerCenterClient
 from tests.factories import CustomerFactory, SubscriptionFactory
 
 DATA_TABLES = [
@@ -500,3 +503,30 @@ def test_the_command_can_queue_the_sync_for_a_worker(db: Any, capsys: Any) -> No
     assert "queued" in capsys.readouterr().out
     assert broker.llen("celery") == 1
     assert not SyncRun.objects.exists()
+
+
+def test_without_app_user_credentials_users_and_licences_are_left_as_they_were(
+    sandbox: Any, db: Any
+) -> None:
+    sync_run()
+    customer = Customer.objects.get(company_name="Contoso Ltd")
+    users_before = set(customer.users.values_list("user_id", flat=True))
+    licences_before = UserLicense.objects.filter(user__customer=customer).count()
+    app_only = PartnerCenterClient(
+        api_base_url=settings.PARTNER_CENTER_API_URL,
+        app_tokens=SandboxTokenProvider(
+            token_url=settings.PARTNER_CENTER_TOKEN_URL,
+            client_id=settings.PARTNER_CENTER_CLIENT_ID,
+            client_secret=settings.PARTNER_CENTER_CLIENT_SECRET,
+        ),
+    )
+
+    result = sync_customer(customer=customer, client=app_only)
+
+    assert result.ok, result.error
+    assert result.rows_written == 0
+    assert set(customer.users.values_list("user_id", flat=True)) == users_before
+    assert UserLicense.objects.filter(user__customer=customer).count() == (
+        licences_before
+    )
+    assert licences_before > 0
