@@ -86,7 +86,7 @@ def _filters(form: CustomerFilterForm, notices: list[str]) -> CustomerFilters:
     form.is_valid()
     for name, errors in form.errors.items():
         label = CustomerFilterForm.LABELS.get(name, name)
-        notices.append(f"{label} was ignored: {' '.join(errors)}")
+        notices.append(f"{label} was ignored: {' '.join(str(e) for e in errors)}")
     data = form.cleaned_data
     return CustomerFilters(
         q=(data.get("q") or "").strip(),
@@ -148,6 +148,7 @@ def _sync_context(*, since: datetime | None) -> dict[str, Any]:
         and (latest is None or latest.started_at < since - timedelta(seconds=1))
     )
     running = latest is not None and latest.status == SyncRun.RUNNING
+    refreshed = since is not None and not (pending or running or stuck)
     return {
         "latest_sync": latest,
         "sync_pending": pending,
@@ -155,7 +156,7 @@ def _sync_context(*, since: datetime | None) -> dict[str, Any]:
         "sync_running": running,
         "sync_polling": pending or running,
         "sync_since": since.isoformat() if since is not None else "",
-        "sync_refreshed": since is not None and not pending and not running and not stuck,
+        "sync_refreshed": refreshed,
     }
 
 
