@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
-from migrations_app.views import accounts, audit, catalog, customers, migrations
+from migrations_app.views import (
+    accounts,
+    audit,
+    catalog,
+    customers,
+    migrations,
+    settings_pages,
+)
 
 urlpatterns: list[URLPattern] = [
     *accounts.urlpatterns,
@@ -12,4 +19,5 @@ urlpatterns: list[URLPattern] = [
     *migrations.urlpatterns,
     *catalog.urlpatterns,
     *audit.urlpatterns,
+    *settings_pages.urlpatterns,
 ]

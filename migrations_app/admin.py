@@ -1,0 +1,139 @@
+"""The Django admin: users, roles and lockouts for the admin role; every change audited.
+
+The site admits the admin role (not `is_staff`), uses PartnerHub's own sign-in page
+(so lockout and sign-in auditing apply), answers 403 to signed-in users without the
+role, and records every add, change and delete in the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from migrations_app.models import AuditEvent, AuditVerification
+from migrations_app.roles import ADMIN, has_role
+from migrations_app.services.audit import audit_record, client_ip
+
+
+def _audit_admin(
+    request: HttpRequest, operation: str, obj: Model, change: Any = None
+) -> None:
+    opts = obj._meta
+    details: dict[str, Any] = {
+        "model": f"{opts.app_label}.{opts.model_name}",
+        "object_id": str(obj.pk),
+        "object": str(obj)[:200],
+    }
+    if change:
+        details["change"] = change
+    audit_record(
+        action=f"admin.{operation}",
+        actor=request.user,
+        message=f"{operation.capitalize()} {opts.verbose_name} “{str(obj)[:200]}” "
+        "in the admin.",
+        ip_address=client_ip(request),
+        details=details,
+    )
+
+
+class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Allow the admin role everything the class does not forbid; audit each write."""
+
+    read_only = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_role(request.user, ADMIN)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_role(request.user, ADMIN)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return not self.read_only and has_role(request.user, ADMIN)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self.read_only and has_role(request.user, ADMIN)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not self.read_only and has_role(request.user, ADMIN)
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        _audit_admin(request, "added", obj, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        _audit_admin(request, "changed", obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        for obj in queryset:
+            _audit_admin(request, "deleted", obj)
+        return super().log_deletions(request, queryset)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PartnerHubUserAdmin(RoleAdmin, UserAdmin):  # type: ignore[misc]
+    list_display = ("username", "email", "role_names", "is_active", "last_login")
+    list_filter = ("is_active", "groups")
+
+    @admin.display(description="Roles")
+    def role_names(self, obj: User) -> str:
+        return ", ".join(group.name for group in obj.groups.all())
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+
+@admin.register(Group)
+class PartnerHubGroupAdmin(RoleAdmin, GroupAdmin):  # type: ignore[misc]
+    pass
+
+
+for model, base in (
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    # Lockouts are lifted by deleting the attempt; the records themselves are facts.
+    admin.site.register(
+        model,
+        type(
+            f"PartnerHub{base.__name__}",
+            (RoleAdmin, base),
+            {"read_only": model is not AccessAttempt},
+        ),
+    )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(RoleAdmin):
+    """The audit log is append-only: viewable here, never editable."""
+
+    read_only = True
+    list_display = ("id", "created_at", "actor", "action", "outcome", "customer_name")
+    list_filter = ("outcome",)
+    search_fields = ("=actor", "=action", "=customer_tenant_id", "=pc_request_id")
+    show_full_result_count = False
+    ordering = ("-id",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(RoleAdmin):
+    read_only = True
+    list_display = ("checked_at", "ok", "events_checked", "first_broken_event_id")
+    ordering = ("-checked_at",)
