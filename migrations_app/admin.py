@@ -47,6 +47,8 @@ class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Allow the admin role everything the class does not forbid; audit each write."""
 
     read_only = False
+    # Read-only models may still allow deleting (lifting a lockout, for instance).
+    deletable = False
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return has_role(request.user, ADMIN)
@@ -61,7 +63,7 @@ class RoleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return not self.read_only and has_role(request.user, ADMIN)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return not self.read_only and has_role(request.user, ADMIN)
+        return (not self.read_only or self.deletable) and has_role(request.user, ADMIN)
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
         _audit_admin(request, "added", obj, message)
@@ -106,13 +108,13 @@ for model, base in (
 ):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
-    # Lockouts are lifted by deleting the attempt; the records themselves are facts.
+    # Sign-in records are facts: viewable only. Deleting an attempt lifts a lockout.
     admin.site.register(
         model,
         type(
             f"PartnerHub{base.__name__}",
             (RoleAdmin, base),
-            {"read_only": model is not AccessAttempt},
+            {"read_only": True, "deletable": model is AccessAttempt},
         ),
     )
 
@@ -127,9 +129,6 @@ class AuditEventAdmin(RoleAdmin):
     search_fields = ("=actor", "=action", "=customer_tenant_id", "=pc_request_id")
     show_full_result_count = False
     ordering = ("-id",)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditVerification)

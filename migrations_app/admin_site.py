@@ -30,7 +30,9 @@ class PartnerHubAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.is_authenticated and not self.has_permission(request):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("login"))
+            if not self.has_permission(request):
                 raise PermissionDenied("The admin site needs the admin role.")
             return inner(request, *args, **kwargs)
 
