@@ -1,0 +1,111 @@
+"""Browser fixtures: one Chromium per session, a fresh context per test.
+
+Playwright's sync API runs an event loop in the test thread, which makes Django's
+async-safety check refuse ORM calls from tests; the check is switched off here,
+for the browser tests only. Tests get a live server through pytest-django's
+`live_server` (and so a transactional database).
+
+Fixtures for every browser test: `browser` (session), `page` (a new context per
+test, base URL = the live server), `login(page, username)` and
+`screenshot(page, name)` (full-page PNGs under /tmp/shots for review).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "partnerhub"
+SHOTS = Path(os.environ.get("PARTNERHUB_SHOTS_DIR", "/tmp/shots"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this folder as an e2e test."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Return one headless Chromium for the whole session."""
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(
+    browser: Browser,
+    live_server: Any,
+    django_db_serialized_rollback: None,
+    transactional_db: Any,
+) -> Iterator[Page]:
+    """Return a page in a fresh browser context whose base URL is the live server.
+
+    The database is emptied after each browser test; serialized rollback puts the
+    rows the migrations create (roles, the SKU catalogue) back before the next.
+    """
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1366, "height": 900}
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form and wait for the customer list."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/customers/**")
+
+
+@pytest.fixture
+def login() -> Callable[[Page, str], None]:
+    """Return `login(page, username)`, which signs that user in."""
+    return log_in
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Path]:
+    """Return `screenshot(page, name)`, saving a full-page PNG for review."""
+
+    def take(page: Page, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
