@@ -1,5 +1,34 @@
-"""migration tasks."""
+"""migration tasks: thin interfaces over `services.steps` and `services.migrations`."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from celery import shared_task
+
+from migrations_app.services.migrations import enqueue_advance, migrations_requeue_due
+from migrations_app.services.steps import migration_run_step
+
+__all__ = ["migration_advance", "requeue_due_migrations"]
+
+
+@shared_task(
+    name="migrations_app.tasks.migration_advance",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def migration_advance(migration_id: int) -> str:
+    """Run one step of a migration, then send the message for the next one.
+
+    A message for a migration that is finished, leased by another worker or not
+    yet due does nothing: the row decides, not the message.
+    """
+    report = migration_run_step(migration_id=migration_id)
+    if report.enqueue_after is not None:
+        enqueue_advance(migration_id, countdown=report.enqueue_after or None)
+    return report.state or "not claimed"
+
+
+@shared_task(name="migrations_app.tasks.requeue_due_migrations", ignore_result=True)
+def requeue_due_migrations() -> int:
+    """Re-send the message of every migration whose work is due or stalled."""
+    return len(migrations_requeue_due())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 from partnerhub.settings import *  # noqa: F403
 from partnerhub.settings import DATABASES
@@ -31,3 +32,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options["options"] = (
         _options.get("options", "") + " -c partnerhub.allow_audit_truncate=on"
     ).strip()
+
+# Tests with several threads or worker processes need one database they all see:
+# an in-memory SQLite database refuses concurrent writers ("table is locked"). One
+# file per test process, so concurrent runs never share it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(
+            tempfile.gettempdir(), f"partnerhub-test-{os.getpid()}.sqlite3"
+        )
+    }
