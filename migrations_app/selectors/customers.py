@@ -274,3 +274,15 @@ def customer_sync_pending(*, since: datetime) -> bool:
     return not SyncRun.objects.filter(
         started_at__gte=since - timedelta(seconds=1)
     ).exists()
+
+
+def customer_running_sync(*, started_after: datetime) -> SyncRun | None:
+    """Return a sync run still marked running that started after `started_after`.
+
+    Older rows marked running were left by a killed worker; the next run closes them.
+    """
+    return (
+        SyncRun.objects.filter(status=SyncRun.RUNNING, started_at__gt=started_after)
+        .order_by("-started_at")
+        .first()
+    )

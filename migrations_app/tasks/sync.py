@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 SYNC_SOFT_TIME_LIMIT = 1800
 SYNC_TIME_LIMIT = 1900
 SYNC_TIME_BUDGET = SYNC_SOFT_TIME_LIMIT - 240
+# The lock outlives the hard limit, so a killed run's lock frees itself.
+SYNC_LOCK_SECONDS = SYNC_TIME_LIMIT + 60
 
 
 @shared_task(
@@ -39,7 +41,7 @@ def sync_partner_center(requested_by_id: int | None = None) -> int | None:
         run = sync_run_exclusive(
             requested_by=requested_by,
             time_budget=SYNC_TIME_BUDGET,
-            lock_seconds=SYNC_TIME_LIMIT + 60,
+            lock_seconds=SYNC_LOCK_SECONDS,
         )
     except SyncAlreadyRunning:
         logger.info("Sync skipped: another sync is already running")

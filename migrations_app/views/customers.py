@@ -28,6 +28,7 @@ from migrations_app.selectors.customers import (
     customer_latest_sync,
     customer_list_counts,
     customer_retired_offer_ids,
+    customer_running_sync,
     customer_search,
     customer_subscription_statuses,
     customer_sync_pending,
@@ -38,7 +39,7 @@ from migrations_app.selectors.customers import (
 )
 from migrations_app.selectors.migrations import customer_migration_summaries
 from migrations_app.services.audit import audit_record, client_ip
-from migrations_app.tasks.sync import sync_partner_center
+from migrations_app.tasks.sync import SYNC_LOCK_SECONDS, sync_partner_center
 
 PAGE_SIZE = 50
 MAX_DAYS = 3650
@@ -147,7 +148,13 @@ def _sync_context(*, since: datetime | None) -> dict[str, Any]:
         and not pending
         and (latest is None or latest.started_at < since - timedelta(seconds=1))
     )
-    running = latest is not None and latest.status == SyncRun.RUNNING
+    # A run marked running for longer than its lock lives was left by a killed
+    # worker: it is shown as interrupted, and the next run closes it.
+    running = (
+        latest is not None
+        and latest.status == SyncRun.RUNNING
+        and latest.started_at > timezone.now() - timedelta(seconds=SYNC_LOCK_SECONDS)
+    )
     refreshed = since is not None and not (pending or running or stuck)
     return {
         "latest_sync": latest,
@@ -241,20 +248,32 @@ def customer_detail(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
 @role_required(OPERATOR)
 @require_POST
 def sync_request(request: HttpRequest) -> HttpResponse:
-    """Queue a sync from Partner Center (the worker runs it, never this request)."""
+    """Queue a sync from Partner Center (the worker runs it, never this request).
+
+    While a sync is already running nothing is queued: the page follows that run.
+    """
+    running = customer_running_sync(
+        started_after=timezone.now() - timedelta(seconds=SYNC_LOCK_SECONDS)
+    )
+    if running is None:
+        message = "Refresh from Partner Center requested."
+        sync_partner_center.delay_on_commit(requested_by_id=request.user.pk)  # type: ignore[attr-defined]
+        notice = "Refresh requested… the list updates when the sync finishes."
+    else:
+        message = "Refresh requested while a sync was already running; none queued."
+        notice = "A sync is already running; the list updates when it finishes."
     audit_record(
         action="sync.requested",
         actor=request.user,
         ip_address=client_ip(request),
-        message="Refresh from Partner Center requested.",
+        message=message,
     )
-    sync_partner_center.delay_on_commit(requested_by_id=request.user.pk)  # type: ignore[attr-defined]
     if request.htmx:  # type: ignore[attr-defined]
-        context = _sync_context(since=timezone.now())
-        return render(request, "customers/list.html#sync_status", context)
-    messages.success(
-        request, "Refresh requested… the list updates when the sync finishes."
-    )
+        since = timezone.now() if running is None else None
+        return render(
+            request, "customers/list.html#sync_status", _sync_context(since=since)
+        )
+    messages.success(request, notice)
     return redirect("customer_list")
 
 

@@ -680,3 +680,49 @@ def test_the_pages_match_the_synced_sandbox(
     assert detail.count('Dynamics AX Enterprise<span class="tag-retired">') >= len(
         users
     )
+
+
+def test_a_refresh_while_a_sync_runs_queues_nothing_and_follows_that_run(
+    client: Any, operator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    SyncRun.objects.create(status=SyncRun.RUNNING, customers_seen=200)
+    client.force_login(operator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/sync/", headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert "Syncing…" in html
+    assert 'hx-trigger="every 3s"' in html
+    assert _queued_tasks() == []
+    event = AuditEvent.objects.get(action="sync.requested")
+    assert "already running" in event.message
+
+
+def test_a_run_left_running_by_a_killed_worker_does_not_block_a_refresh(
+    client: Any, operator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    SyncRun.objects.create(
+        status=SyncRun.RUNNING, started_at=timezone.now() - timedelta(hours=3)
+    )
+    client.force_login(operator)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/sync/")
+
+    assert _queued_tasks() == ["migrations_app.tasks.sync_partner_center"]
+
+
+def test_a_run_left_running_by_a_killed_worker_shows_as_interrupted(
+    client: Any, viewer: Any, db: Any
+) -> None:
+    SyncRun.objects.create(
+        status=SyncRun.RUNNING, started_at=timezone.now() - timedelta(hours=3)
+    )
+    client.force_login(viewer)
+
+    html = client.get(LIST).content.decode()
+
+    assert "Interrupted" in html
+    assert "Syncing…" not in html
+    assert 'hx-trigger="every 3s"' not in html
