@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from partnerhub.logging import redact, redact_value
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+# "/customers/{id}/subscriptions/{id}" and the like, in a Partner Center path.
+_PATH_IDS = re.compile(r"/(customers|subscriptions|users)/([^/?#]+)")
 
 # The actions PartnerHub records, with the words the audit page uses for them.
 # `audit_record` accepts any action name; these are the ones the product writes.
@@ -34,17 +37,22 @@ KNOWN_ACTIONS: dict[str, str] = {
     "lockout": "Account locked",
     "sync.requested": "Sync requested",
     "sync.completed": "Sync run",
-    "migration.planned": "Migration planned",
+    "sync.failed": "Sync failed",
     "migration.started": "Migration started",
     "migration.retried": "Migration retried",
+    "migration.resumed": "Migration resumed",
     "migration.cancelled": "Migration cancelled",
-    "migration.step": "Migration step",
+    "migration.step_completed": "Migration step done",
+    "migration.purchase_adopted": "Purchase adopted",
     "migration.completed": "Migration completed",
     "migration.failed": "Migration failed",
-    "sku_mapping.changed": "SKU mapping changed",
+    "migration.needs_customer_action": "Needs customer action",
+    "sku_mapping.updated": "SKU mapping changed",
     "settings.changed": "Settings changed",
     "partner_center.write": "Partner Center write",
+    "admin.added": "Added in admin",
     "admin.changed": "Changed in admin",
+    "admin.deleted": "Deleted in admin",
     "audit.exported": "Audit log exported",
     "audit.verified": "Audit chain verified",
 }
@@ -114,6 +122,14 @@ def audit_record(
         event.pc_correlation_id = str(call.correlation_id or "")
         event.pc_duration_ms = round(call.duration_ms)
         event.pc_error_code = str(call.error_code or "")
+        # A write's path names what it touched; fill what the caller left out.
+        found = dict(_PATH_IDS.findall(call.path))
+        if not event.customer_tenant_id and found.get("customers"):
+            event.customer_tenant_id = _canonical_tenant_id(found["customers"])
+        if not event.subscription_id and found.get("subscriptions"):
+            event.subscription_id = found["subscriptions"][:64]
+        if not event.target_user_id and found.get("users"):
+            event.target_user_id = found["users"][:64]
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         event.prev_hash = head.last_hash

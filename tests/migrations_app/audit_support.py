@@ -27,9 +27,11 @@ def tamper(sql: str, params: list[Any] | None = None) -> None:
     """
     with connection.cursor() as cursor:
         if on_postgresql():
-            with pytest.raises(DatabaseError, match="append-only"):
-                with transaction.atomic():
-                    cursor.execute(sql, params)
+            with (
+                pytest.raises(DatabaseError, match="append-only"),
+                transaction.atomic(),
+            ):
+                cursor.execute(sql, params)
             cursor.execute(f"ALTER TABLE {table()} DISABLE TRIGGER USER")
             try:
                 cursor.execute(sql, params)

@@ -322,12 +322,16 @@ def test_postgresql_refuses_update_delete_and_truncate_on_the_audit_table() -> N
             f"UPDATE {table()} SET message = 'x' WHERE id = {event.pk}",
             f"DELETE FROM {table()} WHERE id = {event.pk}",
         ):
-            with pytest.raises(DatabaseError, match="append-only"):
-                with transaction.atomic():
-                    cursor.execute(sql)
-        with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
-            with transaction.atomic():
-                cursor.execute("SET LOCAL partnerhub.allow_audit_truncate = 'off'")
-                cursor.execute(f"TRUNCATE {table()} CASCADE")
+            with (
+                pytest.raises(DatabaseError, match="append-only"),
+                transaction.atomic(),
+            ):
+                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="append-only: TRUNCATE"),
+            transaction.atomic(),
+        ):
+            cursor.execute("SET LOCAL partnerhub.allow_audit_truncate = 'off'")
+            cursor.execute(f"TRUNCATE {table()} CASCADE")
 
     assert AuditEvent.objects.filter(pk=event.pk, message=event.message).exists()

@@ -59,10 +59,8 @@ def test_each_role_gets_exactly_what_the_table_says(
             client = Client(raise_request_exception=False)
             if role != "anonymous":
                 client.force_login(users[role])
-            if method == "GET":
-                response = client.get(url)
-            else:
-                response = client.post(url, {})
+            send = client.get if method == "GET" else client.post
+            response = send(url, {})
             got = outcome(response)
             if got != rule.expected(role):
                 wrong.append(
