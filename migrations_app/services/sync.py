@@ -223,22 +223,22 @@ def _sync_upsert(
     """
     touch = touch or {}
     to_create: list[M] = []
-    to_update: list[M] = []
-    changed: set[str] = set()
+    # Rows grouped by the columns that differ, so each UPDATE sets only those
+    # (a concurrent writer's change to another column is never overwritten).
+    to_update: dict[tuple[str, ...], list[M]] = {}
     for key, values in wanted.items():
         row = existing.get(key)
         if row is None:
             to_create.append(model(**values, **touch))
             continue
-        diff = [name for name in fields if getattr(row, name) != values[name]]
+        diff = tuple(name for name in fields if getattr(row, name) != values[name])
         if not diff:
             continue
         for name in diff:
             setattr(row, name, values[name])
         for name, value in touch.items():
             setattr(row, name, value)
-        changed.update(diff)
-        to_update.append(row)
+        to_update.setdefault(diff, []).append(row)
     stale = [row.pk for key, row in existing.items() if key not in wanted]
     if stale and protected is not None:
         keep = protected(stale)
@@ -247,11 +247,9 @@ def _sync_upsert(
     if to_create:
         model._default_manager.bulk_create(to_create, batch_size=BATCH_SIZE)
         written += len(to_create)
-    if to_update:
-        model._default_manager.bulk_update(
-            to_update, sorted(changed | set(touch)), batch_size=BATCH_SIZE
-        )
-        written += len(to_update)
+    for diff, rows in to_update.items():
+        model._default_manager.bulk_update(rows, [*diff, *touch], batch_size=BATCH_SIZE)
+        written += len(rows)
     for start in range(0, len(stale), BATCH_SIZE):
         deleted, _ = model._default_manager.filter(
             pk__in=stale[start : start + BATCH_SIZE]
@@ -359,6 +357,7 @@ def sync_customers(*, items: Iterable[pc.Customer]) -> tuple[int, set[int], list
             existing=existing,
             wanted=wanted,
             fields=CUSTOMER_FIELDS,
+            touch={"updated_at": timezone.now()},
             protected=with_migrations,
         )
     changed = {

@@ -530,3 +530,20 @@ def test_without_app_user_credentials_users_and_licences_are_left_as_they_were(
         licences_before
     )
     assert licences_before > 0
+
+
+def test_a_users_new_usage_location_is_picked_up(sandbox: Any, db: Any) -> None:
+    sync_run()
+    user = CustomerUser.objects.select_related("customer").first()
+    assert user is not None
+    sandbox.patch(
+        f"/_sandbox/customers/{user.customer.tenant_id}/users/{user.user_id}",
+        {"usageLocation": "NZ"},
+    )
+
+    run = sync_run()
+
+    user.refresh_from_db()
+    assert user.usage_location == "NZ"
+    assert run.rows_written == 1
+    assert run.customers_changed == 1
