@@ -1,0 +1,1 @@
+"""PartnerHub benchmarks: ratios measured in one run, printed as a table."""
