@@ -64,3 +64,19 @@ def audit_lockout(
         ip_address=kwargs.get("ip_address")
         or (client_ip(request) if request is not None else None),
     )
+
+
+USERNAME_MAX_LENGTH = 150
+
+
+def axes_username(request: Any, credentials: dict[str, Any] | None = None) -> str:
+    """Return the username django-axes counts failures for (AXES_USERNAME_CALLABLE).
+
+    Cut to the longest username an account can have, so a sign-in attempt with an
+    absurdly long name is counted like any other instead of overflowing axes' table.
+    """
+    if credentials:
+        value = credentials.get("username")
+    else:
+        value = getattr(request, "POST", {}).get("username")
+    return str(value or "")[:USERNAME_MAX_LENGTH]

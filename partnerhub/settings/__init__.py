@@ -121,6 +121,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_USERNAME_CALLABLE = "migrations_app.signals.axes_username"
 
 # Content-Security-Policy without inline scripts or styles (django-csp 4).
 # https://django-csp.readthedocs.io/en/latest/configuration.html
@@ -181,6 +182,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PARTNERHUB_SYNC_EVERY_MINUTES = env_int("PARTNERHUB_SYNC_EVERY_MINUTES", 60, minimum=1)
 PARTNERHUB_REQUEUE_EVERY_SECONDS = env_float("PARTNERHUB_REQUEUE_EVERY_SECONDS", 5.0)
+# A worker's claim on a migration lasts this long and is renewed while it works; a
+# killed worker's migration is picked up again once it runs out.
+PARTNERHUB_MIGRATION_LEASE_SECONDS = env_float(
+    "PARTNERHUB_MIGRATION_LEASE_SECONDS", 180.0
+)
+# The pause between two looks at a subscription that is still being provisioned.
+PARTNERHUB_PROVISIONING_POLL_SECONDS = env_float(
+    "PARTNERHUB_PROVISIONING_POLL_SECONDS", 5.0
+)
 
 # Partner Center: the sandbox by default, the live API when configured.
 PARTNER_CENTER_MODE = env_str("PARTNER_CENTER_MODE", "sandbox").strip().lower()
