@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -17,7 +18,7 @@ ADMIN = "admin"
 ROLES = [VIEWER, OPERATOR, ADMIN]
 _RANK = {VIEWER: 1, OPERATOR: 2, ADMIN: 3}
 
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
@@ -29,12 +30,12 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
     cached = getattr(user, "_partnerhub_role", "unset")
     if cached != "unset":
         return cached
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names = set(cast(Any, user).groups.values_list("name", flat=True))
     role = None
     for name in ROLES:
         if name in names:
             role = name
-    user._partnerhub_role = role  # type: ignore[union-attr]
+    cast(Any, user)._partnerhub_role = role
     return role
 
 
@@ -50,7 +51,9 @@ def role_required(role: str) -> Callable[[ViewFunc], ViewFunc]:
     def decorator(view: ViewFunc) -> ViewFunc:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             if not has_role(request.user, role):
                 raise PermissionDenied(f"This needs the {role} role.")
             return view(request, *args, **kwargs)

@@ -156,7 +156,7 @@ class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
     )
 
     def get_post_parameters(self, request: Any) -> Any:
-        parameters = super().get_post_parameters(request)
+        parameters: Any = super().get_post_parameters(request)
         if not parameters:
             return parameters
         cleaned = parameters.copy()

@@ -61,13 +61,20 @@ KNOWN_ACTIONS: dict[str, str] = {
 class PartnerCenterCall(Protocol):
     """What the audit log keeps of one Partner Center HTTP call."""
 
-    method: str
-    path: str
-    status: int | None
-    request_id: str
-    correlation_id: str
-    duration_ms: int | float
-    error_code: str | None
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def correlation_id(self) -> str: ...
+    @property
+    def duration_ms(self) -> float: ...
+    @property
+    def error_code(self) -> str | None: ...
 
 
 def audit_record(

@@ -34,11 +34,12 @@ def action_label(action: str) -> str:
 @register.filter
 def outcome_tone(outcome: str) -> str:
     """Return the pill class for an outcome."""
-    return {
-        Outcome.SUCCESS: "pill-ok",
-        Outcome.FAILURE: "pill-bad",
-        Outcome.DENIED: "pill-warn",
-    }.get(outcome, "pill-muted")
+    tones: dict[str, str] = {
+        Outcome.SUCCESS.value: "pill-ok",
+        Outcome.FAILURE.value: "pill-bad",
+        Outcome.DENIED.value: "pill-warn",
+    }
+    return tones.get(outcome, "pill-muted")
 
 
 @register.filter

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import timezone
@@ -115,20 +116,20 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     verification = audit_last_verification()
     if not form.is_valid():
-        context = {
+        invalid: dict[str, Any] = {
             "form": form,
             "page": None,
             "verification": verification,
             "known_actions": KNOWN_ACTIONS,
             "filter_query": form.filter_query(),
         }
-        return render(request, "audit/list.html", context, status=400)
+        return render(request, "audit/list.html", invalid, status=400)
     page = audit_event_page(
         filters=form.filters(),
         before=form.cleaned_data["before"],
         after=form.cleaned_data["after"],
     )
-    context = {
+    context: dict[str, Any] = {
         "form": form,
         "page": page,
         "verification": verification,
@@ -209,12 +210,13 @@ def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
 
 @require_GET
 @role_required(VIEWER)
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponseBase:
     """Stream every event matching the current filters as CSV, newest first."""
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         lines = [
-            f"{field}: {'; '.join(errors)}" for field, errors in form.errors.items()
+            f"{field}: {'; '.join(str(e) for e in errors)}"
+            for field, errors in form.errors.items()
         ]
         return HttpResponse(
             "The filters are not valid:\n" + "\n".join(lines) + "\n",

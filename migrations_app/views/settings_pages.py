@@ -25,7 +25,16 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     rows = [
         ("Mode", settings.PARTNER_CENTER_MODE, "PARTNER_CENTER_MODE"),
         ("API URL", settings.PARTNER_CENTER_API_URL, "PARTNER_CENTER_API_URL"),
-        ("Token URL", settings.PARTNER_CENTER_TOKEN_URL, "PARTNER_CENTER_TOKEN_URL"),
+        (
+            ("Token URL", settings.PARTNER_CENTER_TOKEN_URL, "PARTNER_CENTER_TOKEN_URL")
+            if settings.PARTNER_CENTER_MODE == "sandbox"
+            else (
+                "Entra ID authority",
+                settings.PARTNER_CENTER_AUTHORITY_HOST,
+                "PARTNER_CENTER_AUTHORITY_HOST",
+            )
+        ),
+        ("App scope", settings.PARTNER_CENTER_APP_SCOPE, "PARTNER_CENTER_APP_SCOPE"),
         (
             "Partner tenant id",
             settings.PARTNER_CENTER_TENANT_ID,

@@ -252,3 +252,24 @@ def test_audit_events_store_secrets_masked(settings: Any) -> None:
     assert LIVE_SECRET not in str(stored.details)
     assert "abc.def" not in str(stored.details)
     assert stored.hash == stored.compute_hash(stored.prev_hash)
+
+
+@pytest.mark.parametrize("mode", ["sandbox", "live"])
+def test_the_settings_page_shows_secrets_only_as_set_or_not_set(
+    mode: str, settings: Any, admin_user: Any
+) -> None:
+    settings.PARTNER_CENTER_MODE = mode
+    settings.PARTNER_CENTER_CLIENT_ID = "app-1234"
+    settings.PARTNER_CENTER_CLIENT_SECRET = LIVE_SECRET
+    settings.PARTNER_CENTER_REFRESH_TOKEN = ""
+    client = Client()
+    client.force_login(admin_user)
+
+    html = client.get(reverse("settings_page")).content.decode()
+
+    assert LIVE_SECRET not in html
+    assert "app-1234" in html
+    assert f"<code>{mode}</code>" in html
+    assert '<span class="pill pill-ok">set</span>' in html
+    assert '<span class="pill pill-muted">not set</span>' in html
+    assert ("Entra ID authority" in html) is (mode == "live")
