@@ -46,7 +46,11 @@ def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
 
 
 def role_required(role: str) -> Callable[[ViewFunc], ViewFunc]:
-    """Require login, then `role` or higher; raise PermissionDenied otherwise."""
+    """Require login, then `role` or higher; raise PermissionDenied otherwise.
+
+    The wrapped view carries `required_role`, so tests can check that every view
+    declares one.
+    """
 
     def decorator(view: ViewFunc) -> ViewFunc:
         @login_required
@@ -58,6 +62,9 @@ def role_required(role: str) -> Callable[[ViewFunc], ViewFunc]:
                 raise PermissionDenied(f"This needs the {role} role.")
             return view(request, *args, **kwargs)
 
+        # Decorators applied on top copy this (functools.wraps), so a test can tell
+        # which role every URL's view demands.
+        wrapper.required_role = role  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

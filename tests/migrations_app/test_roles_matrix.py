@@ -79,3 +79,20 @@ def test_roles_are_checked_by_the_view_not_only_hidden_in_templates(
     response = client.post(reverse("sync_request"), HTTP_HX_REQUEST="true")
 
     assert response.status_code == 403
+
+
+# Views that must answer visitors who are not signed in.
+PUBLIC_VIEWS = {"home", "healthz", "login", "logout"}
+
+
+def test_every_product_view_declares_its_role_with_role_required() -> None:
+    undeclared = [
+        endpoint.key
+        for endpoint in endpoints()
+        if not endpoint.key.startswith("admin")
+        and endpoint.key not in PUBLIC_VIEWS
+        and getattr(endpoint.view, "required_role", None)
+        not in {"viewer", "operator", "admin"}
+    ]
+
+    assert not undeclared, f"views without role_required: {undeclared}"

@@ -294,6 +294,7 @@ class Endpoint:
     key: str
     route: str
     keys: list[str]
+    view: Any = None
 
     def url(self, world: World) -> str:
         kwargs = world.kwargs(self.key, self.route, self.keys)
@@ -326,7 +327,7 @@ def endpoints() -> list[Endpoint]:
     for route, namespace, pattern in _walk(get_resolver().url_patterns):
         key = f"{namespace}{pattern.name}" if pattern.name else route
         keys = list(pattern.pattern.regex.groupindex)
-        found.append(Endpoint(key=key, route=route, keys=keys))
+        found.append(Endpoint(key=key, route=route, keys=keys, view=pattern.callback))
     return found
 
 
