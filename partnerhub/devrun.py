@@ -54,9 +54,19 @@ def main() -> int:
     mode = env.get("PARTNER_CENTER_MODE", "sandbox")
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(name: str, args: list[str]) -> None:
+    def start(name: str, args: list[str], log: Path | None = None) -> None:
         print(f"[run] starting {name}: {' '.join(args)}", flush=True)
-        children.append((name, subprocess.Popen(args, cwd=ROOT, env=env)))
+        output = None
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            output = log.open("ab")
+            print(f"[run] {name} logs to {log.relative_to(ROOT)}", flush=True)
+        children.append(
+            (
+                name,
+                subprocess.Popen(args, cwd=ROOT, env=env, stdout=output, stderr=output),
+            )
+        )
 
     def stop_all() -> None:
         for _, proc in reversed(children):
@@ -120,6 +130,7 @@ def main() -> int:
                     "--seed",
                     env.get("PARTNERHUB_DEMO_SEED", "1"),
                 ],
+                log=ROOT / "var" / "sandbox.log",
             )
             _wait_for("127.0.0.1", 8001, "The sandbox")
         start(
