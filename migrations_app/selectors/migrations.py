@@ -345,6 +345,11 @@ class PlanItem:
 class SkippedSubscription:
     subscription: Subscription
     reason: str
+    migrating: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"s{self.subscription.pk}"
 
 
 @dataclass
@@ -389,12 +394,13 @@ def migration_plan(*, customer: Customer) -> Plan:
         sub.customer = customer
         existing = blocked.get(sub.pk)
         if existing is not None:
+            migrating = existing.state not in CLOSED_STATES
             reason = (
                 "Already migrating."
-                if existing.state not in CLOSED_STATES
+                if migrating
                 else f"Already migrated ({existing.get_state_display().lower()})."
             )
-            skipped.append(SkippedSubscription(sub, reason))
+            skipped.append(SkippedSubscription(sub, reason, migrating))
             continue
         if sub.status.lower() not in MIGRATABLE_STATUSES:
             skipped.append(

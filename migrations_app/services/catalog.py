@@ -99,20 +99,6 @@ def _retired_offer_ids(index: CatalogueIndex, exclude: SkuMapping) -> set[str]:
     return ids
 
 
-def _reaches(
-    start: str, edges: dict[str, set[str]], goal: str, seen: set[str] | None = None
-) -> bool:
-    seen = seen if seen is not None else set()
-    for nxt in edges.get(start, set()):
-        if nxt == goal:
-            return True
-        if nxt not in seen:
-            seen.add(nxt)
-            if _reaches(nxt, edges, goal, seen):
-                return True
-    return False
-
-
 def sku_mapping_validate(
     *,
     mapping: SkuMapping,
@@ -120,7 +106,11 @@ def sku_mapping_validate(
     target_offer_ids: Sequence[str],
     index: CatalogueIndex | None = None,
 ) -> list[str]:
-    """Return the reasons (plain words) this edit may not be saved; empty if fine."""
+    """Return the reasons (plain words) this edit may not be saved; empty if fine.
+
+    Targets must be synced, purchasable, distinct and not retired; the retired offer
+    must not be another mapping's target. Together these rule out cycles.
+    """
     index = index or catalogue_index()
     errors: list[str] = []
     retired_offer_id = retired_offer_id.strip()
@@ -146,23 +136,21 @@ def sku_mapping_validate(
             )
         elif not offer.is_available_for_purchase:
             errors.append(f"{offer.name} is not available for purchase.")
-    # Cycles: following retired → target edges must never lead back to this
-    # retired offer (a retired target is refused above; this also catches chains).
-    if retired_offer_id and not errors:
-        edges: dict[str, set[str]] = {}
+    # No cycles and no chains: a retired SKU may not be anyone's target either.
+    if retired_offer_id:
         for other in index.mappings:
             if other.pk == mapping.pk:
                 continue
-            source = other.retired_offer_id.lower()
-            if source:
-                edges[source] = {
-                    t.target_offer_id.lower()
-                    for t in other.targets.all()
-                    if t.target_offer_id
-                }
-        edges[retired_offer_id.lower()] = set(lowered)
-        if _reaches(retired_offer_id.lower(), edges, retired_offer_id.lower()):
-            errors.append("These targets would lead back to the retired SKU.")
+            for target in other.targets.all():
+                offer = index.offer(target.target_offer_id, target.target_name)
+                if (
+                    offer is not None
+                    and offer.offer_id.lower() == retired_offer_id.lower()
+                ):
+                    errors.append(
+                        f"{offer.name} is a target of {other.retired_name}; a retired "
+                        "SKU cannot also be a target."
+                    )
     return errors
 
 

@@ -77,12 +77,12 @@ CODE_ORDER_IN_PROGRESS = 800060
 
 def lease_seconds() -> float:
     """Return how long a claim holds a migration before others may take it."""
-    return float(getattr(settings, "PARTNERHUB_MIGRATION_LEASE_SECONDS", 180))
+    return float(settings.PARTNERHUB_MIGRATION_LEASE_SECONDS)
 
 
 def provisioning_poll_seconds() -> float:
     """Return the pause between two looks at a subscription being provisioned."""
-    return float(getattr(settings, "PARTNERHUB_PROVISIONING_POLL_SECONDS", 5))
+    return float(settings.PARTNERHUB_PROVISIONING_POLL_SECONDS)
 
 
 def step_budget_seconds() -> float:

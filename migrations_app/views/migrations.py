@@ -162,6 +162,15 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
     forms_ = [PlanItemForm(data, item=item) for item in plan.items]
     errors: list[str] = []
     if request.method == "POST":
+        # The plan was shown before someone else started these: say so plainly.
+        taken = [
+            skip.subscription.display_name
+            for skip in plan.skipped
+            if skip.migrating and f"{skip.key}-include" in request.POST
+        ]
+        if taken:
+            messages.error(request, str(MigrationAlreadyRunning(taken)))
+            return redirect(back)
         valid = all(f.is_valid() for f in forms_)
         chosen = [f.start_item() for f in forms_ if f.is_valid()]
         items = [i for i in chosen if i is not None]
