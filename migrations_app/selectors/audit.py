@@ -64,7 +64,10 @@ def audit_events_filtered(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
 
     `customer` is a tenant id, or part of a company name matched against the
     customers table. Every other filter is an exact match on an indexed column, and
-    the date range is inclusive, in UTC.
+    the date range is inclusive, in UTC. Event times never go back as ids grow
+    (`audit_record` sees to it), so the date range also becomes an id range, found
+    on the created_at index: a page of an old day is read from its own id range
+    instead of scanning every newer event.
     """
     events = AuditEvent.objects.all()
     if filters.customer:
@@ -82,11 +85,25 @@ def audit_events_filtered(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.request_id:
         events = events.filter(pc_request_id=filters.request_id)
     if filters.date_from is not None:
-        events = events.filter(created_at__gte=_start_of(filters.date_from))
-    if filters.date_to is not None:
-        events = events.filter(
-            created_at__lt=_start_of(filters.date_to + timedelta(days=1))
+        start = _start_of(filters.date_from)
+        events = events.filter(created_at__gte=start)
+        first = (
+            AuditEvent.objects.filter(created_at__gte=start)
+            .order_by("created_at", "id")
+            .values_list("id", flat=True)
+            .first()
         )
+        events = events.filter(id__gte=first) if first else events.none()
+    if filters.date_to is not None:
+        end = _start_of(filters.date_to + timedelta(days=1))
+        events = events.filter(created_at__lt=end)
+        last = (
+            AuditEvent.objects.filter(created_at__lt=end)
+            .order_by("-created_at", "-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        events = events.filter(id__lte=last) if last else events.none()
     return events.order_by("-id")
 
 

@@ -96,7 +96,10 @@ def audit_record(
     """Append one event to the chain and return it.
 
     The chain head row is locked for the append so concurrent writers (web and
-    workers) link their events one after another.
+    workers) link their events one after another. The time is taken under that
+    lock and never goes back from the previous event's, so time order and id order
+    agree (a clock a few milliseconds behind on another host is clamped forward);
+    the audit page turns date ranges into id ranges because of this.
     Messages and details are redacted: a secret or token that reaches this
     function is stored masked.
     """
@@ -139,6 +142,13 @@ def audit_record(
             event.target_user_id = found["users"][:64]
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+        previous_at = (
+            AuditEvent.objects.filter(pk=head.last_event_id)
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        now = timezone.now()
+        event.created_at = max(now, previous_at) if previous_at else now
         event.prev_hash = head.last_hash
         event.hash = event.compute_hash(head.last_hash)
         event.save(force_insert=True)

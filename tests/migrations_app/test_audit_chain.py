@@ -335,3 +335,28 @@ def test_postgresql_refuses_update_delete_and_truncate_on_the_audit_table() -> N
             cursor.execute(f"TRUNCATE {table()} CASCADE")
 
     assert AuditEvent.objects.filter(pk=event.pk, message=event.message).exists()
+
+
+def test_event_time_never_goes_back_even_if_a_host_clock_is_behind() -> None:
+    (first,) = record_events(1)
+    ahead = first.created_at + timedelta(minutes=5)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                created_at=ahead,
+                actor="worker-on-a-fast-clock",
+                action="login",
+                prev_hash=first.hash,
+                hash="e" * 64,
+            )
+        ]
+    )
+    last = AuditEvent.objects.order_by("-id").first()
+    AuditChainHead.objects.filter(pk=1).update(
+        last_event_id=last.pk, last_hash="e" * 64
+    )
+
+    (event,) = record_events(1)
+
+    assert event.created_at == ahead
+    assert event.hash == event.compute_hash("e" * 64)

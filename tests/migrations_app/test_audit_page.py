@@ -394,3 +394,14 @@ def test_times_older_than_a_day_still_render_in_utc(client: Any, viewer: Any) ->
     assert (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d") in (
         response.content.decode()
     )
+
+
+def test_a_date_range_with_no_events_is_empty_not_everything() -> None:
+    audit_record(action="login")
+    future = datetime.now(UTC).date() + timedelta(days=30)
+    past = datetime(2001, 1, 1).date()
+
+    after = audit_events_filtered(filters=AuditFilters(date_from=future))
+    before = audit_events_filtered(filters=AuditFilters(date_to=past))
+
+    assert list(after) == [] and list(before) == []

@@ -113,6 +113,7 @@ def test_every_response_carries_a_csp_without_unsafe_inline(
     users: dict[str, Any],
 ) -> None:
     world = build_world(users)
+    clients = {role: _client(role, users) for role in ROLES}
     wrong = []
 
     for endpoint, method in cases():
@@ -120,7 +121,7 @@ def test_every_response_carries_a_csp_without_unsafe_inline(
             continue
         url = endpoint.url(world)
         for role in ROLES:
-            response = _client(role, users).get(url)
+            response = clients[role].get(url)
             wrong.extend(f"{url} as {role}: {p}" for p in _csp_problems(response))
 
     assert not wrong, "\n".join(wrong)
