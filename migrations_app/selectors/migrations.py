@@ -116,6 +116,27 @@ class MigrationSummary:
     def poll_query(self) -> str:
         return ",".join(str(i) for i in self.poll_ids)
 
+    @property
+    def outcome_note(self) -> str:
+        """Return a few words on how a finished batch left things."""
+        if self.state == MigrationState.COMPLETED:
+            done = [m for m in self.batch if m.state == MigrationState.COMPLETED]
+            if all(m.retire_mode == RetireMode.SUSPEND for m in done):
+                retired = "old subscription suspended"
+            elif all(m.retire_mode == RetireMode.EXPIRE for m in done):
+                retired = "old subscription set to expire"
+            else:
+                retired = "old subscriptions retired"
+            return f"{self.users_done}/{self.users_total} users moved · {retired}"
+        if self.state == MigrationState.FAILED:
+            failed = next(m for m in self.batch if m.state == MigrationState.FAILED)
+            step = failed.failed_step
+            where = MigrationState(step).label.lower() if step in STEPS else "a step"
+            return f"Stopped at: {where}"
+        if self.state == MigrationState.NEEDS_CUSTOMER_ACTION:
+            return "The customer must cancel the old subscription"
+        return ""
+
 
 def _batch_state(batch: Sequence[Migration]) -> str:
     states = {m.state for m in batch}
@@ -472,6 +493,9 @@ def migration_timeline(migration: Migration) -> list[TimelineStep]:
 
 
 def _step_details(m: Migration) -> dict[str, str]:
+    """Return a line per step: what it did once done, what it will do before."""
+    done = m.steps_done
+    finished = {key for number, key in enumerate(STEPS) if number < done}
     details: dict[str, str] = {}
     if m.order_id:
         details[MigrationState.PURCHASE] = (
@@ -484,20 +508,42 @@ def _step_details(m: Migration) -> dict[str, str]:
         )
     else:
         details[MigrationState.PURCHASE] = (
-            f"{m.quantity} seats of {m.target_offer_name}."
+            f"Will buy {m.quantity} seats of {m.target_offer_name}."
         )
     if m.new_subscription_id:
         details[MigrationState.AWAIT_PROVISIONING] = (
-            f"New subscription {m.new_subscription_id}."
+            f"New subscription {m.new_subscription_id}"
+            + (" is active." if MigrationState.AWAIT_PROVISIONING in finished else ".")
+        )
+    if MigrationState.PREFLIGHT in finished:
+        details[MigrationState.PREFLIGHT] = (
+            "Enough free seats; every user has a usage location."
         )
     total = getattr(m, "users_total", None)
     moved = getattr(m, "users_moved", None)
     if total is not None:
         details[MigrationState.MOVE_LICENSES] = f"{moved} of {total} users moved."
-    if m.retire_mode == RetireMode.SUSPEND:
-        details[MigrationState.RETIRE_OLD] = "Suspend it now."
+    if MigrationState.VERIFY in finished:
+        details[MigrationState.VERIFY] = (
+            "Every user holds the new licence and none the old one."
+        )
+    suspend = m.retire_mode == RetireMode.SUSPEND
+    if m.state == MigrationState.COMPLETED:
+        details[MigrationState.RETIRE_OLD] = (
+            "Suspended."
+            if suspend
+            else "Auto-renew turned off: it expires at its end date."
+        )
+    elif m.state == MigrationState.NEEDS_CUSTOMER_ACTION:
+        details[MigrationState.RETIRE_OLD] = (
+            "Not touched: it belongs to another channel."
+        )
     else:
-        details[MigrationState.RETIRE_OLD] = "Turn auto-renew off so it expires."
+        details[MigrationState.RETIRE_OLD] = (
+            "Will suspend it once every user holds the new licence."
+            if suspend
+            else "Will turn auto-renew off once every user holds the new licence."
+        )
     return details
 
 
@@ -517,6 +563,14 @@ class MigrationCard:
     @property
     def failed_moves(self) -> list[LicenseMove]:
         return [m for m in self.moves if m.status == LicenseMove.Status.FAILED]
+
+    @property
+    def moves_with_problems(self) -> list[LicenseMove]:
+        return [
+            m
+            for m in self.moves
+            if m.error_message and m.status != LicenseMove.Status.MOVED
+        ]
 
     @property
     def tone(self) -> str:

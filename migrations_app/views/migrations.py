@@ -187,11 +187,12 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
             except MigrationAlreadyRunning as exc:
                 messages.error(request, str(exc))
                 return redirect(back)
+            count = len(started)
+            what = "1 subscription" if count == 1 else f"{count} subscriptions"
             messages.success(
                 request,
-                f"Migration started for {customer.company_name}: "
-                f"{len(started)} subscription(s). It runs in the background; "
-                "progress shows below.",
+                f"Migration started for {customer.company_name}: {what}. It runs "
+                "in the background; its progress shows here.",
             )
             return redirect(back)
         else:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
-from migrations_app.models import TERMINAL_STATES, Customer, Migration
+from migrations_app.models import TERMINAL_STATES, Customer, Migration, SkuMapping
 from migrations_app.selectors.migrations import migration_plan
 from migrations_app.services.migrations import StartItem, migration_start
 from migrations_app.services.steps import StepReport, migration_run_step
@@ -22,6 +25,27 @@ TAILSPIN = "Tailspin Toys"
 WIDE_WORLD = "Wide World Importers"
 ADVENTURE_WORKS = "Adventure Works"
 LITWARE = "Litware Small"
+
+
+def restore_catalogue() -> None:
+    """Put back the rows data migration 0002 writes, if a table flush removed them.
+
+    Transactional tests empty every table afterwards. Serialized rollback puts the
+    rows back, except when the database was set up in another asyncio context than
+    the test runs in (Playwright's sync API runs an event loop in the test thread).
+    """
+    if SkuMapping.objects.exists():
+        return
+    module = importlib.import_module(
+        "migrations_app.migrations.0002_roles_and_sku_catalogue"
+    )
+    module.forwards(django_apps, None)
+
+
+@pytest.fixture
+def catalogue(transactional_db: Any) -> None:
+    """Make sure the SKU catalogue and role groups exist (request it before sync)."""
+    restore_catalogue()
 
 
 def customer(name: str) -> Customer:

@@ -37,6 +37,7 @@ from tests.migrations_app.migration_support import (
     TAILSPIN,
     WIDE_WORLD,
     advance_ids,
+    catalogue,  # noqa: F401
     customer,
     drive,
     expire_lease,
@@ -221,8 +222,8 @@ def test_every_message_delivered_twice_still_buys_once_and_moves_each_user_once(
     assert len(requests(dump, "PATCH")) == 1
 
 
-# Migration data (the SKU catalogue, role groups) must survive the table flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("catalogue")
 def test_two_workers_racing_on_every_message_buy_once_and_move_each_user_once(
     synced: Any, sandbox: Any, operator: Any
 ) -> None:

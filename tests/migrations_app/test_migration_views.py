@@ -24,6 +24,7 @@ from tests.migrations_app.migration_support import (
     NORTHWIND,
     WIDE_WORLD,
     advance_ids,
+    catalogue,  # noqa: F401
     customer,
     drive,
     start,
@@ -248,8 +249,8 @@ def test_starting_again_says_a_migration_is_already_running(
     assert Migration.objects.count() == 1
 
 
-# Migration data (the SKU catalogue, role groups) must survive the table flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("catalogue")
 def test_twenty_concurrent_starts_make_exactly_one_migration(
     synced: Any, sandbox: Any, operator: Any
 ) -> None:

@@ -22,6 +22,7 @@ from migrations_app.models import LicenseMove, Migration
 from partnerhub.celery import app as celery_app
 from tests.migrations_app.migration_support import (
     CONTOSO,
+    catalogue,  # noqa: F401
     orders_for_offer,
     requests,
     start,
@@ -123,8 +124,8 @@ def _wait_for(predicate: Any, seconds: float, what: str) -> None:
 
 
 @pytest.mark.slow
-# Migration data (the SKU catalogue, role groups) must survive the table flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("catalogue")
 def test_a_migration_survives_its_worker_being_killed_with_sigkill(
     synced: Any,
     slow_sandbox: Any,

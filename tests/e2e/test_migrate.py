@@ -1,0 +1,222 @@
+"""Migrate a customer in a real Chromium: plan, Start, watch it finish, retry a failure.
+
+A background thread plays the Celery worker: it calls the `migration_advance`
+task function for every migration that has work due, as a worker fed by beat would.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from migrations_app.models import TERMINAL_STATES, Customer, Migration, SyncRun
+from migrations_app.services.sync import sync_run
+from migrations_app.tasks.migration import migration_advance
+from tests.e2e.conftest import SHOTS
+from tests.migrations_app.migration_support import restore_catalogue
+
+pytestmark = pytest.mark.e2e
+
+Login = Callable[[Page, str], None]
+Shot = Callable[[Page, str], Any]
+
+
+@pytest.fixture
+def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterator[Any]:
+    """Sync the sandbox; slow it a little so a running migration can be seen."""
+    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
+    restore_catalogue()
+    run = sync_run()
+    assert run.status == SyncRun.SUCCEEDED, run.error
+    sandbox.settings(latency_ms=120)
+    yield sandbox
+    sandbox.settings(latency_ms=0)  # the sandbox keeps settings across resets
+
+
+class Worker:
+    """The background worker's controls."""
+
+    def __init__(self) -> None:
+        self.paused = threading.Event()
+
+    def pause(self) -> None:
+        self.paused.set()
+
+    def resume(self) -> None:
+        self.paused.clear()
+
+
+@pytest.fixture
+def worker() -> Iterator[Worker]:
+    """Run due migration steps in a background thread until the test ends."""
+    stop = threading.Event()
+    controls = Worker()
+    paused = controls.paused
+    failures: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            while not stop.is_set():
+                if paused.is_set():
+                    stop.wait(0.1)
+                    continue
+                due = list(
+                    Migration.objects.exclude(state__in=TERMINAL_STATES)
+                    .filter(
+                        Q(next_attempt_at__isnull=True)
+                        | Q(next_attempt_at__lte=timezone.now())
+                    )
+                    .values_list("pk", flat=True)
+                )
+                for pk in due:
+                    migration_advance(pk)
+                if not due:
+                    stop.wait(0.1)
+        except BaseException as exc:  # reported at teardown
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name="migration-worker", daemon=True)
+    thread.start()
+    yield controls
+    stop.set()
+    thread.join(timeout=30)
+    assert not failures, failures
+
+
+def _row(page: Page, company: str) -> Any:
+    return page.locator("table.customers tbody tr").filter(has_text=company)
+
+
+def test_an_operator_migrates_contoso_and_watches_it_complete(
+    page: Page,
+    login: Login,
+    screenshot: Shot,
+    operator: Any,
+    synced_sandbox: Any,
+    worker: Worker,
+) -> None:
+    contoso = Customer.objects.get(company_name="Contoso Ltd")
+    worker.pause()  # until the page shows the migration waiting to run
+    login(page, "operator")
+    row = _row(page, "Contoso Ltd")
+    expect(row.locator(".tag-retired")).to_have_count(1)
+    row.get_by_role("link", name="Migrate").click()
+
+    page.wait_for_url(f"**/customers/{contoso.tenant_id}/migrate/**")
+    expect(page.locator("h1")).to_have_text("Migrate Contoso Ltd")
+    plan = page.locator("section.plan-item")
+    expect(plan).to_have_count(1)
+    expect(plan.locator("select").first).to_have_value(
+        re.compile(r"^[0-9A-Fa-f-]{36}$")
+    )
+    expect(plan.locator("select option:checked")).to_have_text(
+        "Dynamics 365 for Unified Operations"
+    )
+    expect(plan.locator("input[type=number]")).to_have_value("15")
+    expect(plan.locator(".user-list li")).to_have_count(12)
+    expect(plan.get_by_label("Suspend now")).to_be_checked()
+    expect(plan).to_contain_text(re.compile(r"Let it expire on \w{3} \d{1,2}, \d{4}"))
+    screenshot(page, "migrate-1-plan")
+
+    page.get_by_role("button", name="Start migration").click()
+    page.wait_for_url(re.compile(r"/customers/(\?.*)?$"))
+    expect(page.locator(".msg-success")).to_contain_text(
+        "Migration started for Contoso Ltd"
+    )
+    status = page.locator(f"#migration-status-{contoso.pk}")
+    expect(status.locator("progress")).to_be_visible()
+    expect(page.locator("#migration-poller[hx-get]")).to_have_count(1)
+    worker.resume()
+    expect(status).to_contain_text(re.compile(r"\d+/12 users"))
+    expect(status).to_contain_text(
+        re.compile("Moving licences|Verifying licences|Checking seats"), timeout=30_000
+    )
+    screenshot(page, "migrate-2-running")
+
+    # No reload: the single poller swaps the row until the migration is terminal.
+    expect(status.locator(".pill")).to_have_text("Completed", timeout=60_000)
+    expect(status).to_contain_text("12/12 users moved · old subscription suspended")
+    expect(page.locator("#migration-poller[hx-get]")).to_have_count(0)
+    screenshot(page, "migrate-3-completed-list")
+
+    page.goto(f"/customers/{contoso.tenant_id}/")
+    panel = page.locator("#migration-panel")
+    expect(panel.locator(".migration-state")).to_have_text("Completed")
+    expect(panel.locator(".new-label")).to_have_text(
+        re.compile(r"^Auto renews on \w{3} \d{1,2}, \d{4}$")
+    )
+    expect(panel.locator(".old-label")).to_have_text(
+        re.compile(r"^Suspended · deprovisioned after \w{3} \d{1,2}, \d{4}$")
+    )
+    expect(panel.locator(".timeline li.done")).to_have_count(6)
+    subscriptions = page.locator("section.card").filter(has_text="Subscriptions").first
+    expect(subscriptions).to_contain_text("Suspended · deprovisioned after")
+    expect(subscriptions).to_contain_text("Auto renews on")
+    screenshot(page, "migrate-4-completed-customer")
+    panel.screenshot(path=str(SHOTS / "migrate-4b-completed-panel.png"))
+
+    migration = Migration.objects.get(customer=contoso)
+    dump = synced_sandbox.state()
+    old = next(
+        s
+        for s in dump["subscriptions"]
+        if s["id"] == migration.source_subscription.subscription_id
+    )
+    assert old["status"] == "suspended"
+
+
+def test_a_failed_step_reads_plainly_and_retry_finishes_the_job(
+    page: Page,
+    login: Login,
+    screenshot: Shot,
+    operator: Any,
+    synced_sandbox: Any,
+    worker: Worker,
+) -> None:
+    wide = Customer.objects.get(company_name="Wide World Importers")
+    login(page, "operator")
+    page.goto(f"/customers/{wide.tenant_id}/migrate/")
+    expect(page.locator("section.plan-item")).to_have_count(2)
+    expect(page.locator(".warn-box").first).to_contain_text("no usage location")
+    # Leave the add-on out: only the AX Enterprise subscription moves.
+    page.locator("section.plan-item").nth(1).get_by_label(
+        "Include in this migration"
+    ).uncheck()
+    page.get_by_role("button", name="Start migration").click()
+    page.wait_for_url(f"**/customers/{wide.tenant_id}/")
+
+    panel = page.locator("#migration-panel")
+    expect(panel.locator(".migration-state")).to_have_text(
+        "Failed at: checking seats and users", timeout=60_000
+    )
+    expect(panel.locator(".error-box")).to_contain_text(
+        "2 user(s) have no usage location"
+    )
+    expect(panel.locator(".timeline li.failed")).to_have_count(1)
+    expect(panel.get_by_role("button", name="Retry")).to_be_visible()
+    screenshot(page, "migrate-5-failed-step")
+    panel.screenshot(path=str(SHOTS / "migrate-5b-failed-panel.png"))
+
+    tenant = str(wide.tenant_id)
+    for user in synced_sandbox.state()["users"]:
+        if user["customerId"].lower() == tenant and not user["usageLocation"]:
+            synced_sandbox.patch(
+                f"/_sandbox/customers/{tenant}/users/{user['id']}",
+                {"usageLocation": "US"},
+            )
+    panel.get_by_role("button", name="Retry").click()
+    expect(panel.locator(".migration-state")).to_have_text("Completed", timeout=60_000)
+    expect(panel.locator(".old-label")).to_contain_text(
+        "Suspended · deprovisioned after"
+    )
+    assert Migration.objects.get(customer=wide).state == "completed"
