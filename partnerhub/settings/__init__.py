@@ -244,7 +244,9 @@ PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
 # Records are redacted as they are created, whatever handler receives them.
 LOGGING_CONFIG = "partnerhub.logging.configure_logging"
 # Error reports (DEBUG pages, mailed reports) mask secrets in traceback variables too.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "partnerhub.logging.RedactingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "partnerhub.logging.RedactingExceptionReporterFilter"
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
