@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,6 +20,8 @@ from migrations_app.services.catalog import (
 # Empty target slots shown under the current targets, to add new ones.
 EXTRA_TARGET_SLOTS = 2
 MAX_TARGET_SLOTS = 20
+# The largest primary key the databases store (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 
 
 @require_GET
@@ -46,6 +48,8 @@ def sku_mapping_list(request: HttpRequest) -> HttpResponse:
 @role_required(ADMIN)
 def sku_mapping_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a mapping's retired offer and ordered target offers (admins)."""
+    if pk > MAX_ID:
+        raise Http404("No such mapping.")
     mapping = get_object_or_404(SkuMapping.objects.prefetch_related("targets"), pk=pk)
     offers = list(Offer.objects.order_by("name", "offer_id"))
     errors: list[str] = []

@@ -50,6 +50,8 @@ class HtmxRequest(HttpRequest):
 
 PAGE_SIZE = 50
 MAX_POLL_IDS = 200
+# The largest primary key the databases store (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 MAX_QUANTITY = 100_000
 
 
@@ -217,7 +219,7 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
     ids: list[int] = []
     for part in request.GET.get("ids", "").split(",")[:MAX_POLL_IDS]:
         part = part.strip()
-        if part.isdigit():
+        if part.isascii() and part.isdigit() and int(part) <= MAX_ID:
             ids.append(int(part))
     customer_ids = customer_ids_of_migrations(migration_ids=ids)
     summaries = customer_migration_summaries(customer_ids=customer_ids)
@@ -255,7 +257,7 @@ def migration_customer_panel(request: HtmxRequest, tenant_id: UUID) -> HttpRespo
 @role_required(VIEWER)
 def migration_detail(request: HtmxRequest, pk: int) -> HttpResponse:
     """Show one migration's timeline; an htmx poll gets just the panel back."""
-    card = migration_card(migration_id=pk)
+    card = migration_card(migration_id=pk) if pk <= MAX_ID else None
     if card is None:
         raise Http404("No such migration.")
     context = {"card": card, "migration": card.migration}
@@ -266,6 +268,8 @@ def migration_detail(request: HtmxRequest, pk: int) -> HttpResponse:
 
 def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpResponse:
     """Run an operator action; answer with the fragment it came from, or redirect."""
+    if pk > MAX_ID:
+        raise Http404("No such migration.")
     migration = get_object_or_404(
         Migration.objects.select_related("customer", "source_subscription"), pk=pk
     )

@@ -602,3 +602,17 @@ def test_the_migration_list_filters_by_state_and_pages(
     response = client.get(reverse("migration_list") + "?state=bogus&page=zz")
     assert response.status_code == 200
     assert "Unknown state filter" in response.content.decode()
+
+
+def test_ids_too_large_for_the_database_are_refused_not_a_500(
+    synced: Any, client: Client, operator: Any, admin_user: Any
+) -> None:
+    client.force_login(operator)
+    huge = "9" * 30
+    assert client.get(f"/migrations/{huge}/").status_code == 404
+    assert client.post(f"/migrations/{huge}/cancel/").status_code == 404
+    response = client.get(f"/migrations/progress/?ids={huge},²,-1")
+    assert response.status_code == 200
+    assert "hx-get" not in response.content.decode()
+    client.force_login(admin_user)
+    assert client.get(f"/sku-mappings/{huge}/edit/").status_code == 404
