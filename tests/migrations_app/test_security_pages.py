@@ -127,13 +127,13 @@ def test_every_response_carries_a_csp_without_unsafe_inline(
     assert not wrong, "\n".join(wrong)
 
 
-def test_product_pages_contain_no_inline_script_or_style(users: dict[str, Any]) -> None:
+def test_no_page_contains_inline_script_or_style(users: dict[str, Any]) -> None:
     world = build_world(users)
     wrong = []
     pages = 0
 
     for endpoint, method in cases():
-        if method != "GET" or endpoint.key.startswith("admin"):
+        if method != "GET":
             continue
         role = _first_allowed_role(endpoint.key, method)
         if role is None:
@@ -144,5 +144,5 @@ def test_product_pages_contain_no_inline_script_or_style(users: dict[str, Any]) 
         pages += 1
         wrong.extend(f"{url}: {p}" for p in _inline_code(response.content.decode()))
 
-    assert pages >= 10
+    assert pages >= 40
     assert not wrong, "\n".join(wrong)
