@@ -43,6 +43,10 @@ def _wait_for(host: str, port: int, what: str, seconds: float = 20.0) -> None:
     raise SystemExit(f"{what} did not start listening on {host}:{port}.")
 
 
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Run every PartnerHub process until Ctrl-C; return the exit status."""
     env = dict(os.environ)
@@ -71,7 +75,7 @@ def main() -> int:
     def stop_all() -> None:
         for _, proc in reversed(children):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         for _, proc in children:
             try:
@@ -79,6 +83,10 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    # Ctrl-C and `kill` both stop everything, even when started in the background
+    # (where a shell hands SIGINT down as ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     redis = urlsplit(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     redis_host, redis_port = redis.hostname or "127.0.0.1", redis.port or 6379
     try:
@@ -107,6 +115,16 @@ def main() -> int:
             )
             _wait_for(redis_host, redis_port, "Redis")
 
+        busy = [
+            port for port in (8000, 8001) if _reachable("127.0.0.1", port, timeout=0.3)
+        ]
+        if busy:
+            ports = " and ".join(str(port) for port in busy)
+            print(
+                f"Port {ports} on 127.0.0.1 is already in use. Is another PartnerHub "
+                "(or another server) running? Stop it and run `make run` again."
+            )
+            return 1
         subprocess.run(
             [PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True
         )
