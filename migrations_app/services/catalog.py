@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from migrations_app.models import Offer, SkuMapping, SkuMappingTarget
 from migrations_app.services.audit import audit_record
@@ -62,15 +63,28 @@ class CatalogueIndex:
         return ids
 
 
-def catalogue_index() -> CatalogueIndex:
+def catalogue_index(*, all_offers: bool = False) -> CatalogueIndex:
     """Return every mapping (targets prefetched) with the synced offers indexed.
 
-    When an offer was synced for several markets, the configured country's copy
-    wins.
+    Only the offers the mappings name are loaded, unless `all_offers` (the edit
+    page picks from the whole catalogue). When an offer was synced for several
+    markets, the configured country's copy wins.
     """
     mappings = list(SkuMapping.objects.prefetch_related("targets"))
     country = settings.PARTNER_CENTER_COUNTRY
-    offers = sorted(Offer.objects.all(), key=lambda o: (o.country == country, o.pk))
+    rows = Offer.objects.all()
+    if not all_offers:
+        ids: set[str] = set()
+        names: set[str] = set()
+        for mapping in mappings:
+            ids.add(mapping.retired_offer_id)
+            names.add(mapping.retired_name)
+            for target in mapping.targets.all():
+                ids.add(target.target_offer_id)
+                names.add(target.target_name)
+        ids.discard("")
+        rows = rows.filter(Q(offer_id__in=ids) | Q(name__in=names))
+    offers = sorted(rows, key=lambda o: (o.country == country, o.pk))
     index = CatalogueIndex(mappings=mappings)
     for offer in offers:
         index.offers_by_id[offer.offer_id.lower()] = offer
@@ -111,7 +125,7 @@ def sku_mapping_validate(
     Targets must be synced, purchasable, distinct and not retired; the retired offer
     must not be another mapping's target. Together these rule out cycles.
     """
-    index = index or catalogue_index()
+    index = index or catalogue_index(all_offers=True)
     errors: list[str] = []
     retired_offer_id = retired_offer_id.strip()
     targets = [t.strip() for t in target_offer_ids if t and t.strip()]
@@ -168,7 +182,7 @@ def sku_mapping_update(
     repeated, or would close a cycle.
     """
     targets = [t.strip() for t in target_offer_ids if t and t.strip()]
-    index = catalogue_index()
+    index = catalogue_index(all_offers=True)
     errors = sku_mapping_validate(
         mapping=mapping,
         retired_offer_id=retired_offer_id,

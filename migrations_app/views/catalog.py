@@ -28,7 +28,7 @@ MAX_ID = 2**63 - 1
 @role_required(VIEWER)
 def sku_mapping_list(request: HttpRequest) -> HttpResponse:
     """List each retired SKU, the offer it is bound to and its ordered targets."""
-    index = catalogue_index()
+    index = catalogue_index(all_offers=True)
     rows = []
     for mapping in index.mappings:
         retired = index.offer(mapping.retired_offer_id, mapping.retired_name)

@@ -95,6 +95,13 @@ class PlanItemForm(forms.Form):
         ]
         retire.choices = item.retire_choices
 
+    @property
+    def included(self) -> bool:
+        """Return whether the operator kept this subscription in the migration."""
+        if not self.is_bound:
+            return True
+        return bool(self.data.get(self.add_prefix("include")))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("include"):
@@ -173,8 +180,10 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
         if taken:
             messages.error(request, str(MigrationAlreadyRunning(taken)))
             return redirect(back)
-        valid = all(f.is_valid() for f in forms_)
-        chosen = [f.start_item() for f in forms_ if f.is_valid()]
+        # Choices for a subscription left out do not matter, valid or not.
+        kept = [f for f in forms_ if f.included]
+        valid = all(f.is_valid() for f in kept)
+        chosen = [f.start_item() for f in kept if f.is_valid()]
         items = [i for i in chosen if i is not None]
         if valid and not items:
             errors.append("Choose at least one subscription to migrate.")

@@ -616,3 +616,21 @@ def test_ids_too_large_for_the_database_are_refused_not_a_500(
     assert "hx-get" not in response.content.decode()
     client.force_login(admin_user)
     assert client.get(f"/sku-mappings/{huge}/edit/").status_code == 404
+
+
+def test_a_subscription_left_out_of_the_plan_is_not_validated(
+    synced: Any, sandbox: Any, client: Client, operator: Any
+) -> None:
+    client.force_login(operator)
+    form = plan_form(WIDE_WORLD)
+    keys = sorted({k.split("-")[0] for k in form})
+    left_out = keys[1]
+    del form[f"{left_out}-include"]
+    form[f"{left_out}-quantity"] = "lots"
+    form[f"{left_out}-target"] = "nonsense"
+
+    response = client.post(plan_url(WIDE_WORLD), form)
+
+    assert response.status_code == 302
+    [migration] = Migration.objects.all()
+    assert f"s{migration.source_subscription_id}" == keys[0]
