@@ -405,3 +405,22 @@ def test_a_date_range_with_no_events_is_empty_not_everything() -> None:
     before = audit_events_filtered(filters=AuditFilters(date_to=past))
 
     assert list(after) == [] and list(before) == []
+
+
+def test_the_customer_page_includes_the_customers_activity(
+    client: Any, viewer: Any
+) -> None:
+    client.force_login(viewer)
+    customer = CustomerFactory(tenant_id=CONTOSO, company_name="Contoso")
+    audit_record(
+        action="migration.cancelled",
+        customer_tenant_id=CONTOSO,
+        message="Cancelled the move of Contoso's AX licences.",
+    )
+
+    response = client.get(reverse("customer_detail", args=[customer.tenant_id]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="customer-audit"' in html
+    assert "Cancelled the move of Contoso&#x27;s AX licences." in html
