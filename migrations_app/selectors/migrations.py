@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from migrations_app.models import (
     CLOSED_STATES,
@@ -27,6 +28,10 @@ from migrations_app.models import (
 from migrations_app.services.catalog import CatalogueIndex, catalogue_index
 from migrations_app.services.pc import is_foreign_subscription
 
+# A wait shorter than this (a provisioning poll) is not worth showing; one longer
+# than RESUMABLE_WAIT (throttling, backoff) gets a "Resume now" button.
+SHORT_WAIT = timedelta(seconds=10)
+RESUMABLE_WAIT = timedelta(seconds=30)
 # States in which a worker still has something to do.
 RUNNING_STATES: list[str] = [
     MigrationState.QUEUED,
@@ -590,7 +595,17 @@ class MigrationCard:
 
     @property
     def waiting_until(self) -> datetime | None:
-        return self.migration.next_attempt_at if self.running else None
+        """Return when a waiting migration runs again, if that is worth saying."""
+        due = self.migration.next_attempt_at
+        if not self.running or due is None:
+            return None
+        return due if due > timezone.now() + SHORT_WAIT else None
+
+    @property
+    def can_resume(self) -> bool:
+        """Return True if it waits long (throttled, backing off): offer to go now."""
+        due = self.waiting_until
+        return due is not None and due > timezone.now() + RESUMABLE_WAIT
 
     @property
     def progress_percent(self) -> int:
