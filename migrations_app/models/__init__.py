@@ -6,6 +6,11 @@ from migrations_app.models.audit import (
     Outcome,
 )
 from migrations_app.models.catalog import SkuMapping, SkuMappingTarget
+from migrations_app.models.invitations import (
+    InvitationLink,
+    InvitationStatus,
+    ResellerInvitation,
+)
 from migrations_app.models.migration import (
     CLOSED_STATES,
     STEPS,
@@ -35,11 +40,14 @@ __all__ = [
     "AuditVerification",
     "Customer",
     "CustomerUser",
+    "InvitationLink",
+    "InvitationStatus",
     "LicenseMove",
     "Migration",
     "MigrationState",
     "Offer",
     "Outcome",
+    "ResellerInvitation",
     "RetireMode",
     "SkuMapping",
     "SkuMappingTarget",
