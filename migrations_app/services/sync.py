@@ -42,6 +42,7 @@ from migrations_app.models import (
     UserLicense,
 )
 from migrations_app.services.audit import audit_record
+from migrations_app.services.invitations import invitations_match_after_sync
 from migrations_app.services.pc import CallLog, partner_center_client
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
@@ -770,6 +771,7 @@ def sync_run(
     run.finished_at = timezone.now()
     run.save()
     _audit_run(run=run, state=state, seconds=time.monotonic() - started)
+    invitations_match_after_sync()
     return run
 
 
