@@ -9,6 +9,7 @@ from migrations_app.views import (
     audit,
     catalog,
     customers,
+    invitations,
     migrations,
     settings_pages,
 )
@@ -16,6 +17,7 @@ from migrations_app.views import (
 urlpatterns: list[URLPattern] = [
     *accounts.urlpatterns,
     *customers.urlpatterns,
+    *invitations.urlpatterns,
     *migrations.urlpatterns,
     *catalog.urlpatterns,
     *audit.urlpatterns,

@@ -26,6 +26,7 @@ from migrations_app.models import (
     AuditVerification,
     Migration,
     MigrationState,
+    ResellerInvitation,
     SkuMapping,
 )
 from migrations_app.services.audit import audit_record
@@ -148,6 +149,30 @@ TABLE: dict[str, dict[str, Rule]] = {
     "migration_retry": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_resume": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
+    # Invitations: everyone reads; operators fetch the link, record and withdraw.
+    # invitation_create names the same URL as invitation_list (whose view hands
+    # POSTs on), so both keys get the same decisions.
+    "invitation_list": {
+        "GET": rule(LOGIN, 200, 200, 200),
+        "POST": rule(
+            LOGIN, 403, 200, 200, ("company_name", "domain", "contact_email", "note")
+        ),
+    },
+    "invitation_create": {
+        "GET": rule(LOGIN, 200, 200, 200),
+        "POST": rule(
+            LOGIN, 403, 200, 200, ("company_name", "domain", "contact_email", "note")
+        ),
+    },
+    "invitation_link_request": {
+        "GET": rule(LOGIN, 403, 405, 405),
+        "POST": rule(LOGIN, 403, 302, 302),
+    },
+    "invitation_link_status": read_page(),
+    "invitation_withdraw": {
+        "GET": rule(LOGIN, 403, 405, 405),
+        "POST": rule(LOGIN, 403, 302, 302),
+    },
     # SKU mappings: everyone reads, admins edit.
     "sku_mapping_list": read_page(post=NOT_ALLOWED),
     "sku_mapping_edit": {
@@ -205,6 +230,8 @@ class World:
                 values[key] = self.objects["customer"].tenant_id
             elif key == "pk" and name.startswith("sku_mapping"):
                 values[key] = self.objects["mapping"].pk
+            elif key == "pk" and name.startswith("invitation"):
+                values[key] = self.objects["invitation"].pk
             elif key == "pk":
                 values[key] = self.objects["migration"].pk
             elif key in {"object_id", "id"} and name.startswith("admin"):
@@ -248,6 +275,9 @@ def build_world(users: dict[str, Any]) -> World:
         failed_step=MigrationState.PURCHASE,
         error_message="The order was refused.",
     )
+    invitation = ResellerInvitation.objects.create(
+        company_name="Trey Research", domain="treyresearch.onmicrosoft.com"
+    )
     event = audit_record(action="login", actor_label="viewer")
     verification = AuditVerification.objects.create(ok=True, events_checked=1)
     attempt = AccessAttempt.objects.create(
@@ -275,6 +305,7 @@ def build_world(users: dict[str, Any]) -> World:
             "subscription": subscription,
             "migration": migration,
             "mapping": SkuMapping.objects.order_by("pk").first(),
+            "invitation": invitation,
             "auth_user": users["viewer"],
             "auth_group": Group.objects.get(name="viewer"),
             "axes_accessattempt": attempt,
