@@ -102,7 +102,9 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         raw_path = unquote(parts.path)
         if parts.netloc:
             raw_path = parts.netloc + raw_path
-        if raw_path.startswith("//") or (raw_path.startswith("/") and not url.startswith("sqlite:////")):
+        if raw_path.startswith("//") or (
+            raw_path.startswith("/") and not url.startswith("sqlite:////")
+        ):
             raw_path = raw_path[1:]
         path = Path(raw_path)
         if not path.is_absolute():
