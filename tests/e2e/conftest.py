@@ -3,7 +3,11 @@
 Playwright's sync API runs an event loop in the test thread, which makes Django's
 async-safety check refuse ORM calls from tests; the check is switched off here,
 for the browser tests only. Tests get a live server through pytest-django's
-`live_server` (and so a transactional database).
+`live_server` (and so a transactional database, emptied after each test).
+
+Before every test in this folder, the rows the data migrations create (role
+groups, audit chain head, SKU catalogue) are written again if missing, so no test
+depends on what ran before it.
 
 Fixtures for every browser test: `browser` (session), `page` (a new context per
 test, base URL = the live server), `login(page, username)` and
@@ -22,6 +26,8 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+from tests.migrations_app.migration_support import restore_migration_data  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,18 +66,19 @@ def browser(chromium_path: str) -> Iterator[Browser]:
         playwright.stop()
 
 
-@pytest.fixture
-def page(
-    browser: Browser,
-    live_server: Any,
-    django_db_serialized_rollback: None,
-    transactional_db: Any,
-) -> Iterator[Page]:
-    """Return a page in a fresh browser context whose base URL is the live server.
+@pytest.fixture(autouse=True)
+def migration_data(transactional_db: Any) -> None:
+    """Write the data migrations' rows before the test and its other fixtures run.
 
-    The database is emptied after each browser test; serialized rollback puts the
-    rows the migrations create (roles, the SKU catalogue) back before the next.
+    Autouse, so it comes before fixtures that sync (binding the SKU mappings needs
+    the catalogue) whatever order a test lists them in.
     """
+    restore_migration_data()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any, migration_data: None) -> Iterator[Page]:
+    """Return a page in a fresh browser context whose base URL is the live server."""
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1366, "height": 900}
     )

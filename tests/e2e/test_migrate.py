@@ -21,7 +21,6 @@ from migrations_app.models import TERMINAL_STATES, Customer, Migration, SyncRun
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.migration import migration_advance
 from tests.e2e.conftest import SHOTS
-from tests.migrations_app.migration_support import restore_catalogue
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +32,6 @@ Shot = Callable[[Page, str], Any]
 def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterator[Any]:
     """Sync the sandbox; slow it a little so a running migration can be seen."""
     settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
-    restore_catalogue()
     run = sync_run()
     assert run.status == SyncRun.SUCCEEDED, run.error
     sandbox.settings(latency_ms=120)

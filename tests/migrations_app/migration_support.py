@@ -12,7 +12,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
 
-from migrations_app.models import TERMINAL_STATES, Customer, Migration, SkuMapping
+from migrations_app.models import TERMINAL_STATES, Customer, Migration
 from migrations_app.selectors.migrations import migration_plan
 from migrations_app.services.migrations import StartItem, migration_start
 from migrations_app.services.steps import StepReport, migration_run_step
@@ -27,15 +27,16 @@ ADVENTURE_WORKS = "Adventure Works"
 LITWARE = "Litware Small"
 
 
-def restore_catalogue() -> None:
-    """Put back the rows data migration 0002 writes, if a table flush removed them.
+def restore_migration_data() -> None:
+    """Write the rows the data migrations create, where they are missing.
 
-    Transactional tests empty every table afterwards. Serialized rollback puts the
-    rows back, except when the database was set up in another asyncio context than
-    the test runs in (Playwright's sync API runs an event loop in the test thread).
+    That is the role groups, the audit chain head and the SKU catalogue (migration
+    0002, whose `forwards` only creates what does not exist). A transactional test
+    empties every table when it ends. Serialized rollback does not reliably put the
+    rows back: it keeps them on the connection object of the context that created
+    the test database, and once Playwright's sync API runs an event loop in the
+    test thread, ORM calls get another connection object that lacks them.
     """
-    if SkuMapping.objects.exists():
-        return
     module = importlib.import_module(
         "migrations_app.migrations.0002_roles_and_sku_catalogue"
     )
@@ -45,7 +46,7 @@ def restore_catalogue() -> None:
 @pytest.fixture
 def catalogue(transactional_db: Any) -> None:
     """Make sure the SKU catalogue and role groups exist (request it before sync)."""
-    restore_catalogue()
+    restore_migration_data()
 
 
 def customer(name: str) -> Customer:
