@@ -42,22 +42,22 @@ def in_chromium(
     """Return `run(scenario)`, which calls scenario(page) in a fresh Chromium."""
 
     def play(scenario: Scenario) -> None:
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(
-                    executable_path=chromium_path, args=CHROMIUM_ARGS
-                )
-                context = chromium.new_context(
-                    base_url=live_server.url, viewport={"width": 1366, "height": 900}
-                )
-                context.set_default_timeout(10_000)
-                try:
-                    scenario(context.new_page())
-                finally:
-                    context.close()
-                    chromium.close()
-        finally:
-            connections.close_all()
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=chromium_path, args=CHROMIUM_ARGS
+            )
+            context = chromium.new_context(
+                base_url=live_server.url, viewport={"width": 1366, "height": 900}
+            )
+            context.set_default_timeout(10_000)
+            try:
+                scenario(context.new_page())
+            finally:
+                # Here, not after the `with`: the scenario runs in a greenlet
+                # with its own context, where its database connection lives.
+                connections.close_all()
+                context.close()
+                chromium.close()
 
     def run(scenario: Scenario) -> None:
         with ThreadPoolExecutor(max_workers=1) as pool:
