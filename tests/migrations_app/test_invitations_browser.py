@@ -22,6 +22,7 @@ from migrations_app.services.sync import sync_run
 from migrations_app.tasks.invitations import fetch_invitation_link
 from sandbox import seed
 from tests.e2e.conftest import CHROMIUM_ARGS, PASSWORD, SHOTS
+from tests.migrations_app.migration_support import restore_migration_data
 from tests.migrations_app.test_invitations import SANDBOX_LINK, pending_tenant
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +35,14 @@ Scenario = Callable[[Page], None]
 
 @pytest.fixture
 def in_chromium(
-    chromium_path: str,
-    live_server: Any,
-    django_db_serialized_rollback: None,
-    transactional_db: Any,
+    chromium_path: str, live_server: Any, transactional_db: Any
 ) -> Callable[[Scenario], None]:
-    """Return `run(scenario)`, which calls scenario(page) in a fresh Chromium."""
+    """Return `run(scenario)`, which calls scenario(page) in a fresh Chromium.
+
+    The data migrations' rows are written first: an earlier transactional test
+    may have emptied every table.
+    """
+    restore_migration_data()
 
     def play(scenario: Scenario) -> None:
         with sync_playwright() as playwright:
@@ -72,7 +75,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_an_operator_fetches_the_link_records_an_invitation_and_sees_it_accepted(
-    in_chromium: Callable[[Scenario], None], operator: Any, sandbox: Any
+    in_chromium: Callable[[Scenario], None], sandbox: Any, operator: Any
 ) -> None:
     run = sync_run()
     assert run.status == SyncRun.SUCCEEDED, run.error
