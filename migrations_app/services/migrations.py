@@ -72,6 +72,19 @@ def enqueue_advance(migration_id: int, countdown: float | None = None) -> None:
         task.delay_on_commit(migration_id)
 
 
+def enqueue_customer_sync(migration: Migration) -> None:
+    """Send `sync_customer` for the migration's customer once the transaction commits.
+
+    Call it when a migration ends having changed the customer in Partner Center:
+    the refresh brings its new subscription, seat counts and licences into the
+    pages before the next full sync.
+    """
+    from migrations_app.tasks.sync import sync_customer
+
+    task: Any = sync_customer
+    task.delay_on_commit(migration.customer_id, migration_id=migration.pk)
+
+
 def _audit(
     migration: Migration,
     action: str,
@@ -251,7 +264,9 @@ def migration_cancel(
 ) -> Migration:
     """Stop a migration for good; nothing is undone, the old subscription untouched.
 
-    Raise MigrationNotAllowed if it is closed already or a step is running now.
+    If it may have bought something, the customer is re-read from Partner Center
+    afterwards. Raise MigrationNotAllowed if it is closed already or a step is
+    running now.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -284,6 +299,13 @@ def migration_cancel(
             order_id=migration.order_id,
             new_subscription_id=migration.new_subscription_id,
         )
+        # A purchase request stored but not refused may have been applied.
+        if (
+            migration.order_id
+            or migration.new_subscription_id
+            or migration.purchase_request_id is not None
+        ):
+            enqueue_customer_sync(migration)
     return migration
 
 

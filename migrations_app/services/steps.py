@@ -38,6 +38,7 @@ from migrations_app.models import (
     UserLicense,
 )
 from migrations_app.services.audit import audit_record
+from migrations_app.services.migrations import enqueue_customer_sync
 from migrations_app.services.pc import is_foreign_subscription, partner_center_client
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import (
@@ -932,6 +933,7 @@ def _run_claimed(ctx: StepContext) -> StepReport:
                 "migration.completed",
                 f"Moved {m.source_subscription.display_name} to {m.target_offer_name}",
             )
+            enqueue_customer_sync(m)
     report.state = MigrationState.COMPLETED
     return report
 
@@ -1028,3 +1030,4 @@ def _needs_customer(ctx: StepContext, exc: CustomerActionNeeded) -> None:
             _audit_migration(
                 m, "migration.needs_customer_action", exc.text, outcome=Outcome.FAILURE
             )
+            enqueue_customer_sync(m)

@@ -7,7 +7,8 @@ written, so a run over unchanged data writes no Partner Center data at all (the
 per-customer `synced_at` freshness stamp is one bulk UPDATE per run and is not
 counted as data). A customer whose data cannot be read or parsed keeps its last
 good rows, gets a plain `sync_error`, and does not stop the rest. Each run ends
-with exactly one audit event.
+with exactly one audit event. `sync_customer_refresh` re-reads a single customer
+(when its migration ends), also with exactly one audit event.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ THROTTLE_MAX_ATTEMPTS = 3
 # How often a running SyncRun row shows its progress to the customer list.
 PROGRESS_EVERY_SECONDS = 3.0
 SYNC_LOCK_KEY = "partnerhub:sync:lock"
+CUSTOMER_SYNC_LOCK_KEY = "partnerhub:sync:customer:{pk}"
 FAILED_DETAILS_LIMIT = 20
 
 SUBSCRIPTION_FIELDS = (
@@ -901,13 +903,89 @@ def _audit_run(*, run: SyncRun, state: _RunState, seconds: float) -> None:
     )
 
 
+# ------------------------------------------------------------- one customer, alone
+
+
+def sync_customer_refresh(
+    *,
+    customer: Customer,
+    migration_id: int | None = None,
+    final_attempt: bool = True,
+    lock_seconds: float = 600,
+) -> CustomerSyncResult:
+    """Re-read one customer from Partner Center and record one audit event for it.
+
+    A finished migration calls this so the customer's pages show the new
+    subscription, seat counts and licences before the next full sync. Only writes
+    are audited one by one; the reads are summed up in the single `sync.completed`
+    (or `sync.failed`) event, which names the customer and the migration.
+
+    Raise SyncAlreadyRunning if another refresh of this customer is running (it
+    may have read Partner Center before the change; try again later). Raise
+    Throttled if Partner Center asks to slow down, unless `final_attempt`: then
+    the customer keeps its last good data and gets the throttling as its sync error.
+    """
+    started = time.monotonic()
+    calls = CallLog()
+    key = CUSTOMER_SYNC_LOCK_KEY.format(pk=customer.pk)
+    with _sync_lock(lock_seconds, key=key) as acquired:
+        if not acquired:
+            raise SyncAlreadyRunning(
+                f"{customer.company_name} is being synced already."
+            )
+        client = partner_center_client(
+            customer=customer,
+            migration_id=migration_id,
+            observer=calls,
+            max_local_wait=SYNC_MAX_LOCAL_WAIT_SECONDS,
+        )
+        with client:
+            try:
+                result = sync_customer(customer=customer, client=client)
+            except Throttled as exc:
+                if not final_attempt:
+                    raise
+                message = _plain_error(exc, f"{customer.company_name}'s data")
+                result = CustomerSyncResult(
+                    rows_written=_record_customer_error(
+                        customer=customer, message=message
+                    ),
+                    error=message,
+                )
+    details: dict[str, Any] = {
+        "scope": "customer",
+        "rows_written": result.rows_written,
+        "calls_made": calls.calls,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if result.ok:
+        action, outcome = "sync.completed", Outcome.SUCCESS
+        message = (
+            f"Synced {customer.company_name}: {result.rows_written} rows written, "
+            f"{calls.calls} Partner Center calls."
+        )
+    else:
+        action, outcome = "sync.failed", Outcome.FAILURE
+        message = f"Sync of {customer.company_name} failed: {result.error}"
+    audit_record(
+        action=action,
+        outcome=outcome,
+        customer_tenant_id=str(customer.tenant_id),
+        customer_name=customer.company_name,
+        migration_id=migration_id,
+        message=message,
+        details=details,
+    )
+    return result
+
+
 # ------------------------------------------------------------------ exclusivity
 
 
 @contextmanager
-def _sync_lock(seconds: int) -> Iterator[bool]:
+def _sync_lock(seconds: float, key: str = SYNC_LOCK_KEY) -> Iterator[bool]:
     client = redis.Redis.from_url(settings.REDIS_URL)
-    lock = client.lock(SYNC_LOCK_KEY, timeout=seconds, blocking=False)
+    lock = client.lock(key, timeout=seconds, blocking=False)
     acquired = bool(lock.acquire(blocking=False))
     try:
         yield acquired

@@ -188,3 +188,16 @@ def advance_ids(callbacks: list[Any]) -> list[int]:
         args = callback.args or tuple(callback.keywords.get("args", ()))
         ids.append(int(args[0]))
     return ids
+
+
+def task_sends(
+    callbacks: list[Any], name: str
+) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Return (args, kwargs) of each `delay` of task `name` among on-commit callbacks."""
+    sends = []
+    for callback in callbacks:
+        func = getattr(callback, "func", None)
+        task = getattr(func, "__self__", None)
+        if getattr(task, "name", "") == name:
+            sends.append((tuple(callback.args), dict(callback.keywords)))
+    return sends
