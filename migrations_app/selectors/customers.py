@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -52,6 +54,16 @@ class CustomerFilters:
         return bool(
             self.q or self.retired or self.expires_within is not None or self.status
         )
+
+
+def _subscriptions_prefetch() -> Prefetch:
+    """Return the prefetch of a customer's subscriptions, soonest end first."""
+    return Prefetch(
+        "subscriptions",
+        queryset=Subscription.objects.order_by(
+            F("commitment_end_date").asc(nulls_last=True), "offer_name", "pk"
+        ),
+    )
 
 
 def customer_retired_offer_ids() -> frozenset[str]:
@@ -133,14 +145,7 @@ def customer_search(
     )
     customers = customers.annotate(
         soonest_end=_soonest_end(), user_count=user_count
-    ).prefetch_related(
-        Prefetch(
-            "subscriptions",
-            queryset=Subscription.objects.order_by(
-                F("commitment_end_date").asc(nulls_last=True), "offer_name", "pk"
-            ),
-        )
-    )
+    ).prefetch_related(_subscriptions_prefetch())
     if filters.sort == SORT_EXPIRY:
         return customers.order_by(
             F("soonest_end").asc(nulls_last=True), "company_name", "pk"
@@ -187,12 +192,31 @@ def customer_tag_rows(
     """
     rows = list(customers)
     for customer in rows:
-        subs = list(customer.subscriptions.all())
-        for sub in subs:
-            sub.is_retired = sub.offer_id.strip().upper() in retired_offer_ids  # type: ignore[attr-defined]
-        customer.subscription_rows = subs  # type: ignore[attr-defined]
+        _tag_subscriptions(customer, retired_offer_ids)
         customer.user_count = customer.user_count or 0  # type: ignore[attr-defined]
     return rows
+
+
+def customer_subscription_rows(*, customers: Sequence[Customer]) -> None:
+    """Give each customer `subscription_rows`, as the customer list's cell shows them.
+
+    Two queries, however many customers: the retired offer ids and the
+    subscriptions. For refreshing the cells of rows already on the page.
+    """
+    if not customers:
+        return
+    retired_offer_ids = customer_retired_offer_ids()
+    prefetch_related_objects(list(customers), _subscriptions_prefetch())
+    for customer in customers:
+        _tag_subscriptions(customer, retired_offer_ids)
+
+
+def _tag_subscriptions(customer: Customer, retired_offer_ids: frozenset[str]) -> None:
+    """Set `subscription_rows` from the prefetch, each with `is_retired`."""
+    subs = list(customer.subscriptions.all())
+    for sub in subs:
+        sub.is_retired = sub.offer_id.strip().upper() in retired_offer_ids  # type: ignore[attr-defined]
+    customer.subscription_rows = subs  # type: ignore[attr-defined]
 
 
 def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
@@ -205,12 +229,7 @@ def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
     customer = (
         Customer.objects.filter(tenant_id=tenant_id)
         .prefetch_related(
-            Prefetch(
-                "subscriptions",
-                queryset=Subscription.objects.order_by(
-                    F("commitment_end_date").asc(nulls_last=True), "offer_name", "pk"
-                ),
-            ),
+            _subscriptions_prefetch(),
             "subscribed_skus",
             Prefetch(
                 "users",

@@ -108,6 +108,9 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     login(page, "operator")
     row = _row(page, "Contoso Ltd")
     expect(row.locator(".tag-retired")).to_have_count(1)
+    subscriptions = page.locator(f"#subs-{contoso.pk}")
+    expect(subscriptions).to_contain_text("Dynamics AX Enterprise")
+    expect(subscriptions).to_contain_text("Expires on")
     row.get_by_role("link", name="Migrate").click()
 
     page.wait_for_url(f"**/customers/{contoso.tenant_id}/migrate/**")
@@ -145,6 +148,16 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     expect(status.locator(".pill")).to_have_text("Completed", timeout=60_000)
     expect(status).to_contain_text("12/12 users moved · old subscription suspended")
     expect(page.locator("#migration-poller[hx-get]")).to_have_count(0)
+    # The same poll swapped the row's Subscriptions cell: new labels, no reload.
+    expect(subscriptions.locator("li")).to_have_count(2)
+    expect(subscriptions).to_contain_text(
+        re.compile(r"Suspended · deprovisioned after \w{3} \d{1,2}, \d{4}")
+    )
+    expect(subscriptions).to_contain_text("Dynamics 365 for Unified Operations")
+    expect(subscriptions).to_contain_text(
+        re.compile(r"Auto renews on \w{3} \d{1,2}, \d{4}")
+    )
+    expect(subscriptions).not_to_contain_text("Expires on")
     screenshot(page, "migrate-3-completed-list")
 
     page.goto(f"/customers/{contoso.tenant_id}/")

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from migrations_app.models import AuditEvent, LicenseMove, Migration, Offer
+from migrations_app.models import (
+    AuditEvent,
+    LicenseMove,
+    Migration,
+    Offer,
+    Subscription,
+)
 from migrations_app.selectors.migrations import customer_migration_summaries
 from migrations_app.services.migrations import migration_cancel
 from migrations_app.services.steps import migration_claim
@@ -21,7 +29,9 @@ from tests.factories import CustomerFactory, SubscriptionFactory
 from tests.migrations_app.migration_support import (
     CONTOSO,
     FABRIKAM,
+    LITWARE,
     NORTHWIND,
+    TAILSPIN,
     WIDE_WORLD,
     advance_ids,
     catalogue,  # noqa: F401
@@ -492,6 +502,89 @@ def test_the_progress_poll_swaps_running_rows_and_stops_when_all_are_done(
     page = client.get(url).content.decode()
     assert "hx-get" not in page and "hx-trigger" not in page
     assert 'id="migration-poller"' in page
+
+
+def _subscriptions_cell(page: str, customer_pk: int) -> str:
+    """Return the inside of a row's out-of-band Subscriptions cell in a poll answer."""
+    opening = f'<ul id="subs-{customer_pk}" class="sublist" hx-swap-oob="true">'
+    assert page.count(opening) == 1, page
+    return page.split(opening)[1].split("</ul>")[0]
+
+
+def _finish(migration: Migration) -> Subscription:
+    """Complete a migration as the worker would leave the rows; return the new one."""
+    now = timezone.now()
+    Subscription.objects.filter(pk=migration.source_subscription_id).update(
+        status="suspended", suspended_by_partnerhub_at=now
+    )
+    new = SubscriptionFactory(
+        customer=migration.customer,
+        offer_id=migration.target_offer_id,
+        offer_name=migration.target_offer_name,
+        quantity=migration.quantity,
+        auto_renew_enabled=True,
+        commitment_end_date=now + timedelta(days=365),
+    )
+    Migration.objects.filter(pk=migration.pk).update(state="completed", finished_at=now)
+    return new
+
+
+def test_a_row_whose_migration_ends_gets_its_new_subscription_labels_in_the_poll(
+    synced: Any, sandbox: Any, client: Client, operator: Any
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    client.force_login(operator)
+    url = reverse("migration_progress") + f"?ids={migration.pk}"
+    listed = client.get(reverse("customer_list")).content.decode()
+    row = listed.split(f'<ul id="subs-{migration.customer_id}" class="sublist">')[1]
+    assert "Expires on " in row.split("</ul>")[0]
+
+    running = client.get(url).content.decode()
+    assert f'id="subs-{migration.customer_id}"' not in running
+
+    new = _finish(migration)
+    page = client.get(url).content.decode()
+
+    cell = _subscriptions_cell(page, migration.customer_id)
+    old = Subscription.objects.get(pk=migration.source_subscription_id)
+    assert old.label.startswith("Suspended · deprovisioned after ")
+    assert new.label.startswith("Auto renews on ")
+    assert old.label in cell and new.label in cell
+    assert migration.target_offer_name in cell
+    assert "Expires on" not in cell
+    assert "hx-get" not in page
+
+
+def test_the_poll_takes_no_more_queries_for_many_ended_rows_than_for_one(
+    synced: Any,
+    sandbox: Any,
+    client: Client,
+    operator: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    migrations = [
+        *start(CONTOSO, operator),
+        *start(FABRIKAM, operator),
+        *start(LITWARE, operator),
+        *start(TAILSPIN, operator),
+        *start(NORTHWIND, operator),
+    ]
+    for migration in migrations:
+        _finish(migration)
+    client.force_login(operator)
+    url = reverse("migration_progress")
+    client.get(f"{url}?ids={migrations[0].pk}")  # the session is loaded once
+    with CaptureQueriesContext(connection) as one:
+        page = client.get(f"{url}?ids={migrations[0].pk}").content.decode()
+    _subscriptions_cell(page, migrations[0].customer_id)
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(
+            f"{url}?ids={','.join(str(m.pk) for m in migrations)}"
+        ).content.decode()
+
+    for migration in migrations:
+        assert "Auto renews on " in _subscriptions_cell(page, migration.customer_id)
 
 
 def test_the_customer_list_has_one_poller_for_every_running_row(
