@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from migrations_app.services.migrations import enqueue_advance, migrations_requeue_due
 from migrations_app.services.steps import migration_run_step
 
 __all__ = ["migration_advance", "requeue_due_migrations"]
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -30,5 +34,17 @@ def migration_advance(migration_id: int) -> str:
 
 @shared_task(name="migrations_app.tasks.requeue_due_migrations", ignore_result=True)
 def requeue_due_migrations() -> int:
-    """Re-send the message of every migration whose work is due or stalled."""
-    return len(migrations_requeue_due())
+    """Re-send the message of every migration whose work is due or stalled.
+
+    Return how many. Beat runs this every few seconds: a single query when
+    nothing is due, and a log line only when something was re-queued (Celery's own
+    lines about this task are filtered out, see `migrations_app.quiet_logs`).
+    """
+    sent = migrations_requeue_due()
+    if sent:
+        logger.info(
+            "Re-queued %d migration(s) whose work was due or stalled: %s",
+            len(sent),
+            ", ".join(str(pk) for pk in sent),
+        )
+    return len(sent)

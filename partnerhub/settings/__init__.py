@@ -184,6 +184,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PARTNERHUB_SYNC_EVERY_MINUTES = env_int("PARTNERHUB_SYNC_EVERY_MINUTES", 60, minimum=1)
+# Beat re-queues due or stalled migrations this often: one query, logged
+# only when it re-queues one. A step waiting longer than a Celery countdown (a long
+# Retry-After, backoff) resumes within this many seconds of its time.
 PARTNERHUB_REQUEUE_EVERY_SECONDS = env_float("PARTNERHUB_REQUEUE_EVERY_SECONDS", 5.0)
 # A worker's claim on a migration lasts this long and is renewed while it works; a
 # killed worker's migration is picked up again once it runs out.
@@ -253,7 +256,10 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = (
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "partnerhub.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
+        "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
@@ -268,6 +274,11 @@ LOGGING = {
     "loggers": {
         "urllib3": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # The migration re-queue runs every few seconds: it logs only when it
+        # re-queued something, not Celery's sent/received/succeeded lines.
+        "celery.beat": {"filters": ["quiet_routine_tasks"]},
+        "celery.worker.strategy": {"filters": ["quiet_routine_tasks"]},
+        "celery.app.trace": {"filters": ["quiet_routine_tasks"]},
     },
 }
 
