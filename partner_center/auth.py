@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -74,7 +75,7 @@ def _lifetime(expires_in: Any) -> float:
     return seconds if seconds > 0 else _ASSUMED_LIFETIME_SECONDS
 
 
-class _CachingTokenProvider:
+class _CachingTokenProvider(ABC):
     """Cache a token until shortly before expiry; subclasses implement ``_fetch``."""
 
     def __init__(self) -> None:
@@ -103,8 +104,9 @@ class _CachingTokenProvider:
             self._token = None
             self._refresh_at = 0.0
 
+    @abstractmethod
     def _fetch(self) -> tuple[str, float]:
-        raise NotImplementedError
+        """Return a new token and its lifetime in seconds."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -221,8 +223,9 @@ class _MsalTokenProvider(_CachingTokenProvider):
             timeout=30,
         )
 
+    @abstractmethod
     def _acquire(self, app: Any) -> Any:
-        raise NotImplementedError
+        """Return MSAL's token response for this provider's grant."""
 
     def _secrets(self) -> tuple[str | None, ...]:
         return (self._client_secret,)
