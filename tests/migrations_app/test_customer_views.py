@@ -726,3 +726,16 @@ def test_a_run_left_running_by_a_killed_worker_shows_as_interrupted(
     assert "Interrupted" in html
     assert "Syncing…" not in html
     assert 'hx-trigger="every 3s"' not in html
+
+
+def test_the_migration_panel_comes_right_after_the_header_so_progress_is_in_sight(
+    client: Any, viewer: Any, estate: dict[str, Customer]
+) -> None:
+    client.force_login(viewer)
+
+    html = client.get(f"/customers/{estate['odd'].tenant_id}/").content.decode()
+
+    panel = html.index('id="migration-panel"')
+    assert html.count('id="migration-panel"') == 1
+    assert html.index('class="error-box"') < panel
+    assert panel < html.index("<h2>Subscriptions</h2>")
