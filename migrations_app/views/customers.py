@@ -136,18 +136,25 @@ def _query(filters: CustomerFilters, **extra: Any) -> str:
 
 
 def _sync_context(*, since: datetime | None) -> dict[str, Any]:
-    """Return what the sync status fragment shows, and whether it keeps polling."""
+    """Return what the sync status fragment shows, and whether it keeps polling.
+
+    Whether a run exists since the request is read before the latest run: a
+    run committing between the two reads is then seen by the second one, never
+    taken for a refresh no worker picked up.
+    """
+    started = since is not None and not customer_sync_pending(since=since)
     latest = customer_latest_sync()
-    pending = (
+    if (
         since is not None
-        and timezone.now() - since < PENDING_SYNC_PATIENCE
-        and customer_sync_pending(since=since)
-    )
-    stuck = (
-        since is not None
-        and not pending
-        and (latest is None or latest.started_at < since - timedelta(seconds=1))
-    )
+        and latest is not None
+        and latest.started_at >= since - timedelta(seconds=1)
+    ):
+        started = True
+    waiting = since is not None and not started
+    patient = since is not None and timezone.now() - since < PENDING_SYNC_PATIENCE
+    pending = waiting and patient
+    # Reported, but still followed: a worker started late is picked up.
+    stuck = waiting and not patient
     # A run marked running for longer than its lock lives was left by a killed
     # worker: it is shown as interrupted, and the next run closes it.
     running = (
@@ -161,7 +168,7 @@ def _sync_context(*, since: datetime | None) -> dict[str, Any]:
         "sync_pending": pending,
         "sync_stuck": stuck,
         "sync_running": running,
-        "sync_polling": pending or running,
+        "sync_polling": pending or running or stuck,
         "sync_since": since.isoformat() if since is not None else "",
         "sync_refreshed": refreshed,
     }

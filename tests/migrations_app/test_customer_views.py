@@ -520,7 +520,7 @@ def test_the_sync_status_stops_polling_once_the_requested_run_finished(
     assert "Succeeded" in done
 
 
-def test_a_refresh_no_worker_picked_up_is_reported_instead_of_polled_for_ever(
+def test_a_refresh_no_worker_picked_up_is_reported_and_still_followed(
     client: Any, viewer: Any, db: Any
 ) -> None:
     client.force_login(viewer)
@@ -528,8 +528,36 @@ def test_a_refresh_no_worker_picked_up_is_reported_instead_of_polled_for_ever(
 
     html = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
 
-    assert "hx-trigger" not in html
     assert "Is the Celery worker running?" in html
+    assert 'hx-trigger="every 3s"' in html
+
+
+def test_a_late_worker_clears_the_refresh_not_started_report(
+    client: Any, viewer: Any, db: Any
+) -> None:
+    client.force_login(viewer)
+    since = timezone.now() - timedelta(minutes=11)
+    SyncRun.objects.create(status=SyncRun.RUNNING, customers_seen=3)
+
+    html = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
+
+    assert "Syncing…" in html
+    assert "Refresh not started" not in html
+
+
+def test_a_run_that_started_after_the_request_is_never_reported_as_not_started(
+    client: Any, viewer: Any, db: Any
+) -> None:
+    """Even when the patience has elapsed and the run is the only one."""
+    client.force_login(viewer)
+    since = timezone.now() - timedelta(minutes=11)
+    SyncRun.objects.create(status=SyncRun.SUCCEEDED, finished_at=timezone.now())
+
+    html = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
+
+    assert "Refresh not started" not in html
+    assert "Refresh finished" in html
+    assert "hx-trigger" not in html
 
 
 @pytest.mark.parametrize("since", ["yesterday", "2024-01-01T00:00:00", "", "\x00"])
