@@ -338,11 +338,12 @@ def step_purchase(ctx: StepContext) -> StepOutcome:
     m = ctx.migration
     if m.order_id or m.new_subscription_id:
         return ADVANCE
+    if m.purchase_request_id is not None and _reconcile_purchase(ctx):
+        return ADVANCE
+    _check_usage_locations(m)
     if m.purchase_request_id is None:
         # Stored before sending, so a retry after any failure reuses it.
         ctx.save(purchase_request_id=uuid.uuid4())
-    elif _reconcile_purchase(ctx):
-        return ADVANCE
     source = m.source_subscription
     cycle = (source.billing_cycle or "").lower()
     try:
@@ -373,6 +374,46 @@ def step_purchase(ctx: StepContext) -> StepOutcome:
     )
     ctx.save(order_id=order.id, new_subscription_id=subscription_id or "")
     return ADVANCE
+
+
+def _check_usage_locations(m: Migration) -> None:
+    """Refuse to buy while a user to move lacks a usage location (synced rows).
+
+    A licence cannot be assigned to such a user, so the seat check would fail
+    after the seats were bought and billed.
+    """
+    pending = list(m.license_moves.exclude(status=LicenseMove.Status.MOVED))
+    if not pending:
+        return
+    located = {
+        user_id.lower()
+        for user_id in CustomerUser.objects.filter(customer_id=m.customer_id)
+        .exclude(usage_location="")
+        .values_list("user_id", flat=True)
+    }
+    missing = [mv for mv in pending if mv.user_id.lower() not in located]
+    if not missing:
+        return
+    for mv in missing:
+        mv.error_message = "No usage location: set one before the licence can move."
+        mv.save(update_fields=["error_message"])
+    raise StepFailed(
+        f"Nothing was bought: {_users_phrase(len(missing))} no usage location "
+        f"({_upns(missing)}), so no licence could be assigned to them. Set it in "
+        "the Microsoft 365 admin center, Refresh the customer, then retry."
+    )
+
+
+def _users_phrase(count: int) -> str:
+    return "1 user has" if count == 1 else f"{count} users have"
+
+
+def _upns(moves: list[LicenseMove], limit: int = 5) -> str:
+    shown = [mv.user_principal_name or mv.user_id for mv in moves]
+    text = ", ".join(shown[:limit])
+    if len(shown) > limit:
+        text += f" and {len(shown) - limit} more"
+    return text
 
 
 def _purchase_refused(m: Migration, exc: PermanentError) -> StepFailed:

@@ -128,6 +128,16 @@ class PlanItemForm(forms.Form):
                     f"{offer.name} is sold in quantities from "
                     f"{offer.minimum_quantity} to {offer.maximum_quantity}.",
                 )
+        missing = item.users_without_location
+        if missing:
+            count = len(missing)
+            who = "1 user has" if count == 1 else f"{count} users have"
+            upns = ", ".join(u.user_principal_name or u.user_id for u in missing)
+            raise forms.ValidationError(
+                f"Cannot start: {who} no usage location ({upns}), so no licence "
+                "can be assigned to them. Set their usage location in the Microsoft "
+                "365 admin center, then Refresh the customer and come back."
+            )
         if not item.source_sku_id:
             raise forms.ValidationError(
                 "PartnerHub cannot tell which licence this subscription grants; sync "

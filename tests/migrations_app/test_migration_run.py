@@ -20,6 +20,7 @@ from migrations_app.models import (
     LicenseMove,
     Migration,
     Subscription,
+    SyncRun,
 )
 from migrations_app.services.migrations import migration_retry
 from migrations_app.services.pc import RATE_LIMIT_KEY, partner_center_client
@@ -28,6 +29,7 @@ from migrations_app.services.steps import (
     migration_claim,
     migration_run_step,
 )
+from migrations_app.services.sync import sync_run
 from migrations_app.tasks.migration import migration_advance, requeue_due_migrations
 from tests.migrations_app.migration_support import (
     CONTOSO,
@@ -468,17 +470,24 @@ def test_verify_reads_licences_back_and_keeps_the_old_subscription_until_they_ma
     assert migration.state == "completed", migration.error_message
 
 
-def test_users_without_usage_location_stop_the_seat_check_before_any_move(
+def test_users_without_usage_location_stop_the_purchase_before_anything_is_bought(
     synced: Any, sandbox: Any, operator: Any
 ) -> None:
     migrations = start(WIDE_WORLD, operator)
     assert len(migrations) == 2
     for migration in migrations:
         migration = drive(migration)
-        assert migration.state == "failed" and migration.failed_step == "preflight"
-        assert "have no usage location" in migration.error_message
+        assert migration.state == "failed" and migration.failed_step == "purchase"
+        assert migration.error_message.startswith("Nothing was bought:")
+        assert "no usage location" in migration.error_message
         assert "Set it in the Microsoft 365 admin center" in migration.error_message
+        assert not migration.order_id and migration.purchase_request_id is None
+        flagged = migration.license_moves.exclude(error_message="")
+        assert flagged.exists()
+        for move in flagged:
+            assert move.user_principal_name in migration.error_message
     dump = sandbox.state()
+    assert requests(dump, "POST", "/orders") == []
     assert requests(dump, "POST", "/licenseupdates") == []
 
     for user in sandbox_users(dump, WIDE_WORLD):
@@ -487,6 +496,7 @@ def test_users_without_usage_location_stop_the_seat_check_before_any_move(
                 f"/_sandbox/customers/{_tenant(WIDE_WORLD)}/users/{user['id']}",
                 {"usageLocation": "US"},
             )
+    assert sync_run().status == SyncRun.SUCCEEDED
     for migration in migrations:
         migration_retry(migration=migration, actor=operator)
         assert drive(migration).state == "completed"

@@ -124,6 +124,28 @@ def test_the_plan_warns_about_users_without_a_usage_location(
     assert page.count('pill-warn">No usage location') >= 2
 
 
+def test_start_is_refused_while_a_planned_user_has_no_usage_location(
+    synced: Any, sandbox: Any, client: Client, operator: Any
+) -> None:
+    client.force_login(operator)
+    missing = customer(WIDE_WORLD).users.filter(
+        usage_location="", licenses__isnull=False
+    )
+    upns = sorted({u.user_principal_name for u in missing})
+    assert len(upns) >= 1
+
+    response = client.post(plan_url(WIDE_WORLD), plan_form(WIDE_WORLD))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Cannot start:" in page
+    assert "Set their usage location in the Microsoft 365 admin center" in page
+    assert "Refresh the customer" in page
+    for upn in upns:
+        assert upn in page
+    assert not Migration.objects.exists()
+
+
 def test_a_target_that_is_not_purchasable_is_flagged_and_refused(
     synced: Any, sandbox: Any, client: Client, operator: Any
 ) -> None:
