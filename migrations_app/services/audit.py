@@ -140,7 +140,9 @@ def audit_record(
         event.pc_error_code = str(call.error_code or "")
         # A write's path names what it touched; fill what the caller left out.
         found = dict(_PATH_IDS.findall(call.path))
-        if not event.customer_tenant_id and found.get("customers"):
+        # Only a UUID names a customer: "/customers/relationshiprequests" and
+        # the like are collections, not tenants.
+        if not event.customer_tenant_id and _is_uuid(found.get("customers", "")):
             event.customer_tenant_id = _canonical_tenant_id(found["customers"])
         if not event.subscription_id and found.get("subscriptions"):
             event.subscription_id = found["subscriptions"][:64]
@@ -169,6 +171,14 @@ def audit_record(
 def client_ip(request: Any) -> str | None:
     """Return the caller's address as Django saw it (no proxy header guessing)."""
     return request.META.get("REMOTE_ADDR") or None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _canonical_tenant_id(value: Any) -> str:
