@@ -284,10 +284,29 @@ class PlanItem:
     choices: list[TargetChoice]
     users: list[CustomerUser]
     foreign: bool
+    # Cancelled or failed migrations of this subscription that bought something.
+    bought_before: list[Migration] = field(default_factory=list)
 
     @property
     def key(self) -> str:
         return f"s{self.subscription.pk}"
+
+    def reusable(self, offer_id: str) -> Migration | None:
+        """Return the earlier migration whose purchase of `offer_id` can be reused."""
+        for earlier in self.bought_before:
+            if offer_id and earlier.target_offer_id.lower() == offer_id.lower():
+                return earlier
+        return None
+
+    @property
+    def reuse_notes(self) -> list[str]:
+        """Return, per reusable target, what Start will reuse instead of buying."""
+        notes = []
+        for choice in self.choices:
+            earlier = self.reusable(choice.offer_id)
+            if earlier is not None:
+                notes.append(reuse_text(earlier))
+        return notes
 
     @property
     def default_target(self) -> TargetChoice | None:
@@ -367,6 +386,51 @@ class PlanItem:
         return notes
 
 
+def reuse_text(earlier: Migration) -> str:
+    """Return the plan's words for a purchase reused from an earlier migration."""
+    return (
+        f"Reuses the {earlier.target_offer_name} subscription bought by migration "
+        f"#{earlier.pk} ({earlier.quantity} seats): nothing new is bought for it."
+    )
+
+
+def reusable_purchases(
+    subscriptions: Iterable[Subscription],
+) -> dict[int, list[Migration]]:
+    """Return, per source subscription pk, ended migrations whose purchase is unused.
+
+    A cancelled or failed migration that bought the new subscription left it active
+    and billed; a new migration of the same source to the same offer takes it over
+    instead of buying again. Newest first; one already taken over is left out.
+    """
+    pks = [s.pk for s in subscriptions]
+    rows = list(
+        Migration.objects.filter(
+            source_subscription_id__in=pks,
+            state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
+        )
+        .filter(~Q(order_id="") | ~Q(new_subscription_id=""))
+        .order_by("-created_at", "-id")
+    )
+    if not rows:
+        return {}
+    holders: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for source, order, sub, pk in Migration.objects.filter(
+        source_subscription_id__in=pks
+    ).values_list("source_subscription_id", "order_id", "new_subscription_id", "pk"):
+        holders[(source, order.lower(), sub.lower())].append(pk)
+    found: dict[int, list[Migration]] = defaultdict(list)
+    for row in rows:
+        key = (
+            row.source_subscription_id,
+            row.order_id.lower(),
+            row.new_subscription_id.lower(),
+        )
+        if not any(pk > row.pk for pk in holders[key]):
+            found[row.source_subscription_id].append(row)
+    return found
+
+
 @dataclass
 class SkippedSubscription:
     subscription: Subscription
@@ -444,6 +508,7 @@ def migration_plan(*, customer: Customer) -> Plan:
         if offer and offer.product_id
     }
     holders = _users_holding(customer, sku_ids)
+    bought = reusable_purchases(sub for sub, _, _ in candidates)
     for sub, mapping, offer in candidates:
         sku = offer.product_id if offer else ""
         choices = [
@@ -459,6 +524,7 @@ def migration_plan(*, customer: Customer) -> Plan:
                 choices=choices,
                 users=list(holders.get(sku.lower(), [])) if sku else [],
                 foreign=is_foreign_subscription(sub.partner_id),
+                bought_before=bought.get(sub.pk, []),
             )
         )
     return Plan(customer=customer, items=items, skipped=skipped)

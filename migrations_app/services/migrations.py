@@ -129,6 +129,16 @@ def migration_start(
                 sub = item.plan.subscription
                 offer = item.target.offer
                 assert offer is not None  # the plan form refuses unbound targets
+                earlier = item.plan.reusable(offer.offer_id)
+                reuse: dict[str, Any] = {}
+                if earlier is not None:
+                    # Its purchase is active and billed: take it over, buy nothing.
+                    reuse = {
+                        "quantity": earlier.quantity,
+                        "order_id": earlier.order_id,
+                        "new_subscription_id": earlier.new_subscription_id,
+                        "purchase_request_id": earlier.purchase_request_id,
+                    }
                 migration = Migration.objects.create(
                     batch_id=batch_id,
                     customer=customer,
@@ -138,9 +148,9 @@ def migration_start(
                     target_offer_id=offer.offer_id,
                     target_offer_name=offer.name,
                     target_sku_id=offer.product_id,
-                    quantity=item.quantity,
                     retire_mode=item.retire_mode,
                     created_by=actor if getattr(actor, "pk", None) else None,
+                    **({"quantity": item.quantity} | reuse),
                 )
                 LicenseMove.objects.bulk_create(
                     LicenseMove(
@@ -156,18 +166,25 @@ def migration_start(
                     if item.retire_mode == RetireMode.SUSPEND
                     else "let it expire at its end date"
                 )
+                reused = (
+                    f"; reuses the subscription bought by migration #{earlier.pk}"
+                    if earlier is not None
+                    else ""
+                )
                 _audit(
                     migration,
                     "migration.started",
                     actor,
                     ip_address,
                     f"Started moving {sub.display_name} to {offer.name} "
-                    f"({item.quantity} seats, {len(item.plan.users)} users; {retire})",
+                    f"({migration.quantity} seats, {len(item.plan.users)} users; "
+                    f"{retire}{reused})",
                     batch_id=str(batch_id),
                     target_offer_id=offer.offer_id,
-                    quantity=item.quantity,
+                    quantity=migration.quantity,
                     retire_mode=item.retire_mode,
                     users=len(item.plan.users),
+                    reused_from=earlier.pk if earlier is not None else None,
                 )
                 created.append(migration)
             for migration in created:

@@ -287,7 +287,10 @@ def _reconcile_purchase(ctx: StepContext) -> bool:
     m = ctx.migration
     target = m.target_offer_id.lower()
     since = m.created_at - ADOPTION_SLACK
-    others = Migration.objects.exclude(pk=m.pk)
+    # A cancelled migration of the same source left its purchase for this one.
+    others = Migration.objects.exclude(pk=m.pk).exclude(
+        state=MigrationState.CANCELLED, source_subscription_id=m.source_subscription_id
+    )
     taken_orders = {
         o.lower()
         for o in others.exclude(order_id="").values_list("order_id", flat=True)

@@ -1,0 +1,69 @@
+"""Cancelled migrations: what they report, and a new start reusing their purchase."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from migrations_app.models import Migration
+from migrations_app.selectors.migrations import migration_plan
+from migrations_app.services.migrations import migration_cancel
+from tests.migrations_app.migration_support import (
+    CONTOSO,
+    customer,
+    drive,
+    orders_for_offer,
+    start,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_polls(settings: Any) -> None:
+    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.1
+
+
+def test_starting_again_after_a_cancel_reuses_the_subscription_it_bought(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [first] = start(CONTOSO, operator)
+    first = drive(first, until=lambda m: m.state == "preflight")
+    assert first.order_id and first.new_subscription_id
+    migration_cancel(migration=first, actor=operator)
+
+    [item] = migration_plan(customer=customer(CONTOSO)).items
+    assert item.reuse_notes == [
+        f"Reuses the {first.target_offer_name} subscription bought by migration "
+        f"#{first.pk} ({first.quantity} seats): nothing new is bought for it."
+    ]
+    [second] = start(CONTOSO, operator, quantity=20)
+    assert second.order_id == first.order_id
+    assert second.new_subscription_id == first.new_subscription_id
+    assert second.quantity == first.quantity
+
+    second = drive(second)
+
+    assert second.state == "completed", second.error_message
+    orders = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
+    assert len(orders) == 1
+
+
+def test_a_retried_purchase_adopts_the_order_a_cancelled_migration_left_behind(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [first] = start(CONTOSO, operator)
+    first = drive(first, until=lambda m: m.state == "preflight")
+    migration_cancel(migration=first, actor=operator)
+    [second] = start(CONTOSO, operator)
+    # As if its own order had been sent and the answer lost.
+    Migration.objects.filter(pk=second.pk).update(
+        order_id="", new_subscription_id="", purchase_request_id=uuid.uuid4()
+    )
+
+    second = drive(second, until=lambda m: m.state == "preflight")
+
+    assert second.order_id == first.order_id
+    assert second.new_subscription_id == first.new_subscription_id
+    orders = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
+    assert len(orders) == 1
