@@ -26,6 +26,7 @@ from django.utils import timezone
 from migrations_app.models import (
     Customer,
     CustomerUser,
+    Migration,
     Offer,
     SkuMapping,
     Subscription,
@@ -304,4 +305,27 @@ def customer_running_sync(*, started_after: datetime) -> SyncRun | None:
         SyncRun.objects.filter(status=SyncRun.RUNNING, started_at__gt=started_after)
         .order_by("-started_at")
         .first()
+    )
+
+
+def customer_user_names(
+    *, tenant_id: uuid.UUID | str, user_ids: Sequence[str]
+) -> dict[str, str]:
+    """Return each known user's display name (or UPN) by user id, in one query."""
+    if not user_ids:
+        return {}
+    rows = CustomerUser.objects.filter(
+        customer__tenant_id=tenant_id, user_id__in=list(user_ids)
+    ).values_list("user_id", "display_name", "user_principal_name")
+    return {user_id: name or upn or user_id for user_id, name, upn in rows}
+
+
+def customer_migration_retire_modes(*, migration_ids: Sequence[int]) -> dict[int, str]:
+    """Return how each migration retires its old subscription, in one query."""
+    if not migration_ids:
+        return {}
+    return dict(
+        Migration.objects.filter(pk__in=list(migration_ids)).values_list(
+            "pk", "retire_mode"
+        )
     )

@@ -368,9 +368,9 @@ def test_the_customer_page_fragment_shows_that_customers_latest_events() -> None
         Context({"customer": customer})
     )
 
-    assert "write 24" in html and "req-24" in html
-    assert "write 5" in html
-    assert "write 4<" not in html  # only the latest 20
+    assert "Subscription updated" in html and "req-24<" in html
+    assert "req-5<" in html
+    assert "req-4<" not in html  # only the latest 20
     assert "other" not in html
     assert f"?customer={CONTOSO}" in html
 
