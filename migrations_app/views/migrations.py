@@ -216,7 +216,8 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
                 f"Migration started for {customer.company_name}: {what}. It runs "
                 "in the background; its progress shows here.",
             )
-            return redirect(back)
+            detail = reverse("customer_detail", args=[customer.tenant_id])
+            return redirect(f"{detail}#migration-panel")
         else:
             errors.append("Some choices need attention; see below.")
     return render(

@@ -100,6 +100,10 @@ def test_the_plan_shows_target_quantity_users_and_how_the_old_one_ends(
     for user in moves:
         assert user.user_principal_name in page
     assert "Start migration" in page
+    assert (
+        'data-confirm="Buy the new subscriptions now? Partner Center starts billing '
+        'them at once."' in page
+    )
     assert v1_request_count(sandbox) == before
 
 
@@ -199,7 +203,9 @@ def test_start_creates_the_batch_audits_it_and_only_enqueues(
             plan_url(CONTOSO), {**plan_form(CONTOSO), "next": next_url}
         )
 
-    assert response.status_code == 302 and response["Location"] == next_url
+    detail = reverse("customer_detail", args=[customer(CONTOSO).tenant_id])
+    assert response.status_code == 302
+    assert response["Location"] == f"{detail}#migration-panel"
     assert v1_request_count(sandbox) == before
     [migration] = Migration.objects.all()
     assert advance_ids(sent) == [migration.pk]
@@ -220,9 +226,14 @@ def test_an_unsafe_next_url_is_ignored(
         plan_url(CONTOSO), {**plan_form(CONTOSO), "next": "https://evil.example/"}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse(
-        "customer_detail", args=[customer(CONTOSO).tenant_id]
+    assert response["Location"] == (
+        reverse("customer_detail", args=[customer(CONTOSO).tenant_id])
+        + "#migration-panel"
     )
+    page = client.get(
+        plan_url(CONTOSO), {"next": "https://evil.example/"}
+    ).content.decode()
+    assert "evil.example" not in page
 
 
 def test_start_refuses_fewer_seats_than_users_to_move(
@@ -378,7 +389,7 @@ def test_retry_only_enqueues_and_is_audited(
     assert advance_ids(sent) == [migration.pk]
     assert v1_request_count(sandbox) == before
     migration.refresh_from_db()
-    assert migration.state == "preflight" and migration.error_message == ""
+    assert migration.state == "purchase" and migration.error_message == ""
     assert AuditEvent.objects.filter(
         action="migration.retried", actor="operator", migration_id=migration.pk
     ).exists()
@@ -737,6 +748,7 @@ def test_a_subscription_left_out_of_the_plan_is_not_validated(
     synced: Any, sandbox: Any, client: Client, operator: Any
 ) -> None:
     client.force_login(operator)
+    customer(WIDE_WORLD).users.filter(usage_location="").update(usage_location="US")
     form = plan_form(WIDE_WORLD)
     keys = sorted({k.split("-")[0] for k in form})
     left_out = keys[1]
