@@ -12,6 +12,7 @@ from typing import Any
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -162,3 +163,7 @@ class AuditVerificationAdmin(RoleAdmin):
     read_only = True
     list_display = ("checked_at", "ok", "events_checked", "first_broken_event_id")
     ordering = ("-checked_at",)
+
+
+# The admin index and breadcrumbs name django-axes' section by what it holds.
+apps.get_app_config("axes").verbose_name = "Sign-in lockouts"
