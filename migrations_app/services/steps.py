@@ -185,6 +185,8 @@ class StepContext:
         self.owner = owner
         self.client = client
         self.started = time.monotonic()
+        # The user's move being sent right now, if any (the move step sets it).
+        self.current_move: LicenseMove | None = None
 
     @property
     def tenant(self) -> str:
@@ -669,7 +671,9 @@ def step_move_licenses(ctx: StepContext) -> StepOutcome:
         if number >= MOVES_PER_CLAIM or ctx.out_of_time():
             return CONTINUE
         ctx.renew_lease()
+        ctx.current_move = move
         _move_one(ctx, move)
+        ctx.current_move = None
     failed = list(m.license_moves.filter(status=LicenseMove.Status.FAILED))
     if failed:
         total = m.license_moves.count()
@@ -1007,6 +1011,24 @@ def _transient(
     attempts = m.attempts + 1
     if attempts >= MAX_TRANSIENT_ATTEMPTS:
         detail = str(exc)
+        move = ctx.current_move
+        if move is not None:
+            # Show the user it stopped on as failed, not as still pending.
+            move.status = LicenseMove.Status.FAILED
+            move.error_message = (
+                "Partner Center kept failing while moving this user's licence."
+            )
+            move.error_code = ""
+            move.error_description = detail[:1000]
+            move.save(
+                update_fields=[
+                    "status",
+                    "error_message",
+                    "error_code",
+                    "error_description",
+                    "attempts",
+                ]
+            )
         _fail(
             ctx,
             step,

@@ -611,3 +611,20 @@ def test_beat_requeues_lost_messages_expired_leases_and_due_retries_only(
     assert sent == []
     for migration in (lost, dead, due):
         assert drive(migration).state in TERMINAL_STATES
+
+
+def test_a_user_whose_move_ran_out_of_transient_retries_is_marked_failed(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    migration = drive(migration, until=lambda m: m.state == "move_licenses")
+    sandbox.fault(method="POST", path=r"/licenseupdates$", action="500", count=None)
+
+    migration = drive(migration)
+
+    assert migration.state == "failed" and migration.failed_step == "move_licenses"
+    [failed] = migration.license_moves.filter(status="failed")
+    assert failed.error_message == (
+        "Partner Center kept failing while moving this user's licence."
+    )
+    assert migration.license_moves.filter(status="pending").count() == 11
