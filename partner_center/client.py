@@ -998,6 +998,8 @@ class PartnerCenterClient:
                     status=status,
                     request_id=request_id,
                     correlation_id=correlation_id,
+                    code=code,
+                    description=getattr(fault, "description", None) or "",
                 )
             raise self._permanent(response, fault, request_id, correlation_id)
 

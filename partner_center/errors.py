@@ -102,12 +102,17 @@ class TransientError(PartnerCenterError):
         status: int | None = None,
         request_id: str | None = None,
         correlation_id: str | None = None,
+        code: str | None = None,
+        description: str = "",
     ) -> None:
         if ambiguous:
             message = f"{message}; the write may have been applied"
         super().__init__(message, request_id=request_id, correlation_id=correlation_id)
         self.ambiguous = ambiguous
         self.status = status
+        # Partner Center's own error code and description, when the body had them.
+        self.code = code
+        self.description = description
 
 
 class PermanentError(PartnerCenterError):

@@ -1004,13 +1004,45 @@ STEP_TITLES_DONE: dict[str, str] = {
 }
 
 
+def transient_cause(exc: BaseException) -> str:
+    """Return, in plain words, why a call that may work next time did not."""
+    if isinstance(exc, Throttled):
+        return "Partner Center asked PartnerHub to slow down"
+    if isinstance(exc, TransientError):
+        status = exc.status
+        if status is not None and status >= 500:
+            return f"Partner Center answered with an error (HTTP {status})"
+        if status == 202:
+            return "Partner Center accepted the change but had not finished it"
+        if status == 204:
+            return "Partner Center made the change but its result could not be read"
+        if "connection" in exc.message:
+            return "The connection to Partner Center was lost"
+        return "Partner Center did not answer in time"
+    if isinstance(exc, MalformedResponse):
+        return "Partner Center sent an answer PartnerHub could not read"
+    if isinstance(exc, AuthError):
+        return "Partner Center could not issue a sign-in token"
+    return "An unexpected error stopped this step"
+
+
+def transient_detail(exc: BaseException) -> tuple[str, str]:
+    """Return Partner Center's code and a clean description of a transient error."""
+    code = getattr(exc, "code", None)
+    description = getattr(exc, "description", "") or ""
+    if not description:
+        description = getattr(exc, "message", "") or str(exc)
+    return ("" if code is None else str(code), description[:1000])
+
+
 def _transient(
     ctx: StepContext, step: str, report: StepReport, exc: BaseException
 ) -> StepReport:
     m = ctx.migration
     attempts = m.attempts + 1
+    cause = transient_cause(exc)
+    code, description = transient_detail(exc)
     if attempts >= MAX_TRANSIENT_ATTEMPTS:
-        detail = str(exc)
         move = ctx.current_move
         if move is not None:
             # Show the user it stopped on as failed, not as still pending.
@@ -1018,8 +1050,8 @@ def _transient(
             move.error_message = (
                 "Partner Center kept failing while moving this user's licence."
             )
-            move.error_code = ""
-            move.error_description = detail[:1000]
+            move.error_code = code
+            move.error_description = description
             move.save(
                 update_fields=[
                     "status",
@@ -1033,9 +1065,10 @@ def _transient(
             ctx,
             step,
             f"Partner Center kept failing while trying to "
-            f"{STEP_VERBS.get(step, 'continue')} ({attempts} attempts). Retry later.",
-            "",
-            detail[:1000],
+            f"{STEP_VERBS.get(step, 'continue')} ({attempts} attempts; last: "
+            f"{cause}). Retry later.",
+            code,
+            description,
         )
         report.state = m.state
         return report
@@ -1044,10 +1077,10 @@ def _transient(
         ctx,
         attempts=attempts,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
-        error_message=f"Partner Center did not answer in time; trying again "
+        error_message=f"{cause}; trying again "
         f"(attempt {attempts + 1} of {MAX_TRANSIENT_ATTEMPTS}).",
-        error_code="",
-        error_description=str(exc)[:1000],
+        error_code=code,
+        error_description=description,
     )
     report.state = m.state
     report.enqueue_after = seconds if seconds <= COUNTDOWN_LIMIT_SECONDS else None

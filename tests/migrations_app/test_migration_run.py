@@ -614,11 +614,27 @@ def test_beat_requeues_lost_messages_expired_leases_and_due_retries_only(
 
 
 def test_a_user_whose_move_ran_out_of_transient_retries_is_marked_failed(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, client: Any
 ) -> None:
     [migration] = start(CONTOSO, operator)
     migration = drive(migration, until=lambda m: m.state == "move_licenses")
     sandbox.fault(method="POST", path=r"/licenseupdates$", action="500", count=None)
+
+    step_once(migration)
+    migration.refresh_from_db()
+    assert migration.state == "move_licenses"
+    assert migration.error_message == (
+        "Partner Center answered with an error (HTTP 500); trying again "
+        f"(attempt 2 of {MAX_TRANSIENT_ATTEMPTS})."
+    )
+    assert migration.error_code == "800003"
+    assert migration.error_description == "Unexpected service error"
+    client.force_login(operator)
+    page = client.get(f"/migrations/{migration.pk}/").content.decode()
+    assert (
+        "trying again (attempt 2 of 6).</div>" not in page
+        and "Partner Center code 800003: Unexpected service error" in page
+    )
 
     migration = drive(migration)
 
@@ -626,5 +642,10 @@ def test_a_user_whose_move_ran_out_of_transient_retries_is_marked_failed(
     [failed] = migration.license_moves.filter(status="failed")
     assert failed.error_message == (
         "Partner Center kept failing while moving this user's licence."
+    )
+    assert failed.error_code == "800003"
+    assert failed.error_description == "Unexpected service error"
+    assert "(6 attempts; last: Partner Center answered with an error (HTTP 500))" in (
+        migration.error_message
     )
     assert migration.license_moves.filter(status="pending").count() == 11
