@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -98,6 +99,24 @@ def _filters(form: CustomerFilterForm, notices: list[str]) -> CustomerFilters:
     )
 
 
+def _known_status(
+    filters: CustomerFilters, statuses: list[str], notices: list[str]
+) -> CustomerFilters:
+    """Return the filters with the status as stored, or without it if none has it."""
+    if not filters.status:
+        return filters
+    stored = {status.casefold(): status for status in statuses}
+    status = stored.get(filters.status.casefold())
+    if status is None:
+        label = CustomerFilterForm.LABELS["status"]
+        notices.append(
+            f"{label} was ignored: no subscription has the status "
+            f"“{filters.status[:32]}”."
+        )
+        return replace(filters, status="")
+    return replace(filters, status=status)
+
+
 def _page(paginator: Paginator, raw: str | None, notices: list[str]) -> Page:
     """Return the requested page, or the nearest one with a notice."""
     if raw in (None, ""):
@@ -192,6 +211,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     """Show every customer with its subscriptions, filtered, sorted and paged."""
     notices: list[str] = []
     filters = _filters(CustomerFilterForm(request.GET), notices)
+    statuses = customer_subscription_statuses()
+    filters = _known_status(filters, statuses, notices)
     retired_offer_ids = customer_retired_offer_ids()
     paginator = Paginator(
         customer_search(filters=filters, retired_offer_ids=retired_offer_ids),
@@ -204,9 +225,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     summaries = customer_migration_summaries(customer_ids=[c.pk for c in customers])
     for customer in customers:
         customer.migration_summary = summaries.get(customer.pk)  # type: ignore[attr-defined]
-    statuses = customer_subscription_statuses()
-    if filters.status and filters.status not in statuses:
-        statuses.append(filters.status)
     context = {
         "customers": customers,
         "page": page,

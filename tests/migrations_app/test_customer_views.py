@@ -220,8 +220,8 @@ def test_the_status_filter_offers_and_applies_unknown_statuses(
     client.force_login(viewer)
 
     html = client.get(LIST).content.decode()
-    assert '<option value="quarantined">quarantined</option>' in html
-    assert '<option value="active">active</option>' in html
+    assert '<option value="quarantined">Quarantined</option>' in html
+    assert '<option value="active">Active</option>' in html
     assert _names(client.get(LIST, {"status": "quarantined"})) == ["Adventure Works"]
     assert _names(client.get(LIST, {"status": "active"})) == [
         "Contoso Ltd",
@@ -767,3 +767,39 @@ def test_the_migration_panel_comes_right_after_the_header_so_progress_is_in_sigh
     assert html.count('id="migration-panel"') == 1
     assert html.index('class="error-box"') < panel
     assert panel < html.index("<h2>Subscriptions</h2>")
+
+
+def test_a_status_no_subscription_has_is_ignored_with_a_notice(
+    client: Any, viewer: Any, estate: dict[str, Customer]
+) -> None:
+    client.force_login(viewer)
+
+    response = client.get(LIST, {"status": "bogus"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Status was ignored: no subscription has the status “bogus”." in html
+    assert 'value="bogus"' not in html
+    assert len(_names(response)) == 3
+
+
+def test_a_status_matches_whatever_its_case(
+    client: Any, viewer: Any, estate: dict[str, Customer]
+) -> None:
+    client.force_login(viewer)
+
+    response = client.get(LIST, {"status": "Quarantined"})
+
+    assert _names(response) == ["Adventure Works"]
+    assert '<option value="quarantined" selected>' in response.content.decode()
+
+
+def test_the_search_box_says_what_it_searches(
+    client: Any, viewer: Any, db: Any
+) -> None:
+    client.force_login(viewer)
+
+    html = client.get(LIST).content.decode()
+
+    assert '<label for="f-q">Search</label>' in html
+    assert 'placeholder="Name, domain or tenant id"' in html
