@@ -135,11 +135,17 @@ class Migration(models.Model):
         """Return how many of the six steps are behind this migration."""
         if self.state == MigrationState.COMPLETED:
             return len(STEPS)
-        step = self.failed_step if self.state == MigrationState.FAILED else self.state
+        stopped = (MigrationState.FAILED, MigrationState.CANCELLED)
+        # A failed or cancelled migration records in `failed_step` where it stopped.
+        step = self.failed_step if self.state in stopped else self.state
         if step in STEPS:
             return STEPS.index(step)
         if self.state == MigrationState.NEEDS_CUSTOMER_ACTION:
             return STEPS.index(MigrationState.RETIRE_OLD)
+        if self.state == MigrationState.CANCELLED and (
+            self.order_id or self.new_subscription_id
+        ):
+            return 1
         return 0
 
 

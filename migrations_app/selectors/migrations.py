@@ -599,6 +599,13 @@ def _step_details(m: Migration) -> dict[str, str]:
             "Every user holds the new licence and none the old one."
         )
     suspend = m.retire_mode == RetireMode.SUSPEND
+    if m.state == MigrationState.CANCELLED:
+        for key in STEPS:
+            if key not in finished and not (
+                key == MigrationState.PURCHASE and m.purchase_request_id
+            ):
+                details[key] = "Not done: migration cancelled."
+        return details
     if m.state == MigrationState.COMPLETED:
         details[MigrationState.RETIRE_OLD] = (
             "Suspended."
@@ -723,7 +730,13 @@ def cancellation_summary(migration: Migration, moves: Sequence[LicenseMove]) -> 
         )
     else:
         users = "No licence was moved. "
-    return f"{bought}{users}The old subscription {source} is left untouched."
+    billed = (
+        " The new subscription stays active and billed; cancel it in Partner Center "
+        "within its cancellation window if it is not needed."
+        if m.order_id or m.new_subscription_id
+        else ""
+    )
+    return f"{bought}{users}The old subscription {source} is left untouched.{billed}"
 
 
 def migration_cards(migrations: Sequence[Migration]) -> list[MigrationCard]:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from migrations_app.models import (
@@ -292,6 +292,11 @@ def migration_cancel(
             .exclude(state__in=CLOSED_STATES)
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
             .update(
+                # Where it stopped, so its page shows the steps that were done.
+                failed_step=Case(
+                    When(state=MigrationState.FAILED, then=F("failed_step")),
+                    default=F("state"),
+                ),
                 state=MigrationState.CANCELLED,
                 next_attempt_at=None,
                 lease_owner="",

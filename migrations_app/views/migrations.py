@@ -310,9 +310,10 @@ def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpRespo
     else:
         notice, tone = done, "success"
     if not request.htmx:
-        messages.add_message(
-            request, messages.ERROR if tone == "error" else messages.SUCCESS, notice
-        )
+        if notice:
+            messages.add_message(
+                request, messages.ERROR if tone == "error" else messages.SUCCESS, notice
+            )
         return redirect(
             _next_url(request, reverse("migration_detail", args=[migration.pk]))
         )
@@ -343,7 +344,8 @@ def migration_resume_view(request: HtmxRequest, pk: int) -> HttpResponse:
 @role_required(OPERATOR)
 def migration_cancel_view(request: HtmxRequest, pk: int) -> HttpResponse:
     """Stop a migration; what it bought and moved stays, the old one is untouched."""
-    return _operate(request, pk, migration_cancel, "Migration cancelled.")
+    # No notice: the card's state and its summary say it was cancelled.
+    return _operate(request, pk, migration_cancel, "")
 
 
 STATE_FILTERS: list[tuple[str, str]] = [

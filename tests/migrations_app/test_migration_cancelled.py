@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from migrations_app.models import Migration
-from migrations_app.selectors.migrations import migration_plan
+from migrations_app.selectors.migrations import migration_cards, migration_plan
 from migrations_app.services.migrations import migration_cancel
 from tests.migrations_app.migration_support import (
     CONTOSO,
@@ -67,3 +67,34 @@ def test_a_retried_purchase_adopts_the_order_a_cancelled_migration_left_behind(
     assert second.new_subscription_id == first.new_subscription_id
     orders = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
     assert len(orders) == 1
+
+
+def test_a_cancelled_migration_reports_the_steps_done_and_that_billing_goes_on(
+    synced: Any, sandbox: Any, operator: Any, client: Any
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    migration = drive(migration, until=lambda m: m.state == "preflight")
+    client.force_login(operator)
+
+    response = client.post(
+        f"/migrations/{migration.pk}/cancel/",
+        {"scope": "customer"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    migration.refresh_from_db()
+    assert migration.state == "cancelled" and migration.steps_done == 2
+    [card] = migration_cards([migration])
+    assert [s.status for s in card.timeline] == ["done"] * 2 + ["pending"] * 4
+    assert [s.detail for s in card.timeline[2:]] == [
+        "Not done: migration cancelled."
+    ] * 4
+    assert card.cancel_summary.endswith(
+        "The new subscription stays active and billed; cancel it in Partner Center "
+        "within its cancellation window if it is not needed."
+    )
+    page = response.content.decode()
+    assert "2/6 steps" in page
+    assert "Will suspend" not in page
+    assert 'pill-muted">Pending<' not in page and "Not moved" in page
+    assert "Migration cancelled." not in page and "Cancelled.</strong>" not in page
