@@ -57,6 +57,9 @@ STEP_TITLES: dict[str, str] = {
 }
 
 
+ALREADY_SUSPENDED = "Already suspended — left as it is"
+
+
 def state_tone(state: str) -> str:
     """Return the pill tone of a migration state (info while running)."""
     return STATE_TONES.get(state, "info")
@@ -332,7 +335,14 @@ class PlanItem:
         return self.subscription.commitment_end_date
 
     @property
+    def already_suspended(self) -> bool:
+        return self.subscription.status.lower() == Subscription.SUSPENDED
+
+    @property
     def retire_choices(self) -> list[tuple[str, str]]:
+        if self.already_suspended:
+            # Nothing to retire: the migration leaves it as it is.
+            return [(RetireMode.EXPIRE, ALREADY_SUSPENDED)]
         end = self.end_date
         expire = (
             f"Let it expire on {end:%b} {end.day}, {end:%Y}"
@@ -381,8 +391,6 @@ class PlanItem:
                 "365 admin center before starting, or the migration will stop at the "
                 "seat check."
             )
-        if sub.status.lower() == Subscription.SUSPENDED:
-            notes.append("The old subscription is already suspended.")
         return notes
 
 
@@ -606,7 +614,15 @@ def _step_details(m: Migration) -> dict[str, str]:
             ):
                 details[key] = "Not done: migration cancelled."
         return details
-    if m.state == MigrationState.COMPLETED:
+    source = m.source_subscription
+    if (
+        m.state == MigrationState.COMPLETED
+        and m.retire_request_id is None
+        and (source.status or "").lower() == Subscription.SUSPENDED
+        and source.suspended_by_partnerhub_at is None
+    ):
+        details[MigrationState.RETIRE_OLD] = "Already suspended before the migration."
+    elif m.state == MigrationState.COMPLETED:
         details[MigrationState.RETIRE_OLD] = (
             "Suspended."
             if suspend

@@ -752,8 +752,9 @@ def step_retire_old(ctx: StepContext) -> StepOutcome:
         subscription_upsert(customer=m.customer, data=current)
         raise CustomerActionNeeded(customer_action_text(m))
     was = (current.status or "").lower()
-    if m.retire_mode == RetireMode.EXPIRE and was == Subscription.SUSPENDED:
-        # Already suspended: it cannot renew, and a suspended one cannot be edited.
+    if was == Subscription.SUSPENDED:
+        # Already suspended (before the migration, or by an earlier claim): it
+        # cannot renew and a suspended one cannot be edited; leave it as it is.
         subscription_upsert(customer=m.customer, data=current)
         return ADVANCE
     if m.retire_request_id is None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+
 from migrations_app.models import Subscription
-from migrations_app.selectors.migrations import migration_plan
+from migrations_app.selectors.migrations import migration_cards, migration_plan
 from migrations_app.services.migrations import migration_cancel
 from tests.migrations_app.migration_support import (
     ADVENTURE_WORKS,
@@ -74,7 +76,26 @@ def test_an_already_suspended_subscription_can_still_move_its_users(
 ) -> None:
     [item] = migration_plan(customer=customer(TAILSPIN)).items
     assert len(item.users) == 6
-    assert "The old subscription is already suspended." in item.warnings
+    assert item.retire_choices == [("expire", "Already suspended — left as it is")]
+
+
+def test_an_already_suspended_source_is_left_as_it_is_and_said_so(
+    synced: Any, sandbox: Any, operator: Any, client: Any
+) -> None:
+    client.force_login(operator)
+    url = reverse("migration_plan", args=[customer(TAILSPIN).tenant_id])
+    page = client.get(url).content.decode()
+    assert "Already suspended — left as it is" in page
+    assert "Suspend now" not in page
+
+    [migration] = start(TAILSPIN, operator, retire_mode="expire")
+    migration = drive(migration)
+
+    assert migration.state == "completed", migration.error_message
+    source = Subscription.objects.get(pk=migration.source_subscription_id)
+    assert source.suspended_by_partnerhub_at is None
+    [card] = migration_cards([migration])
+    assert card.timeline[-1].detail == "Already suspended before the migration."
 
 
 def test_a_foreign_subscription_is_planned_with_the_customers_part_spelled_out(
