@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pprint import pformat
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.views.debug import SafeExceptionReporterFilter
 
 MASK = "[redacted]"
@@ -141,6 +142,16 @@ def configure_logging(logging_settings: dict[str, Any] | None) -> None:
     install_record_redaction()
     if logging_settings:
         logging.config.dictConfig(logging_settings)
+
+
+class QuietPermissionDenied(logging.Filter):
+    """Keep a refused request (403) to its one warning line, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):

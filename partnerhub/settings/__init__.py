@@ -259,6 +259,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
         "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
+        "quiet_permission_denied": {"()": "partnerhub.logging.QuietPermissionDenied"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
@@ -273,6 +274,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("PARTNERHUB_LOG_LEVEL", "INFO")},
     "loggers": {
         "urllib3": {"level": "WARNING"},
+        # Django's own console handler would print every django.* line a second
+        # time (root prints it already); a 403 is one line, without a traceback.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["quiet_permission_denied"]},
         "msal": {"level": "WARNING"},
         # The migration re-queue runs every few seconds: it logs only when it
         # re-queued something, not Celery's sent/received/succeeded lines.
