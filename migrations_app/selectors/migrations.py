@@ -545,7 +545,7 @@ def migration_plan(*, customer: Customer) -> Plan:
 class TimelineStep:
     key: str
     title: str
-    status: str  # done, current, failed, pending
+    status: str  # done, current, failed, action (customer must act), pending
     detail: str = ""
 
 
@@ -556,10 +556,10 @@ def migration_timeline(migration: Migration) -> list[TimelineStep]:
     for number, key in enumerate(STEPS):
         if number < done:
             status = "done"
-        elif (number == done and migration.state == MigrationState.FAILED) or (
-            number == done and migration.state == MigrationState.NEEDS_CUSTOMER_ACTION
-        ):
+        elif number == done and migration.state == MigrationState.FAILED:
             status = "failed"
+        elif number == done and migration.state == MigrationState.NEEDS_CUSTOMER_ACTION:
+            status = "action"
         elif number == done and migration.state in RUNNING_STATES:
             status = "current"
         else:

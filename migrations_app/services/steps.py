@@ -724,10 +724,18 @@ def step_verify(ctx: StepContext) -> StepOutcome:
 
 def customer_action_text(m: Migration) -> str:
     """Return what the reseller must tell the customer about a foreign subscription."""
+    end = m.source_subscription.commitment_end_date
+    expire = (
+        f", or let it expire on {end:%b} {end.day}, {end:%Y} (cancelled "
+        "subscriptions are not refunded)"
+        if end
+        else ", or let it expire at its end date (cancelled subscriptions are not "
+        "refunded)"
+    )
     return (
         f"{m.customer.company_name} must cancel "
         f"{m.source_subscription.display_name} through the partner or channel it "
-        "was bought from."
+        f"was bought from{expire}."
     )
 
 

@@ -22,6 +22,7 @@ from migrations_app.models import (
     Subscription,
     SyncRun,
 )
+from migrations_app.selectors.migrations import migration_cards
 from migrations_app.services.migrations import migration_retry
 from migrations_app.services.pc import RATE_LIMIT_KEY, partner_center_client
 from migrations_app.services.steps import (
@@ -509,10 +510,14 @@ def test_a_foreign_subscription_ends_in_customer_action_and_is_never_patched(
     migration = drive(migration)
 
     assert migration.state == "needs_customer_action"
+    end = migration.source_subscription.commitment_end_date
     assert migration.customer_action == (
         "Northwind Traders must cancel Dynamics CRM Online Basic through the partner "
-        "or channel it was bought from."
+        f"or channel it was bought from, or let it expire on {end:%b} {end.day}, "
+        f"{end:%Y} (cancelled subscriptions are not refunded)."
     )
+    [card] = migration_cards([migration])
+    assert card.timeline[-1].status == "action"
     dump = sandbox.state()
     assert requests(dump, "PATCH") == []
     assert set(migration.license_moves.values_list("status", flat=True)) == {"moved"}
