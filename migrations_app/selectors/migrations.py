@@ -37,6 +37,11 @@ RUNNING_STATES: list[str] = [
     MigrationState.QUEUED,
     *STEPS,
 ]
+# States that need a person: shown as cards on the customer page, whatever batch.
+ATTENTION_STATES: list[str] = [
+    MigrationState.FAILED,
+    MigrationState.NEEDS_CUSTOMER_ACTION,
+]
 # Subscription statuses a migration can start from: the licences still exist.
 MIGRATABLE_STATUSES = ("active", "suspended")
 
@@ -444,6 +449,8 @@ class SkippedSubscription:
     subscription: Subscription
     reason: str
     migrating: bool = False
+    # The failed migration to open and retry, if that is why it is left out.
+    failed: Migration | None = None
 
     @property
     def key(self) -> str:
@@ -493,6 +500,18 @@ def migration_plan(*, customer: Customer) -> Plan:
         existing = blocked.get(sub.pk)
         if existing is not None:
             migrating = existing.state not in CLOSED_STATES
+            if existing.state == MigrationState.FAILED:
+                step = existing.failed_step
+                where = (
+                    MigrationState(step).label.lower() if step in STEPS else "a step"
+                )
+                reason = (
+                    f"Migration #{existing.pk} failed at {where} — open it to retry."
+                )
+                skipped.append(
+                    SkippedSubscription(sub, reason, migrating, failed=existing)
+                )
+                continue
             reason = (
                 "Already migrating."
                 if migrating
@@ -797,6 +816,9 @@ class CustomerPanel:
     cards: list[MigrationCard]
     earlier: list[Migration]
     migratable_count: int
+    retired_count: int = 0
+    # Why no retired-SKU subscription can be migrated now (when none can).
+    blocked: list[SkippedSubscription] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -815,19 +837,32 @@ def customer_panel(*, customer: Customer, earlier_limit: int = 10) -> CustomerPa
     earlier: list[Migration] = []
     if latest is not None:
         batch = list(_card_queryset().filter(batch_id=latest).order_by("pk"))
-        cards = migration_cards(batch)
+        # Failed and needs-action migrations of earlier batches stay in view.
+        open_earlier = list(
+            _card_queryset()
+            .filter(customer=customer, state__in=ATTENTION_STATES)
+            .exclude(batch_id=latest)
+            .order_by("-created_at", "-id")
+        )
+        cards = migration_cards(batch + open_earlier)
         earlier = list(
             _card_queryset()
             .filter(customer=customer)
             .exclude(batch_id=latest)
+            .exclude(state__in=ATTENTION_STATES)
             .order_by("-created_at", "-id")[:earlier_limit]
         )
     summary = customer_migration_summaries(customer_ids=[customer.pk])[customer.pk]
+    blocked: list[SkippedSubscription] = []
+    if summary.retired_count and not summary.migratable_count:
+        blocked = migration_plan(customer=customer).skipped
     return CustomerPanel(
         customer=customer,
         cards=cards,
         earlier=earlier,
         migratable_count=summary.migratable_count,
+        retired_count=summary.retired_count,
+        blocked=blocked,
     )
 
 

@@ -7,8 +7,16 @@ from typing import Any
 from django.urls import reverse
 
 from migrations_app.models import Subscription
-from migrations_app.selectors.migrations import migration_cards, migration_plan
-from migrations_app.services.migrations import migration_cancel
+from migrations_app.selectors.migrations import (
+    customer_panel,
+    migration_cards,
+    migration_plan,
+)
+from migrations_app.services.migrations import (
+    StartItem,
+    migration_cancel,
+    migration_start,
+)
 from tests.migrations_app.migration_support import (
     ADVENTURE_WORKS,
     CONTOSO,
@@ -16,6 +24,7 @@ from tests.migrations_app.migration_support import (
     LITWARE,
     NORTHWIND,
     TAILSPIN,
+    WIDE_WORLD,
     customer,
     drive,
     start,
@@ -126,3 +135,48 @@ def test_subscriptions_being_or_already_migrated_are_left_out(
     [fabrikam] = start(FABRIKAM, operator)
     migration_cancel(migration=fabrikam, actor=operator)
     assert len(migration_plan(customer=customer(FABRIKAM)).items) == 1
+
+
+def test_a_customer_whose_retired_subscriptions_cannot_move_is_told_why(
+    synced: Any, client: Any, viewer: Any
+) -> None:
+    client.force_login(viewer)
+    tenant = customer(ADVENTURE_WORKS).tenant_id
+    page = client.get(
+        reverse("migration_customer_panel", args=[tenant])
+    ).content.decode()
+    assert "No retired-SKU subscription can be migrated now" in page
+    assert "Its status is expired: nothing to move." in page
+    assert "has no subscription on a retired SKU" not in page
+
+
+def test_a_failed_migration_stays_a_card_and_the_plan_links_to_it(
+    synced: Any, sandbox: Any, operator: Any, client: Any
+) -> None:
+    wide = customer(WIDE_WORLD)
+    first_item, _ = migration_plan(customer=wide).items
+    target = first_item.default_target
+    assert target is not None
+    [failed] = migration_start(
+        customer=wide,
+        items=[StartItem(first_item, target, first_item.default_quantity, "suspend")],
+        actor=operator,
+    )
+    failed = drive(failed)
+    assert failed.state == "failed"
+    wide.users.filter(usage_location="").update(usage_location="US")
+    [second] = start(WIDE_WORLD, operator)
+
+    [skip] = [s for s in migration_plan(customer=wide).skipped if s.failed]
+    assert skip.reason == (
+        f"Migration #{failed.pk} failed at buying the new subscription — open it "
+        "to retry."
+    )
+    client.force_login(operator)
+    plan_page = client.get(
+        reverse("migration_plan", args=[wide.tenant_id])
+    ).content.decode()
+    assert f'href="/migrations/{failed.pk}/"' in plan_page
+    panel = customer_panel(customer=wide)
+    assert {card.migration.pk for card in panel.cards} == {second.pk, failed.pk}
+    assert panel.earlier == []
