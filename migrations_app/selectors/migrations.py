@@ -389,9 +389,10 @@ class PlanItem:
             )
         missing = self.users_without_location
         if missing:
-            names = ", ".join(u.display_name or u.user_principal_name for u in missing)
+            names = ", ".join(u.user_principal_name or u.user_id for u in missing)
+            who = "1 user has" if len(missing) == 1 else f"{len(missing)} users have"
             notes.append(
-                f"{len(missing)} user(s) have no usage location ({names}). Licences "
+                f"{who} no usage location ({names}). Licences "
                 "cannot be assigned to them: set a usage location in the Microsoft "
                 "365 admin center before starting, or the migration will stop at the "
                 "seat check."
@@ -620,7 +621,8 @@ def _step_details(m: Migration) -> dict[str, str]:
     total = getattr(m, "users_total", None)
     moved = getattr(m, "users_moved", None)
     if total is not None:
-        details[MigrationState.MOVE_LICENSES] = f"{moved} of {total} users moved."
+        users = "user" if total == 1 else "users"
+        details[MigrationState.MOVE_LICENSES] = f"{moved} of {total} {users} moved."
     if MigrationState.VERIFY in finished:
         details[MigrationState.VERIFY] = (
             "Every user holds the new licence and none the old one."
@@ -759,10 +761,9 @@ def cancellation_summary(migration: Migration, moves: Sequence[LicenseMove]) -> 
             "confirmed: check the customer's subscriptions in Partner Center. "
         )
     if moved:
-        names = ", ".join(mv.display_name or mv.user_principal_name for mv in moved)
-        users = (
-            f"{len(moved)} of {len(moves)} users moved to the new licence: {names}. "
-        )
+        names = ", ".join(mv.user_principal_name or mv.user_id for mv in moved)
+        total = "1 user" if len(moves) == 1 else f"{len(moves)} users"
+        users = f"{len(moved)} of {total} moved to the new licence: {names}. "
     else:
         users = "No licence was moved. "
     billed = (

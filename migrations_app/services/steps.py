@@ -492,11 +492,13 @@ def step_await_provisioning(ctx: StepContext) -> StepOutcome:
 
 
 def _names(moves: list[LicenseMove], limit: int = 5) -> str:
-    shown = [mv.display_name or mv.user_principal_name or mv.user_id for mv in moves]
-    text = ", ".join(shown[:limit])
-    if len(shown) > limit:
-        text += f" and {len(shown) - limit} more"
-    return text
+    """Return the users' UPNs (display names repeat; UPNs do not)."""
+    return _upns(moves, limit)
+
+
+def _count(number: int, one: str, many: str) -> str:
+    """Return "1 user" / "3 users" style words."""
+    return f"{number} {one if number == 1 else many}"
 
 
 def step_preflight(ctx: StepContext) -> StepOutcome:
@@ -512,14 +514,16 @@ def step_preflight(ctx: StepContext) -> StepOutcome:
     if available < len(pending):
         raise StepFailed(
             f"Not enough free seats: {m.target_offer_name} has {available} free "
-            f"seat(s) but {len(pending)} user(s) still need one. Add seats to the new "
+            f"{'seat' if available == 1 else 'seats'} but "
+            f"{_count(len(pending), 'user still needs', 'users still need')} one. Add seats to the new "
             f"subscription {m.new_subscription_id}, then retry."
         )
     users = {u.id.lower(): u for u in ctx.client.iter_users(ctx.tenant)}
     gone = [mv for mv in pending if mv.user_id.lower() not in users]
     if gone:
         raise StepFailed(
-            f"{len(gone)} user(s) no longer exist in the customer's tenant: "
+            f"{_count(len(gone), 'user no longer exists', 'users no longer exist')} "
+            "in the customer's tenant: "
             f"{_names(gone)}. Resync the customer and start a new migration."
         )
     missing = [mv for mv in pending if not users[mv.user_id.lower()].usage_location]
@@ -528,7 +532,7 @@ def step_preflight(ctx: StepContext) -> StepOutcome:
             mv.error_message = "No usage location: set one before the licence can move."
             mv.save(update_fields=["error_message"])
         raise StepFailed(
-            f"{len(missing)} user(s) have no usage location: {_names(missing)}. "
+            f"{_users_phrase(len(missing))} no usage location: {_names(missing)}. "
             "Licences cannot be assigned without one. Set it in the Microsoft 365 "
             "admin center, then retry."
         )
@@ -679,7 +683,7 @@ def step_move_licenses(ctx: StepContext) -> StepOutcome:
         total = m.license_moves.count()
         first = failed[0]
         raise StepFailed(
-            f"{len(failed)} of {total} users could not be moved: {_names(failed)}. "
+            f"{len(failed)} of {_count(total, 'user', 'users')} could not be moved: {_names(failed)}. "
             "See each user below; fix them, then retry. Users already moved keep "
             "their new licence.",
             first.error_code,
@@ -712,7 +716,8 @@ def step_verify(ctx: StepContext) -> StepOutcome:
         wrong.append(move)
     if wrong:
         raise StepFailed(
-            f"{len(wrong)} user(s) do not hold the new licence yet, or still hold the "
+            f"{_count(len(wrong), 'user does', 'users do')} not hold the new licence "
+            "yet, or still hold the "
             f"old one: {_names(wrong)}. The old subscription was left untouched; "
             "retry to move them again."
         )
@@ -746,7 +751,8 @@ def step_retire_old(ctx: StepContext) -> StepOutcome:
     if not_moved:
         # Never reached through the steps; a guard for the customer's sake.
         raise StepFailed(
-            f"{not_moved} user(s) do not hold the new licence: the old subscription "
+            f"{_count(not_moved, 'user does', 'users do')} not hold the new licence: "
+            "the old subscription "
             "was left untouched."
         )
     source = m.source_subscription

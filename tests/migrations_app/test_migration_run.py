@@ -461,7 +461,7 @@ def test_verify_reads_licences_back_and_keeps_the_old_subscription_until_they_ma
     migration = drive(migration)
 
     assert migration.state == "failed" and migration.failed_step == "verify"
-    assert "1 user(s) do not hold the new licence" in migration.error_message
+    assert "1 user does not hold the new licence" in migration.error_message
     assert requests(sandbox.state(), "PATCH") == []
 
     migration_retry(migration=migration, actor=operator)

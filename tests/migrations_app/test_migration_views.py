@@ -95,6 +95,11 @@ def test_the_plan_shows_target_quantity_users_and_how_the_old_one_ends(
     assert 'value="15"' in page
     assert "Suspend now" in page
     assert re.search(r"Let it expire on [A-Z][a-z]{2} \d{1,2}, \d{4}", page)
+    assert re.search(
+        r"Suspending stops it now; the rest of its term is not refunded\. Letting "
+        r"it expire keeps it until [A-Z][a-z]{2} \d{1,2}, \d{4}, then it ends\.",
+        page,
+    )
     moves = customer(CONTOSO).users.filter(licenses__isnull=False).distinct()
     assert page.count('class="sublist user-list"') == 1
     for user in moves:
@@ -124,7 +129,8 @@ def test_the_plan_warns_about_users_without_a_usage_location(
 ) -> None:
     client.force_login(operator)
     page = client.get(plan_url(WIDE_WORLD)).content.decode()
-    assert "2 user(s) have no usage location" in page
+    assert "2 users have no usage location" in page
+    assert "user(s)" not in page
     assert page.count('pill-warn">No usage location') >= 2
 
 
