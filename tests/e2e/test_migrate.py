@@ -17,7 +17,13 @@ from django.db.models import Q
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import TERMINAL_STATES, Customer, Migration, SyncRun
+from migrations_app.models import (
+    TERMINAL_STATES,
+    Customer,
+    CustomerUser,
+    Migration,
+    SyncRun,
+)
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.migration import migration_advance
 from tests.e2e.conftest import SHOTS
@@ -111,6 +117,7 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     subscriptions = page.locator(f"#subs-{contoso.pk}")
     expect(subscriptions).to_contain_text("Dynamics AX Enterprise")
     expect(subscriptions).to_contain_text("Expires on")
+    list_url = page.url
     row.get_by_role("link", name="Migrate").click()
 
     page.wait_for_url(f"**/customers/{contoso.tenant_id}/migrate/**")
@@ -129,11 +136,14 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     expect(plan).to_contain_text(re.compile(r"Let it expire on \w{3} \d{1,2}, \d{4}"))
     screenshot(page, "migrate-1-plan")
 
+    # Start asks before placing the billable order, then opens the customer page.
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Start migration").click()
-    page.wait_for_url(re.compile(r"/customers/(\?.*)?$"))
+    page.wait_for_url(f"**/customers/{contoso.tenant_id}/#migration-panel")
     expect(page.locator(".msg-success")).to_contain_text(
         "Migration started for Contoso Ltd"
     )
+    page.goto(list_url)
     status = page.locator(f"#migration-status-{contoso.pk}")
     expect(status.locator("progress")).to_be_visible()
     expect(page.locator("#migration-poller[hx-get]")).to_have_count(1)
@@ -199,19 +209,33 @@ def test_a_failed_step_reads_plainly_and_retry_finishes_the_job(
     page.goto(f"/customers/{wide.tenant_id}/migrate/")
     expect(page.locator("section.plan-item")).to_have_count(2)
     expect(page.locator(".warn-box").first).to_contain_text("no usage location")
+    # The plan refuses to buy seats for users no licence can be assigned to.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Start migration").click()
+    expect(page.locator(".errorlist").first).to_contain_text(
+        "Set their usage location in the Microsoft 365 admin center"
+    )
+    assert not Migration.objects.filter(customer=wide).exists()
+    # As if the synced users had a location that Partner Center no longer has:
+    # the seat check reads Partner Center and stops there.
+    CustomerUser.objects.filter(customer=wide, usage_location="").update(
+        usage_location="US"
+    )
+    page.goto(f"/customers/{wide.tenant_id}/migrate/")
     # Leave the add-on out: only the AX Enterprise subscription moves.
     page.locator("section.plan-item").nth(1).get_by_label(
         "Include in this migration"
     ).uncheck()
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Start migration").click()
-    page.wait_for_url(f"**/customers/{wide.tenant_id}/")
+    page.wait_for_url(f"**/customers/{wide.tenant_id}/#migration-panel")
 
     panel = page.locator("#migration-panel")
     expect(panel.locator(".migration-state")).to_have_text(
         "Failed at: checking seats and users", timeout=60_000
     )
     expect(panel.locator(".error-box")).to_contain_text(
-        "2 user(s) have no usage location"
+        "2 users have no usage location"
     )
     expect(panel.locator(".timeline li.failed")).to_have_count(1)
     expect(panel.get_by_role("button", name="Retry")).to_be_visible()
