@@ -4,7 +4,7 @@ Every provider caches its token until shortly before it expires and can be told 
 drop it (``invalidate``) after a 401. Token failures raise ``AuthError`` whose
 message never contains a secret, a refresh token or an access token.
 
-- ``SandboxTokenProvider``: the sandbox's token endpoint (form POST, CONTRACT.md).
+- ``SandboxTokenProvider``: the sandbox's token endpoint (form POST, see sandbox/README.md).
 - ``MsalAppTokenProvider``: app-only tokens from Entra ID (client credentials).
 - ``MsalUserTokenProvider``: app+user tokens from a stored refresh token (Secure
   Application Model); licence operations and relationship requests need these.

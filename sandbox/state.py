@@ -28,7 +28,7 @@ PARTNER_TENANT_ID = str(uuid.uuid5(catalog.CATALOG_NAMESPACE, "partner-tenant"))
 PAGE_END_STYLES = ("absent", "error2000")
 DUPLICATE_REQUEST_ID_MODES = ("replay", "conflict")
 
-#: Settings and their defaults (see CONTRACT.md).
+#: Settings and their defaults (documented in sandbox/README.md).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "rate_limit_per_minute": 3000,
     "retry_after_seconds": None,

@@ -168,7 +168,7 @@ class FakePartnerCenter:
 
 
 class SandboxControl:
-    """Drive the sandbox's /_sandbox control endpoints over HTTP (CONTRACT.md)."""
+    """Drive the sandbox's /_sandbox control endpoints over HTTP (see sandbox/README.md)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
