@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from tests.factories import UserFactory
+from tests.partner_center.support import SandboxControl
 
 SANDBOX_CUSTOMERS = 12
 SANDBOX_SEED = 7
@@ -49,50 +49,11 @@ def sandbox_server() -> Iterator[Any]:
         server.stop()
 
 
-class SandboxControl:
-    """Drive the sandbox's /_sandbox control endpoints over HTTP."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.http = requests.Session()
-
-    def reset(
-        self, customers: int = SANDBOX_CUSTOMERS, seed: int = SANDBOX_SEED
-    ) -> None:
-        self.post("/_sandbox/reset", {"customers": customers, "seed": seed})
-        self.settings(rate_limit_per_minute=100_000, provisioning_delay_seconds=0.2)
-
-    def state(self) -> dict[str, Any]:
-        response = self.http.get(f"{self.url}/_sandbox/state", timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def settings(self, **values: Any) -> dict[str, Any]:
-        return self.post("/_sandbox/settings", values)
-
-    def fault(self, **rule: Any) -> dict[str, Any]:
-        return self.post("/_sandbox/faults", rule)
-
-    def clear_faults(self) -> None:
-        self.http.delete(f"{self.url}/_sandbox/faults", timeout=10).raise_for_status()
-
-    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.post(f"{self.url}{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-    def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.patch(f"{self.url}{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else {}
-
-
 @pytest.fixture
 def sandbox(sandbox_server: Any, settings: Any) -> SandboxControl:
     """Return a freshly reset sandbox with PartnerHub's settings pointing at it."""
     control = SandboxControl(sandbox_server.url)
-    control.reset()
-    control.clear_faults()
+    control.reset(SANDBOX_CUSTOMERS, SANDBOX_SEED)
     settings.PARTNER_CENTER_MODE = "sandbox"
     settings.SANDBOX_URL = sandbox_server.url
     settings.PARTNER_CENTER_API_URL = f"{sandbox_server.url}/v1"

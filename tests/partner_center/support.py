@@ -174,9 +174,13 @@ class SandboxControl:
         self.url = url
         self.http = requests.Session()
 
-    def reset(self, customers: int, seed: int) -> None:
+    def reset(self, customers: int = 12, seed: int = 7) -> None:
+        """Reseed, make the sandbox fast and generous, and clear every fault."""
         self.post("/_sandbox/reset", {"customers": customers, "seed": seed})
         self.settings(rate_limit_per_minute=100_000, provisioning_delay_seconds=0.2)
+        self.clear_faults()
+
+    def clear_faults(self) -> None:
         self.http.delete(f"{self.url}/_sandbox/faults", timeout=10).raise_for_status()
 
     def state(self) -> dict[str, Any]:
