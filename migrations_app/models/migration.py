@@ -83,7 +83,8 @@ class Migration(models.Model):
         default=MigrationState.QUEUED,
         db_index=True,
     )
-    failed_step = models.CharField(max_length=32, blank=True)
+    # The step a failed or cancelled migration stopped at; retry resumes there.
+    stopped_step = models.CharField(max_length=32, blank=True)
     # Plain words for the reseller, and Partner Center's own code/description.
     error_message = models.TextField(blank=True)
     error_code = models.CharField(max_length=32, blank=True)
@@ -136,8 +137,8 @@ class Migration(models.Model):
         if self.state == MigrationState.COMPLETED:
             return len(STEPS)
         stopped = (MigrationState.FAILED, MigrationState.CANCELLED)
-        # A failed or cancelled migration records in `failed_step` where it stopped.
-        step = self.failed_step if self.state in stopped else self.state
+        # A failed or cancelled migration records in `stopped_step` where it stopped.
+        step = self.stopped_step if self.state in stopped else self.state
         if step in STEPS:
             return STEPS.index(step)
         if self.state == MigrationState.NEEDS_CUSTOMER_ACTION:

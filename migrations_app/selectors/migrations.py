@@ -143,7 +143,7 @@ class MigrationSummary:
             return f"{self.users_done}/{self.users_total} users moved · {retired}"
         if self.state == MigrationState.FAILED:
             failed = next(m for m in self.batch if m.state == MigrationState.FAILED)
-            step = failed.failed_step
+            step = failed.stopped_step
             where = MigrationState(step).label.lower() if step in STEPS else "a step"
             return f"Stopped at: {where}"
         if self.state == MigrationState.NEEDS_CUSTOMER_ACTION:
@@ -502,7 +502,7 @@ def migration_plan(*, customer: Customer) -> Plan:
         if existing is not None:
             migrating = existing.state not in CLOSED_STATES
             if existing.state == MigrationState.FAILED:
-                step = existing.failed_step
+                step = existing.stopped_step
                 where = (
                     MigrationState(step).label.lower() if step in STEPS else "a step"
                 )
@@ -724,8 +724,8 @@ class MigrationCard:
     @property
     def state_text(self) -> str:
         m = self.migration
-        if m.state == MigrationState.FAILED and m.failed_step:
-            return f"Failed at: {MigrationState(m.failed_step).label.lower()}"
+        if m.state == MigrationState.FAILED and m.stopped_step:
+            return f"Failed at: {MigrationState(m.stopped_step).label.lower()}"
         if m.state == MigrationState.QUEUED:
             return "Waiting to start"
         return m.get_state_display()

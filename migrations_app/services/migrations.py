@@ -207,7 +207,7 @@ def migration_retry(
 
     Raise MigrationNotAllowed unless the migration is failed.
     """
-    step = migration.failed_step if migration.failed_step in STEPS else STEPS[0]
+    step = migration.stopped_step if migration.stopped_step in STEPS else STEPS[0]
     pending_moves = migration.license_moves.exclude(
         status=LicenseMove.Status.MOVED
     ).exists()
@@ -218,7 +218,7 @@ def migration_retry(
             pk=migration.pk, state=MigrationState.FAILED
         ).update(
             state=step,
-            failed_step="",
+            stopped_step="",
             attempts=0,
             next_attempt_at=None,
             finished_at=None,
@@ -293,8 +293,8 @@ def migration_cancel(
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
             .update(
                 # Where it stopped, so its page shows the steps that were done.
-                failed_step=Case(
-                    When(state=MigrationState.FAILED, then=F("failed_step")),
+                stopped_step=Case(
+                    When(state=MigrationState.FAILED, then=F("stopped_step")),
                     default=F("state"),
                 ),
                 state=MigrationState.CANCELLED,

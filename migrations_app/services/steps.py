@@ -1110,7 +1110,7 @@ def _fail(
         if _release(
             ctx,
             state=MigrationState.FAILED,
-            failed_step=step,
+            stopped_step=step,
             error_message=message,
             error_code=code,
             error_description=description,

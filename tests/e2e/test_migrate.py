@@ -196,7 +196,7 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     assert old["status"] == "suspended"
 
 
-def test_a_failed_step_reads_plainly_and_retry_finishes_the_job(
+def test_a_stopped_step_reads_plainly_and_retry_finishes_the_job(
     page: Page,
     login: Login,
     screenshot: Shot,

@@ -349,7 +349,7 @@ def test_transient_failures_back_off_and_fail_in_plain_words_after_the_cap(
 
     step_once(migration)
     migration.refresh_from_db()
-    assert migration.state == "failed" and migration.failed_step == "preflight"
+    assert migration.state == "failed" and migration.stopped_step == "preflight"
     assert migration.error_message.startswith("Partner Center kept failing")
     dump = sandbox.state()
     assert requests(dump, "POST", "/licenseupdates") == []
@@ -381,7 +381,7 @@ def test_running_out_of_seats_midway_fails_in_plain_words_and_retry_resumes(
 
     migration = drive(migration)
 
-    assert migration.state == "failed" and migration.failed_step == "move_licenses"
+    assert migration.state == "failed" and migration.stopped_step == "move_licenses"
     assert migration.error_code == "60012"
     assert "run out of licenses" in migration.error_description
     assert migration.error_message.startswith("Not enough licences")
@@ -422,7 +422,7 @@ def test_the_old_subscription_stays_active_while_one_user_cannot_be_moved(
 
     migration = drive(migration)
 
-    assert migration.state == "failed" and migration.failed_step == "move_licenses"
+    assert migration.state == "failed" and migration.stopped_step == "move_licenses"
     victim.refresh_from_db()
     assert victim.status == "failed"
     assert victim.error_message == "This user has no usage location."
@@ -460,7 +460,7 @@ def test_verify_reads_licences_back_and_keeps_the_old_subscription_until_they_ma
 
     migration = drive(migration)
 
-    assert migration.state == "failed" and migration.failed_step == "verify"
+    assert migration.state == "failed" and migration.stopped_step == "verify"
     assert "1 user does not hold the new licence" in migration.error_message
     assert requests(sandbox.state(), "PATCH") == []
 
@@ -478,7 +478,7 @@ def test_users_without_usage_location_stop_the_purchase_before_anything_is_bough
     assert len(migrations) == 2
     for migration in migrations:
         migration = drive(migration)
-        assert migration.state == "failed" and migration.failed_step == "purchase"
+        assert migration.state == "failed" and migration.stopped_step == "purchase"
         assert migration.error_message.startswith("Nothing was bought:")
         assert "no usage location" in migration.error_message
         assert "Set it in the Microsoft 365 admin center" in migration.error_message
@@ -643,7 +643,7 @@ def test_a_user_whose_move_ran_out_of_transient_retries_is_marked_failed(
 
     migration = drive(migration)
 
-    assert migration.state == "failed" and migration.failed_step == "move_licenses"
+    assert migration.state == "failed" and migration.stopped_step == "move_licenses"
     [failed] = migration.license_moves.filter(status="failed")
     assert failed.error_message == (
         "Partner Center kept failing while moving this user's licence."

@@ -696,7 +696,7 @@ def test_the_customer_page_shows_the_migration_panel(
     assert "Dynamics AX Enterprise → Dynamics 365 for Unified Operations" in page
 
 
-def test_a_failed_step_shows_plain_words_and_the_partner_center_code(
+def test_a_stopped_step_shows_plain_words_and_the_partner_center_code(
     synced: Any, sandbox: Any, client: Client, operator: Any
 ) -> None:
     [migration] = start(CONTOSO, operator)

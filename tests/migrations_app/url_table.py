@@ -272,7 +272,7 @@ def build_world(users: dict[str, Any]) -> World:
         target_offer_name="Dynamics 365 for Sales",
         quantity=5,
         state=MigrationState.FAILED,
-        failed_step=MigrationState.PURCHASE,
+        stopped_step=MigrationState.PURCHASE,
         error_message="The order was refused.",
     )
     invitation = ResellerInvitation.objects.create(
