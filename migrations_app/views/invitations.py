@@ -15,7 +15,7 @@ from django.core.validators import DomainNameValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from migrations_app.models import ResellerInvitation
 from migrations_app.models.invitations import normalise_domain
@@ -107,15 +107,10 @@ def _link_context() -> dict[str, Any]:
     }
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @role_required(VIEWER)
 def invitation_list(request: HttpRequest) -> HttpResponse:
-    """Show the invitation link, the form to record an invitation and the list.
-
-    POSTs to this URL record an invitation (see `invitation_create`).
-    """
-    if request.method == "POST":
-        return invitation_create(request)
+    """Show the invitation link, the form to record an invitation and the list."""
     return render(request, "invitations/list.html", _page_context())
 
 
@@ -198,7 +193,7 @@ urlpatterns: list[URLPattern] = [
     path("invitations/", invitation_list, name="invitation_list"),
     # The same URL, for reversing the form's action: Django resolves
     # /invitations/ to invitation_list, which hands its POSTs to invitation_create.
-    path("invitations/", invitation_create, name="invitation_create"),
+    path("invitations/new/", invitation_create, name="invitation_create"),
     path("invitations/link/", invitation_link_request, name="invitation_link_request"),
     path(
         "invitations/link/status/",

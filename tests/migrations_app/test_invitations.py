@@ -38,6 +38,7 @@ from tests.conftest import SANDBOX_SEED
 pytestmark = pytest.mark.django_db
 
 PAGE = "/invitations/"
+CREATE = "/invitations/new/"
 SANDBOX_LINK = (
     "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
     f"&partnerId={PARTNER_TENANT_ID}&msppId=0&DAP=false"
@@ -318,13 +319,13 @@ def test_a_failure_while_matching_never_fails_the_sync(sandbox: Any, db: Any) ->
 def test_the_domain_is_normalised_to_lower_case(operator: Any) -> None:
     client = signed_in(operator)
 
-    client.post(PAGE, form(domain="  TreyResearch.OnMicrosoft.COM. "))
+    client.post(CREATE, form(domain="  TreyResearch.OnMicrosoft.COM. "))
 
     assert ResellerInvitation.objects.get().domain == "treyresearch.onmicrosoft.com"
 
 
 def test_an_international_domain_is_stored_in_its_ascii_form(operator: Any) -> None:
-    signed_in(operator).post(PAGE, form(domain="bücher.example"))
+    signed_in(operator).post(CREATE, form(domain="bücher.example"))
 
     assert ResellerInvitation.objects.get().domain == "xn--bcher-kva.example"
 
@@ -349,7 +350,7 @@ def test_bad_input_comes_back_with_a_clear_message_and_writes_nothing(
     client = signed_in(operator)
     events = AuditEvent.objects.count()
 
-    response = client.post(PAGE, form(**fields))
+    response = client.post(CREATE, form(**fields))
 
     assert response.status_code == 200
     assert message in response.content.decode()
@@ -361,9 +362,9 @@ def test_a_second_invitation_to_a_pending_domain_is_refused_clearly(
     operator: Any,
 ) -> None:
     client = signed_in(operator)
-    client.post(PAGE, form())
+    client.post(CREATE, form())
 
-    response = client.post(PAGE, form(domain="TREYRESEARCH.onmicrosoft.com"))
+    response = client.post(CREATE, form(domain="TREYRESEARCH.onmicrosoft.com"))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -376,11 +377,11 @@ def test_a_second_invitation_to_a_pending_domain_is_refused_clearly(
 
 def test_after_a_withdrawal_the_domain_can_be_invited_again(operator: Any) -> None:
     client = signed_in(operator)
-    client.post(PAGE, form())
+    client.post(CREATE, form())
     first = ResellerInvitation.objects.get()
     client.post(reverse("invitation_withdraw", args=[first.pk]))
 
-    response = client.post(PAGE, form(note="Sent again after a new contract."))
+    response = client.post(CREATE, form(note="Sent again after a new contract."))
 
     assert response.status_code == 302
     statuses = sorted(ResellerInvitation.objects.values_list("status", flat=True))
@@ -400,7 +401,7 @@ def test_a_domain_that_is_already_a_reseller_customer_needs_no_invitation(
 ) -> None:
     contoso = Customer.objects.get(company_name=seed.CONTOSO)
 
-    response = signed_in(operator).post(PAGE, form(domain=contoso.domain))
+    response = signed_in(operator).post(CREATE, form(domain=contoso.domain))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -465,7 +466,7 @@ def test_a_viewer_reads_the_page_but_cannot_change_anything(viewer: Any) -> None
     assert reverse("invitation_link_request") not in page
     assert reverse("invitation_withdraw", args=[recorded.pk]) not in page
 
-    assert client.post(PAGE, form()).status_code == 403
+    assert client.post(CREATE, form()).status_code == 403
     assert client.post(reverse("invitation_link_request")).status_code == 403
     withdraw = reverse("invitation_withdraw", args=[recorded.pk])
     assert client.post(withdraw).status_code == 403
@@ -476,7 +477,7 @@ def test_a_viewer_reads_the_page_but_cannot_change_anything(viewer: Any) -> None
 
 
 def test_visitors_are_sent_to_sign_in(client: Client, db: Any) -> None:
-    for response in (client.get(PAGE), client.post(PAGE, form())):
+    for response in (client.get(PAGE), client.post(CREATE, form())):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 

@@ -150,16 +150,12 @@ TABLE: dict[str, dict[str, Rule]] = {
     "migration_resume": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     # Invitations: everyone reads; operators fetch the link, record and withdraw.
-    # invitation_create names the same URL as invitation_list (whose view hands
-    # POSTs on), so both keys get the same decisions.
     "invitation_list": {
         "GET": rule(LOGIN, 200, 200, 200),
-        "POST": rule(
-            LOGIN, 403, 200, 200, ("company_name", "domain", "contact_email", "note")
-        ),
+        "POST": NOT_ALLOWED,
     },
     "invitation_create": {
-        "GET": rule(LOGIN, 200, 200, 200),
+        "GET": NOT_ALLOWED,
         "POST": rule(
             LOGIN, 403, 200, 200, ("company_name", "domain", "contact_email", "note")
         ),
