@@ -3,7 +3,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml ./
 COPY partnerhub ./partnerhub
-COPY migrations_app ./migrations_app
+COPY hub ./hub
 COPY partner_center ./partner_center
 COPY sandbox ./sandbox
 RUN pip install .

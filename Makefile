@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy partnerhub migrations_app partner_center sandbox
+	$(BIN)/mypy partnerhub hub partner_center sandbox
 
 pytest: install
 	$(BIN)/pytest

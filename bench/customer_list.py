@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.common import Result, median_seconds
-from migrations_app.models import Customer, Subscription
+from hub.models import Customer, Subscription
 
 
 def _grow_to(count: int) -> None:

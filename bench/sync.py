@@ -11,8 +11,8 @@ import time
 from django.conf import settings
 
 from bench.common import Result
-from migrations_app.models import Customer, CustomerUser, Subscription, UserLicense
-from migrations_app.services.sync import sync_run
+from hub.models import Customer, CustomerUser, Subscription, UserLicense
+from hub.services.sync import sync_run
 from sandbox.server import start_sandbox
 
 CUSTOMERS = 200

@@ -1,9 +1,9 @@
-"""PartnerHub URLs: every page lives in migrations_app."""
+"""PartnerHub URLs: every page lives in hub."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("migrations_app.urls")),
+    path("", include("hub.urls")),
 ]

@@ -32,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # django.contrib.admin, served by the role-checked, audited site.
-    "migrations_app.adminconfig.PartnerHubAdminConfig",
+    "hub.adminconfig.PartnerHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,7 +44,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
-    "migrations_app",
+    "hub",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "migrations_app.context_processors.partnerhub",
+                "hub.context_processors.partnerhub",
             ],
         },
     }
@@ -121,7 +121,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_USERNAME_CALLABLE = "migrations_app.signals.axes_username"
+AXES_USERNAME_CALLABLE = "hub.signals.axes_username"
 
 # Content-Security-Policy without inline scripts or styles (django-csp 4).
 # https://django-csp.readthedocs.io/en/latest/configuration.html
@@ -258,7 +258,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
-        "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
+        "quiet_routine_tasks": {"()": "hub.quiet_logs.QuietRoutineTasks"},
         "quiet_permission_denied": {"()": "partnerhub.logging.QuietPermissionDenied"},
     },
     "formatters": {
@@ -290,15 +290,15 @@ LOGGING = {
 # Periodic work: sync, re-queue due or stalled migrations, verify the audit chain.
 CELERY_BEAT_SCHEDULE = {
     "sync-partner-center": {
-        "task": "migrations_app.tasks.sync_partner_center",
+        "task": "hub.tasks.sync_partner_center",
         "schedule": PARTNERHUB_SYNC_EVERY_MINUTES * 60.0,
     },
     "requeue-migrations": {
-        "task": "migrations_app.tasks.requeue_due_migrations",
+        "task": "hub.tasks.requeue_due_migrations",
         "schedule": PARTNERHUB_REQUEUE_EVERY_SECONDS,
     },
     "verify-audit-chain": {
-        "task": "migrations_app.tasks.verify_audit_chain",
+        "task": "hub.tasks.verify_audit_chain",
         "schedule": 24 * 3600.0,
     },
 }

@@ -27,7 +27,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from tests.migrations_app.migration_support import restore_migration_data  # noqa: E402
+from tests.hub.migration_support import restore_migration_data  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import Customer, SkuMapping, Subscription, SyncRun
-from migrations_app.services.sync import sync_run
+from hub.models import Customer, SkuMapping, Subscription, SyncRun
+from hub.services.sync import sync_run
 
 pytestmark = pytest.mark.e2e
 

@@ -14,13 +14,13 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import AuditChainHead, SkuMapping, SkuMappingTarget
+from hub.models import AuditChainHead, SkuMapping, SkuMappingTarget
 
 pytestmark = pytest.mark.e2e
 
 Login = Callable[[Page, str], None]
 CATALOGUE: list[tuple[str, str, list[str]]] = importlib.import_module(
-    "migrations_app.migrations.0002_roles_and_sku_catalogue"
+    "hub.migrations.0002_roles_and_sku_catalogue"
 ).CATALOGUE
 
 

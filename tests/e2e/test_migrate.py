@@ -17,15 +17,15 @@ from django.db.models import Q
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import (
+from hub.models import (
     TERMINAL_STATES,
     Customer,
     CustomerUser,
     Migration,
     SyncRun,
 )
-from migrations_app.services.sync import sync_run
-from migrations_app.tasks.migration import migration_advance
+from hub.services.sync import sync_run
+from hub.tasks.migration import migration_advance
 from tests.e2e.conftest import SHOTS
 
 pytestmark = pytest.mark.e2e

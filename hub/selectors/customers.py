@@ -1,0 +1,331 @@
+"""Read queries for the customer pages; none of them grows with the rows shown."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Upper
+from django.utils import timezone
+
+from hub.models import (
+    Customer,
+    CustomerUser,
+    Migration,
+    Offer,
+    SkuMapping,
+    Subscription,
+    SyncRun,
+)
+from hub.services.pc import is_foreign_subscription
+
+SORT_NAME = "name"
+SORT_EXPIRY = "expiry"
+SORTS = (SORT_NAME, SORT_EXPIRY)
+EXPIRING_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """What the customer list is narrowed and ordered by."""
+
+    q: str = ""
+    retired: bool = False
+    expires_within: int | None = None
+    status: str = ""
+    sort: str = SORT_NAME
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.q or self.retired or self.expires_within is not None or self.status
+        )
+
+
+def _subscriptions_prefetch() -> Prefetch:
+    """Return the prefetch of a customer's subscriptions, soonest end first."""
+    return Prefetch(
+        "subscriptions",
+        queryset=Subscription.objects.order_by(
+            F("commitment_end_date").asc(nulls_last=True), "offer_name", "pk"
+        ),
+    )
+
+
+def customer_retired_offer_ids() -> frozenset[str]:
+    """Return the offer ids of retired SKUs (upper-cased), as bound in the mappings."""
+    ids = SkuMapping.objects.exclude(retired_offer_id="").values_list(
+        "retired_offer_id", flat=True
+    )
+    return frozenset(value.strip().upper() for value in ids if value.strip())
+
+
+def _retired_subscriptions(retired_offer_ids: frozenset[str]) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(customer=OuterRef("pk"))
+        .annotate(offer_upper=Upper("offer_id"))
+        .filter(offer_upper__in=sorted(retired_offer_ids))
+    )
+
+
+def _expiring_subscriptions(days: int) -> QuerySet[Subscription]:
+    """Active subscriptions with auto-renew off that end within `days` days."""
+    return Subscription.objects.filter(
+        customer=OuterRef("pk"),
+        status__iexact=Subscription.ACTIVE,
+        auto_renew_enabled=False,
+        commitment_end_date__isnull=False,
+        commitment_end_date__lte=timezone.now() + timedelta(days=days),
+    )
+
+
+def _soonest_end() -> Subquery:
+    return Subquery(
+        Subscription.objects.filter(
+            customer=OuterRef("pk"),
+            status__iexact=Subscription.ACTIVE,
+            commitment_end_date__isnull=False,
+        )
+        .order_by("commitment_end_date")
+        .values("commitment_end_date")[:1]
+    )
+
+
+def customer_search(
+    *, filters: CustomerFilters, retired_offer_ids: frozenset[str]
+) -> QuerySet[Customer]:
+    """Return the customers matching `filters`, in the requested order.
+
+    Each carries `soonest_end` (earliest end of an active subscription),
+    `user_count`, and its subscriptions prefetched.
+    """
+    customers = Customer.objects.all()
+    q = filters.q.strip()
+    if q:
+        match = Q(company_name__icontains=q) | Q(domain__icontains=q)
+        with contextlib.suppress(ValueError):
+            match |= Q(tenant_id=uuid.UUID(q))
+        customers = customers.filter(match)
+    if filters.retired:
+        if not retired_offer_ids:
+            return customers.none()
+        customers = customers.filter(Exists(_retired_subscriptions(retired_offer_ids)))
+    if filters.expires_within is not None:
+        customers = customers.filter(
+            Exists(_expiring_subscriptions(filters.expires_within))
+        )
+    if filters.status:
+        customers = customers.filter(
+            Exists(
+                Subscription.objects.filter(
+                    customer=OuterRef("pk"), status=filters.status
+                )
+            )
+        )
+    user_count = Subquery(
+        CustomerUser.objects.filter(customer=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    customers = customers.annotate(
+        soonest_end=_soonest_end(), user_count=user_count
+    ).prefetch_related(_subscriptions_prefetch())
+    if filters.sort == SORT_EXPIRY:
+        return customers.order_by(
+            F("soonest_end").asc(nulls_last=True), "company_name", "pk"
+        )
+    return customers.order_by("company_name", "pk")
+
+
+def customer_list_counts(*, retired_offer_ids: frozenset[str]) -> dict[str, int]:
+    """Return total customers, those with retired SKUs, expiring soon, sync errors."""
+    aggregates: dict[str, Any] = {
+        "total": Count("pk"),
+        "expiring": Count(
+            "pk", filter=Exists(_expiring_subscriptions(EXPIRING_SOON_DAYS))
+        ),
+        "sync_errors": Count("pk", filter=~Q(sync_error="")),
+    }
+    if retired_offer_ids:
+        aggregates["retired"] = Count(
+            "pk", filter=Exists(_retired_subscriptions(retired_offer_ids))
+        )
+    counts = Customer.objects.aggregate(**aggregates)
+    counts.setdefault("retired", 0)
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def customer_subscription_statuses() -> list[str]:
+    """Return every subscription status present in the data, known or not."""
+    statuses = (
+        Subscription.objects.exclude(status="")
+        .order_by("status")
+        .values_list("status", flat=True)
+        .distinct()
+    )
+    return list(statuses)
+
+
+def customer_tag_rows(
+    *, customers: list[Customer], retired_offer_ids: frozenset[str]
+) -> list[Customer]:
+    """Return the customers of one page, each with `subscription_rows`.
+
+    Subscriptions come from `customer_search`'s prefetch (soonest end first); each
+    gets `is_retired`. No query is made here.
+    """
+    rows = list(customers)
+    for customer in rows:
+        _tag_subscriptions(customer, retired_offer_ids)
+        customer.user_count = customer.user_count or 0  # type: ignore[attr-defined]
+    return rows
+
+
+def customer_subscription_rows(*, customers: Sequence[Customer]) -> None:
+    """Give each customer `subscription_rows`, as the customer list's cell shows them.
+
+    Two queries, however many customers: the retired offer ids and the
+    subscriptions. For refreshing the cells of rows already on the page.
+    """
+    if not customers:
+        return
+    retired_offer_ids = customer_retired_offer_ids()
+    prefetch_related_objects(list(customers), _subscriptions_prefetch())
+    for customer in customers:
+        _tag_subscriptions(customer, retired_offer_ids)
+
+
+def _tag_subscriptions(customer: Customer, retired_offer_ids: frozenset[str]) -> None:
+    """Set `subscription_rows` from the prefetch, each with `is_retired`."""
+    subs = list(customer.subscriptions.all())
+    for sub in subs:
+        sub.is_retired = sub.offer_id.strip().upper() in retired_offer_ids  # type: ignore[attr-defined]
+    customer.subscription_rows = subs  # type: ignore[attr-defined]
+
+
+def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
+    """Return the customer with everything its page shows, or None.
+
+    The customer carries `subscription_rows` (with `is_retired`, `is_foreign`),
+    `sku_rows`, `user_rows` (with `license_rows`, each with `is_retired`) and
+    `users_without_location`.
+    """
+    customer = (
+        Customer.objects.filter(tenant_id=tenant_id)
+        .prefetch_related(
+            _subscriptions_prefetch(),
+            "subscribed_skus",
+            Prefetch(
+                "users",
+                queryset=CustomerUser.objects.order_by(
+                    "display_name", "user_principal_name", "pk"
+                ).prefetch_related("licenses"),
+            ),
+        )
+        .first()
+    )
+    if customer is None:
+        return None
+    retired_offers = customer_retired_offer_ids()
+    retired_skus = customer_retired_sku_ids(retired_offer_ids=retired_offers)
+    subs = list(customer.subscriptions.all())
+    for sub in subs:
+        sub.is_retired = sub.offer_id.strip().upper() in retired_offers  # type: ignore[attr-defined]
+        sub.is_foreign = is_foreign_subscription(sub.partner_id)  # type: ignore[attr-defined]
+    skus = list(customer.subscribed_skus.all())
+    for sku in skus:
+        sku.is_retired = sku.sku_id.lower() in retired_skus  # type: ignore[attr-defined]
+    users = list(customer.users.all())
+    for user in users:
+        licenses = list(user.licenses.all())
+        for lic in licenses:
+            lic.is_retired = lic.sku_id.lower() in retired_skus  # type: ignore[attr-defined]
+        user.license_rows = licenses  # type: ignore[attr-defined]
+    customer.subscription_rows = subs  # type: ignore[attr-defined]
+    customer.sku_rows = skus  # type: ignore[attr-defined]
+    customer.user_rows = users  # type: ignore[attr-defined]
+    customer.users_without_location = sum(  # type: ignore[attr-defined]
+        1 for user in users if not user.usage_location.strip()
+    )
+    return customer
+
+
+def customer_retired_sku_ids(*, retired_offer_ids: frozenset[str]) -> frozenset[str]:
+    """Return the skuIds (lower-cased) that licences of retired offers carry."""
+    if not retired_offer_ids:
+        return frozenset()
+    ids = (
+        Offer.objects.annotate(offer_upper=Upper("offer_id"))
+        .filter(offer_upper__in=sorted(retired_offer_ids))
+        .exclude(product_id="")
+        .values_list("product_id", flat=True)
+    )
+    return frozenset(value.lower() for value in ids)
+
+
+def customer_latest_sync() -> SyncRun | None:
+    """Return the most recently started sync run, if any."""
+    return (
+        SyncRun.objects.select_related("requested_by")
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+
+
+def customer_sync_pending(*, since: datetime) -> bool:
+    """Return True if no sync run has started since `since` (one is queued)."""
+    return not SyncRun.objects.filter(
+        started_at__gte=since - timedelta(seconds=1)
+    ).exists()
+
+
+def customer_running_sync(*, started_after: datetime) -> SyncRun | None:
+    """Return a sync run still marked running that started after `started_after`.
+
+    Older rows marked running were left by a killed worker; the next run closes them.
+    """
+    return (
+        SyncRun.objects.filter(status=SyncRun.RUNNING, started_at__gt=started_after)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def customer_user_names(
+    *, tenant_id: uuid.UUID | str, user_ids: Sequence[str]
+) -> dict[str, str]:
+    """Return each known user's display name (or UPN) by user id, in one query."""
+    if not user_ids:
+        return {}
+    rows = CustomerUser.objects.filter(
+        customer__tenant_id=tenant_id, user_id__in=list(user_ids)
+    ).values_list("user_id", "display_name", "user_principal_name")
+    return {user_id: name or upn or user_id for user_id, name, upn in rows}
+
+
+def customer_migration_retire_modes(*, migration_ids: Sequence[int]) -> dict[int, str]:
+    """Return how each migration retires its old subscription, in one query."""
+    if not migration_ids:
+        return {}
+    return dict(
+        Migration.objects.filter(pk__in=list(migration_ids)).values_list(
+            "pk", "retire_mode"
+        )
+    )

@@ -1,0 +1,373 @@
+"""Start, retry, resume and cancel migrations; re-queue the ones that are due.
+
+None of these call Partner Center: they change rows and enqueue the worker's task
+once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
+
+from hub.models import (
+    CLOSED_STATES,
+    STEPS,
+    TERMINAL_STATES,
+    Customer,
+    LicenseMove,
+    Migration,
+    MigrationState,
+    RetireMode,
+)
+from hub.selectors.migrations import (
+    RUNNING_STATES,
+    PlanItem,
+    TargetChoice,
+    cancellation_summary,
+)
+from hub.services.audit import audit_record
+
+# A queued or running row nobody touched for this long lost its message: re-send.
+STALE_AFTER = timedelta(seconds=30)
+
+
+class MigrationAlreadyRunning(Exception):
+    """Raised when a subscription in the plan already has an open migration."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        super().__init__(f"A migration is already running for {', '.join(self.names)}.")
+
+
+class MigrationNotAllowed(Exception):
+    """Raised when an action does not fit the migration's current state."""
+
+
+@dataclass
+class StartItem:
+    """One subscription the operator chose to migrate, as validated by the plan."""
+
+    plan: PlanItem
+    target: TargetChoice
+    quantity: int
+    retire_mode: str
+
+
+def enqueue_advance(migration_id: int, countdown: float | None = None) -> None:
+    """Send `migration_advance(migration_id)` once the current transaction commits."""
+    from hub.tasks.migration import migration_advance
+
+    # Celery's Django fixup makes every task a DjangoTask (the *_on_commit methods).
+    task: Any = migration_advance
+    if countdown:
+        task.apply_async_on_commit(args=[migration_id], countdown=countdown)
+    else:
+        task.delay_on_commit(migration_id)
+
+
+def enqueue_customer_sync(migration: Migration) -> None:
+    """Send `sync_customer` for the migration's customer once the transaction commits.
+
+    Call it when a migration ends having changed the customer in Partner Center:
+    the refresh brings its new subscription, seat counts and licences into the
+    pages before the next full sync.
+    """
+    from hub.tasks.sync import sync_customer
+
+    task: Any = sync_customer
+    task.delay_on_commit(migration.customer_id, migration_id=migration.pk)
+
+
+def _audit(
+    migration: Migration,
+    action: str,
+    actor: Any,
+    ip: str | None,
+    message: str,
+    **details: Any,
+) -> None:
+    audit_record(
+        action=action,
+        actor=actor,
+        ip_address=ip,
+        customer_tenant_id=str(migration.customer.tenant_id),
+        customer_name=migration.customer.company_name,
+        subscription_id=migration.source_subscription.subscription_id,
+        migration_id=migration.pk,
+        message=message,
+        details=details,
+    )
+
+
+def migration_start(
+    *,
+    customer: Customer,
+    items: Sequence[StartItem],
+    actor: Any,
+    ip_address: str | None = None,
+) -> list[Migration]:
+    """Create one migration per item (one batch), with their licence moves.
+
+    All or nothing, in one transaction. Raise MigrationAlreadyRunning if any source
+    subscription already has an open migration (the database constraint decides).
+    """
+    if not items:
+        raise MigrationNotAllowed("Choose at least one subscription to migrate.")
+    batch_id = uuid.uuid4()
+    names = [item.plan.subscription.display_name for item in items]
+    try:
+        with transaction.atomic():
+            created = []
+            for item in items:
+                sub = item.plan.subscription
+                offer = item.target.offer
+                assert offer is not None  # the plan form refuses unbound targets
+                earlier = item.plan.reusable(offer.offer_id)
+                reuse: dict[str, Any] = {}
+                if earlier is not None:
+                    # Its purchase is active and billed: take it over, buy nothing.
+                    reuse = {
+                        "quantity": earlier.quantity,
+                        "order_id": earlier.order_id,
+                        "new_subscription_id": earlier.new_subscription_id,
+                        "purchase_request_id": earlier.purchase_request_id,
+                    }
+                migration = Migration.objects.create(
+                    batch_id=batch_id,
+                    customer=customer,
+                    source_subscription=sub,
+                    source_offer_id=sub.offer_id,
+                    source_sku_id=item.plan.source_sku_id,
+                    target_offer_id=offer.offer_id,
+                    target_offer_name=offer.name,
+                    target_sku_id=offer.product_id,
+                    retire_mode=item.retire_mode,
+                    created_by=actor if getattr(actor, "pk", None) else None,
+                    **({"quantity": item.quantity} | reuse),
+                )
+                LicenseMove.objects.bulk_create(
+                    LicenseMove(
+                        migration=migration,
+                        user_id=user.user_id,
+                        user_principal_name=user.user_principal_name,
+                        display_name=user.display_name,
+                    )
+                    for user in item.plan.users
+                )
+                retire = (
+                    "suspend it now"
+                    if item.retire_mode == RetireMode.SUSPEND
+                    else "let it expire at its end date"
+                )
+                reused = (
+                    f"; reuses the subscription bought by migration #{earlier.pk}"
+                    if earlier is not None
+                    else ""
+                )
+                _audit(
+                    migration,
+                    "migration.started",
+                    actor,
+                    ip_address,
+                    f"Started moving {sub.display_name} to {offer.name} "
+                    f"({migration.quantity} seats, {len(item.plan.users)} users; "
+                    f"{retire}{reused})",
+                    batch_id=str(batch_id),
+                    target_offer_id=offer.offer_id,
+                    quantity=migration.quantity,
+                    retire_mode=item.retire_mode,
+                    users=len(item.plan.users),
+                    reused_from=earlier.pk if earlier is not None else None,
+                )
+                created.append(migration)
+            for migration in created:
+                enqueue_advance(migration.pk)
+    except IntegrityError as exc:
+        open_names = [
+            m.source_subscription.display_name
+            for m in Migration.objects.select_related("source_subscription")
+            .filter(source_subscription__in=[i.plan.subscription for i in items])
+            .exclude(state__in=CLOSED_STATES)
+        ]
+        raise MigrationAlreadyRunning(open_names or names) from exc
+    return created
+
+
+def migration_retry(
+    *, migration: Migration, actor: Any, ip_address: str | None = None
+) -> Migration:
+    """Run a failed migration's failed step again (moves that failed go again too).
+
+    Raise MigrationNotAllowed unless the migration is failed.
+    """
+    step = migration.stopped_step if migration.stopped_step in STEPS else STEPS[0]
+    pending_moves = migration.license_moves.exclude(
+        status=LicenseMove.Status.MOVED
+    ).exists()
+    if step == MigrationState.VERIFY and pending_moves:
+        step = MigrationState.MOVE_LICENSES
+    with transaction.atomic():
+        updated = Migration.objects.filter(
+            pk=migration.pk, state=MigrationState.FAILED
+        ).update(
+            state=step,
+            stopped_step="",
+            attempts=0,
+            next_attempt_at=None,
+            finished_at=None,
+            error_message="",
+            error_code="",
+            error_description="",
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+        )
+        if updated != 1:
+            raise MigrationNotAllowed("Only a failed migration can be retried.")
+        migration.license_moves.filter(status=LicenseMove.Status.FAILED).update(
+            status=LicenseMove.Status.PENDING, request_id=None
+        )
+        migration.refresh_from_db()
+        _audit(
+            migration,
+            "migration.retried",
+            actor,
+            ip_address,
+            f"Retried from: {MigrationState(step).label.lower()}",
+            step=step,
+        )
+        enqueue_advance(migration.pk)
+    return migration
+
+
+def migration_resume(
+    *, migration: Migration, actor: Any, ip_address: str | None = None
+) -> Migration:
+    """Run a waiting migration's next step now instead of at its next attempt time.
+
+    Raise MigrationNotAllowed if it is finished or a worker is on it right now.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        updated = (
+            Migration.objects.filter(pk=migration.pk, state__in=RUNNING_STATES)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .update(
+                next_attempt_at=None,
+                lease_owner="",
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        if updated != 1:
+            raise MigrationNotAllowed(
+                "This migration is finished, or a step is running right now."
+            )
+        migration.refresh_from_db()
+        _audit(migration, "migration.resumed", actor, ip_address, "Resumed now")
+        enqueue_advance(migration.pk)
+    return migration
+
+
+def migration_cancel(
+    *, migration: Migration, actor: Any, ip_address: str | None = None
+) -> Migration:
+    """Stop a migration for good; nothing is undone, the old subscription untouched.
+
+    If it may have bought something, the customer is re-read from Partner Center
+    afterwards. Raise MigrationNotAllowed if it is closed already or a step is
+    running now.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        updated = (
+            Migration.objects.filter(pk=migration.pk)
+            .exclude(state__in=CLOSED_STATES)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .update(
+                # Where it stopped, so its page shows the steps that were done.
+                stopped_step=Case(
+                    When(state=MigrationState.FAILED, then=F("stopped_step")),
+                    default=F("state"),
+                ),
+                state=MigrationState.CANCELLED,
+                next_attempt_at=None,
+                lease_owner="",
+                lease_expires_at=None,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+        if updated != 1:
+            raise MigrationNotAllowed(
+                "This migration has finished already, or a step is running right "
+                "now: try again in a few seconds."
+            )
+        migration.refresh_from_db()
+        summary = cancellation_summary(migration, list(migration.license_moves.all()))
+        _audit(
+            migration,
+            "migration.cancelled",
+            actor,
+            ip_address,
+            f"Cancelled. {summary}",
+            order_id=migration.order_id,
+            new_subscription_id=migration.new_subscription_id,
+        )
+        # A purchase request stored but not refused may have been applied.
+        if (
+            migration.order_id
+            or migration.new_subscription_id
+            or migration.purchase_request_id is not None
+        ):
+            enqueue_customer_sync(migration)
+    return migration
+
+
+def migrations_requeue_due(*, limit: int = 500) -> list[int]:
+    """Re-send the worker's message for every migration that has work due.
+
+    Due means: not terminal, and either its lease expired (a worker died), its next
+    attempt time has passed, or nobody touched it for a while although it has no
+    lease (the message was lost, e.g. a Redis restart). Return the ids re-sent.
+    """
+    now = timezone.now()
+    rows = (
+        Migration.objects.exclude(state__in=TERMINAL_STATES)
+        .filter(
+            Q(lease_expires_at__lte=now)
+            | Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
+            | Q(
+                lease_expires_at__isnull=True,
+                next_attempt_at__isnull=True,
+                updated_at__lte=now - STALE_AFTER,
+            )
+        )
+        .order_by("next_attempt_at", "updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent: list[int] = []
+    for pk in list(rows):
+        # Touch the row so the next beat tick does not send it again at once.
+        touched = (
+            Migration.objects.filter(pk=pk)
+            .exclude(state__in=TERMINAL_STATES)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .update(
+                lease_owner="",
+                lease_expires_at=None,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+        if touched:
+            enqueue_advance(pk)
+            sent.append(pk)
+    return sent

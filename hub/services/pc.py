@@ -1,0 +1,105 @@
+"""Build the Partner Center client from settings and audit every write it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.conf import settings
+
+from hub.models import Outcome
+from hub.services.audit import audit_record
+from partner_center.client import CallRecord, PartnerCenterClient
+from partner_center.config import PartnerCenterConfig, build_client
+
+RATE_LIMIT_KEY = "partnerhub:partner-center:bucket"
+
+
+@dataclass
+class CallLog:
+    """Count the calls one unit of work made (sync runs report it)."""
+
+    calls: int = 0
+    writes: int = 0
+    errors: int = 0
+    records: list[CallRecord] = field(default_factory=list)
+
+    def __call__(self, record: CallRecord) -> None:
+        self.calls += 1
+        if record.is_write:
+            self.writes += 1
+        if record.status is None or record.status >= 400:
+            self.errors += 1
+
+
+def partner_center_config() -> PartnerCenterConfig:
+    """Return the client configuration from Django settings."""
+    timeout = settings.PARTNER_CENTER_TIMEOUT_SECONDS
+    return PartnerCenterConfig(
+        mode=settings.PARTNER_CENTER_MODE,
+        api_base_url=settings.PARTNER_CENTER_API_URL,
+        tenant_id=settings.PARTNER_CENTER_TENANT_ID,
+        client_id=settings.PARTNER_CENTER_CLIENT_ID,
+        client_secret=settings.PARTNER_CENTER_CLIENT_SECRET,
+        user_refresh_token=settings.PARTNER_CENTER_REFRESH_TOKEN or None,
+        token_url=(
+            settings.PARTNER_CENTER_TOKEN_URL
+            if settings.PARTNER_CENTER_MODE == "sandbox"
+            else None
+        ),
+        authority_host=settings.PARTNER_CENTER_AUTHORITY_HOST,
+        app_scope=settings.PARTNER_CENTER_APP_SCOPE,
+        rate_limit_per_minute=settings.PARTNER_CENTER_RATE_LIMIT_PER_MINUTE,
+        rate_limit_key=RATE_LIMIT_KEY,
+        connect_timeout=min(5.0, timeout),
+        read_timeout=timeout,
+        locale=settings.PARTNER_CENTER_LOCALE,
+        country=settings.PARTNER_CENTER_COUNTRY,
+    )
+
+
+def partner_center_client(
+    *,
+    actor: Any = None,
+    customer: Any = None,
+    migration_id: int | None = None,
+    observer: Callable[[CallRecord], None] | None = None,
+    max_local_wait: float = 5.0,
+) -> PartnerCenterClient:
+    """Return a client for the configured Partner Center.
+
+    Every write it sends leaves one audit event carrying the method, path, status,
+    MS-RequestId, MS-CorrelationId, duration and error code, attributed to
+    `actor` (or the system) and to `customer` / `migration_id`. `observer` sees
+    every call, reads included.
+    """
+
+    def on_call(record: CallRecord) -> None:
+        if observer is not None:
+            observer(record)
+        if not record.is_write:
+            return
+        ok = record.status is not None and record.status < 400
+        audit_record(
+            action="partner_center.write",
+            actor=actor,
+            outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
+            customer_tenant_id=str(customer.tenant_id) if customer else "",
+            customer_name=customer.company_name if customer else "",
+            migration_id=migration_id,
+            message=f"{record.method} {record.path} → "
+            f"{record.status if record.status is not None else 'no response'}",
+            call=record,
+        )
+
+    config = partner_center_config()
+    if max_local_wait != config.max_local_wait:
+        config = replace(config, max_local_wait=max_local_wait)
+    return build_client(config, on_call=on_call, redis_url=settings.REDIS_URL)
+
+
+def is_foreign_subscription(partner_id: str) -> bool:
+    """Return True if a subscription's partnerId names another partner or channel."""
+    value = (partner_id or "").strip()
+    return bool(value) and value not in settings.PARTNER_CENTER_OWN_PARTNER_IDS

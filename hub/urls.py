@@ -1,0 +1,25 @@
+"""URL patterns; each views module declares its own list, one URL per view."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+from hub.views import (
+    accounts,
+    audit,
+    catalog,
+    customers,
+    invitations,
+    migrations,
+    settings_pages,
+)
+
+urlpatterns: list[URLPattern] = [
+    *accounts.urlpatterns,
+    *customers.urlpatterns,
+    *invitations.urlpatterns,
+    *migrations.urlpatterns,
+    *catalog.urlpatterns,
+    *audit.urlpatterns,
+    *settings_pages.urlpatterns,
+]

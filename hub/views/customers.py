@@ -1,0 +1,318 @@
+"""Customer pages: the list, one customer, and the Partner Center refresh."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from hub.models import SyncRun
+from hub.roles import OPERATOR, VIEWER, role_required
+from hub.selectors.customers import (
+    EXPIRING_SOON_DAYS,
+    SORT_EXPIRY,
+    SORT_NAME,
+    CustomerFilters,
+    customer_latest_sync,
+    customer_list_counts,
+    customer_retired_offer_ids,
+    customer_running_sync,
+    customer_search,
+    customer_subscription_statuses,
+    customer_sync_pending,
+    customer_tag_rows,
+)
+from hub.selectors.customers import (
+    customer_detail as select_customer_detail,
+)
+from hub.selectors.migrations import customer_migration_summaries
+from hub.services.audit import audit_record, client_ip
+from hub.tasks.sync import SYNC_LOCK_SECONDS, sync_partner_center
+
+PAGE_SIZE = 50
+MAX_DAYS = 3650
+# A requested refresh that no worker has started after this long is reported
+# as stuck instead of being polled for ever.
+PENDING_SYNC_PATIENCE = timedelta(minutes=10)
+AUDIT_EVENTS_TEMPLATE = "audit/_customer_events.html"
+
+_DAYS_MESSAGE = f"Use a whole number of days from 0 to {MAX_DAYS}."
+
+
+class CustomerFilterForm(forms.Form):
+    """The list's GET parameters; invalid ones are ignored with a notice."""
+
+    q = forms.CharField(required=False, max_length=200)
+    retired = forms.BooleanField(required=False)
+    expires_within = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_DAYS,
+        error_messages={
+            "invalid": _DAYS_MESSAGE,
+            "min_value": _DAYS_MESSAGE,
+            "max_value": _DAYS_MESSAGE,
+        },
+    )
+    status = forms.CharField(required=False, max_length=32)
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[(SORT_NAME, "Name"), (SORT_EXPIRY, "Soonest expiry")],
+        error_messages={"invalid_choice": "Sort by name or by soonest expiry."},
+    )
+
+    LABELS = {
+        "q": "Search",
+        "retired": "Retired SKUs",
+        "expires_within": "Expires within",
+        "status": "Status",
+        "sort": "Sort",
+    }
+
+
+def _filters(form: CustomerFilterForm, notices: list[str]) -> CustomerFilters:
+    """Return the filters from the valid fields; note why the others were ignored."""
+    form.is_valid()
+    for name, errors in form.errors.items():
+        label = CustomerFilterForm.LABELS.get(name, name)
+        notices.append(f"{label} was ignored: {' '.join(str(e) for e in errors)}")
+    data = form.cleaned_data
+    return CustomerFilters(
+        q=(data.get("q") or "").strip(),
+        retired=bool(data.get("retired")),
+        expires_within=data.get("expires_within"),
+        status=(data.get("status") or "").strip(),
+        sort=data.get("sort") or SORT_NAME,
+    )
+
+
+def _known_status(
+    filters: CustomerFilters, statuses: list[str], notices: list[str]
+) -> CustomerFilters:
+    """Return the filters with the status as stored, or without it if none has it."""
+    if not filters.status:
+        return filters
+    stored = {status.casefold(): status for status in statuses}
+    status = stored.get(filters.status.casefold())
+    if status is None:
+        label = CustomerFilterForm.LABELS["status"]
+        notices.append(
+            f"{label} was ignored: no subscription has the status "
+            f"“{filters.status[:32]}”."
+        )
+        return replace(filters, status="")
+    return replace(filters, status=status)
+
+
+def _page(paginator: Paginator, raw: str | None, notices: list[str]) -> Page:
+    """Return the requested page, or the nearest one with a notice."""
+    if raw in (None, ""):
+        return paginator.page(1)
+    try:
+        number = int(raw)
+    except ValueError:
+        notices.append(f"“{raw[:40]}” is not a page number; showing page 1.")
+        return paginator.page(1)
+    if number < 1:
+        notices.append("Pages start at 1; showing page 1.")
+        return paginator.page(1)
+    if number > paginator.num_pages:
+        notices.append(
+            f"There are only {paginator.num_pages} pages; showing the last one."
+        )
+        return paginator.page(paginator.num_pages)
+    return paginator.page(number)
+
+
+def _query(filters: CustomerFilters, **extra: Any) -> str:
+    """Return the query string for these filters (valid values only)."""
+    params: dict[str, Any] = {}
+    if filters.q:
+        params["q"] = filters.q
+    if filters.retired:
+        params["retired"] = "1"
+    if filters.expires_within is not None:
+        params["expires_within"] = filters.expires_within
+    if filters.status:
+        params["status"] = filters.status
+    if filters.sort != SORT_NAME:
+        params["sort"] = filters.sort
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return "?" + urlencode(params) if params else ""
+
+
+def _sync_context(*, since: datetime | None) -> dict[str, Any]:
+    """Return what the sync status fragment shows, and whether it keeps polling.
+
+    Whether a run exists since the request is read before the latest run: a
+    run committing between the two reads is then seen by the second one, never
+    taken for a refresh no worker picked up.
+    """
+    started = since is not None and not customer_sync_pending(since=since)
+    latest = customer_latest_sync()
+    if (
+        since is not None
+        and latest is not None
+        and latest.started_at >= since - timedelta(seconds=1)
+    ):
+        started = True
+    waiting = since is not None and not started
+    patient = since is not None and timezone.now() - since < PENDING_SYNC_PATIENCE
+    pending = waiting and patient
+    # Reported, but still followed: a worker started late is picked up.
+    stuck = waiting and not patient
+    # A run marked running for longer than its lock lives was left by a killed
+    # worker: it is shown as interrupted, and the next run closes it.
+    running = (
+        latest is not None
+        and latest.status == SyncRun.RUNNING
+        and latest.started_at > timezone.now() - timedelta(seconds=SYNC_LOCK_SECONDS)
+    )
+    refreshed = since is not None and not (pending or running or stuck)
+    return {
+        "latest_sync": latest,
+        "sync_pending": pending,
+        "sync_stuck": stuck,
+        "sync_running": running,
+        "sync_polling": pending or running or stuck,
+        "sync_since": since.isoformat() if since is not None else "",
+        "sync_refreshed": refreshed,
+    }
+
+
+def _parse_since(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if timezone.is_naive(moment):
+        return None
+    return moment
+
+
+@role_required(VIEWER)
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Show every customer with its subscriptions, filtered, sorted and paged."""
+    notices: list[str] = []
+    filters = _filters(CustomerFilterForm(request.GET), notices)
+    statuses = customer_subscription_statuses()
+    filters = _known_status(filters, statuses, notices)
+    retired_offer_ids = customer_retired_offer_ids()
+    paginator = Paginator(
+        customer_search(filters=filters, retired_offer_ids=retired_offer_ids),
+        PAGE_SIZE,
+    )
+    page = _page(paginator, request.GET.get("page"), notices)
+    customers = customer_tag_rows(
+        customers=list(page.object_list), retired_offer_ids=retired_offer_ids
+    )
+    summaries = customer_migration_summaries(customer_ids=[c.pk for c in customers])
+    for customer in customers:
+        customer.migration_summary = summaries.get(customer.pk)  # type: ignore[attr-defined]
+    context = {
+        "customers": customers,
+        "page": page,
+        "paginator": paginator,
+        "filters": filters,
+        "notices": notices,
+        "counts": customer_list_counts(retired_offer_ids=retired_offer_ids),
+        "expiring_soon_days": EXPIRING_SOON_DAYS,
+        "statuses": statuses,
+        "has_mappings": bool(retired_offer_ids),
+        "clear_url": reverse("customer_list"),
+        "first_url": _query(filters, page=1),
+        "prev_url": _query(filters, page=page.previous_page_number())
+        if page.has_previous()
+        else "",
+        "next_url": _query(filters, page=page.next_page_number())
+        if page.has_next()
+        else "",
+        "last_url": _query(filters, page=paginator.num_pages),
+        "retired_url": _query(CustomerFilters(retired=True)),
+        "expiring_url": _query(CustomerFilters(expires_within=EXPIRING_SOON_DAYS)),
+        **_sync_context(since=None),
+    }
+    return render(request, "customers/list.html", context)
+
+
+@role_required(VIEWER)
+@require_GET
+def customer_detail(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    """Show one customer: subscriptions, seat counts, users and their licences."""
+    customer = select_customer_detail(tenant_id=tenant_id)
+    if customer is None:
+        raise Http404("No customer with this tenant id.")
+    try:
+        get_template(AUDIT_EVENTS_TEMPLATE)
+        audit_events_template: str | None = AUDIT_EVENTS_TEMPLATE
+    except TemplateDoesNotExist:
+        audit_events_template = None
+    context = {
+        "customer": customer,
+        "audit_events_template": audit_events_template,
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@role_required(OPERATOR)
+@require_POST
+def sync_request(request: HttpRequest) -> HttpResponse:
+    """Queue a sync from Partner Center (the worker runs it, never this request).
+
+    While a sync is already running nothing is queued: the page follows that run.
+    """
+    running = customer_running_sync(
+        started_after=timezone.now() - timedelta(seconds=SYNC_LOCK_SECONDS)
+    )
+    if running is None:
+        message = "Refresh from Partner Center requested."
+        sync_partner_center.delay_on_commit(requested_by_id=request.user.pk)  # type: ignore[attr-defined]
+        notice = "Refresh requested… the list updates when the sync finishes."
+    else:
+        message = "Refresh requested while a sync was already running; none queued."
+        notice = "A sync is already running; the list updates when it finishes."
+    audit_record(
+        action="sync.requested",
+        actor=request.user,
+        ip_address=client_ip(request),
+        message=message,
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        since = timezone.now() if running is None else None
+        return render(
+            request, "customers/list.html#sync_status", _sync_context(since=since)
+        )
+    messages.success(request, notice)
+    return redirect("customer_list")
+
+
+@role_required(VIEWER)
+@require_GET
+def sync_status(request: HttpRequest) -> HttpResponse:
+    """Return the sync status fragment; it polls while a sync is queued or running."""
+    context = _sync_context(since=_parse_since(request.GET.get("since")))
+    return render(request, "customers/list.html#sync_status", context)
+
+
+urlpatterns: list[URLPattern] = [
+    path("customers/", customer_list, name="customer_list"),
+    path("customers/<uuid:tenant_id>/", customer_detail, name="customer_detail"),
+    path("sync/", sync_request, name="sync_request"),
+    path("sync/status/", sync_status, name="sync_status"),
+]
