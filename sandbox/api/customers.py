@@ -1,0 +1,76 @@
+"""Customers and the reseller relationship request (§2, §9)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from sandbox import render
+from sandbox.api.common import (
+    CUSTOMER_PAGE_CAP,
+    Route,
+    customer_or_404,
+    seek_page,
+)
+from sandbox.state import PARTNER_TENANT_ID, SandboxState
+from sandbox.web import ApiError, Request, Response
+
+
+def list_customers(state: SandboxState, request: Request) -> Response:
+    """GET /customers?size=N with seek paging and an optional name filter."""
+    keys = state.customer_ids()
+    extra = ""
+    raw_filter = request.query.get("filter")
+    if raw_filter:
+        keys = _filter_customers(state, keys, raw_filter)
+        extra = "&filter=" + quote(raw_filter, safe="")
+    scope = "customers" if not raw_filter else f"customers:{raw_filter}"
+    body = seek_page(
+        state,
+        request,
+        keys,
+        scope=scope,
+        cap=CUSTOMER_PAGE_CAP,
+        base_uri="/v1/customers",
+        render_one=lambda k: render.customer(state.customers[k]),
+        extra_query=extra,
+    )
+    return Response(200, body)
+
+
+def _filter_customers(state: SandboxState, keys: list[str], raw: str) -> list[str]:
+    """Return customer keys matching a SimpleFieldFilter JSON (starts_with)."""
+    try:
+        spec = {k.lower(): v for k, v in json.loads(raw).items()}
+        field = str(spec["field"]).lower()
+        value = str(spec["value"]).lower()
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise ApiError(400, 800002, "Invalid request input: filter.") from exc
+    attr = {"companyname": "companyName", "domain": "domain"}.get(field)
+    if attr is None:
+        raise ApiError(400, 3000, f"Invalid property: {spec['field']}")
+    return [k for k in keys if str(state.customers[k][attr]).lower().startswith(value)]
+
+
+def get_customer(state: SandboxState, request: Request, cid: str) -> Response:
+    """GET /customers/{id} (404 for unknown and pending-invitation tenants)."""
+    return Response(200, render.customer(customer_or_404(state, cid), by_id=True))
+
+
+def relationship_request(state: SandboxState, request: Request) -> Response:
+    """GET /customers/relationshiprequests: the reseller invitation link."""
+    url = (
+        "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship"
+        f"&partnerId={PARTNER_TENANT_ID}&msppId=0&DAP=false"
+        "#/BillingAccounts/partner-invitation"
+    )
+    return Response(
+        200, {"url": url, "attributes": {"objectType": "RelationshipRequest"}}
+    )
+
+
+ROUTES: list[Route] = [
+    ("/customers", {"GET": list_customers}),
+    ("/customers/relationshiprequests", {"GET": relationship_request}),
+    ("/customers/{cid}", {"GET": get_customer}),
+]

@@ -1,0 +1,138 @@
+"""Users, their licences, licence updates and subscribed SKUs (§8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox import catalog, render, rules
+from sandbox.api.common import (
+    USER_PAGE_CAP,
+    Route,
+    customer_or_404,
+    json_object,
+    seek_page,
+    user_or_404,
+)
+from sandbox.state import SandboxState
+from sandbox.web import ApiError, Request, Response
+
+
+def list_users(state: SandboxState, request: Request, cid: str) -> Response:
+    """GET /customers/{cid}/users?size=N with seek paging (cap 100)."""
+    customer = customer_or_404(state, cid)
+    users = state.users.get(cid.lower(), {})
+    body = seek_page(
+        state,
+        request,
+        list(users),
+        scope=f"users:{cid.lower()}",
+        cap=USER_PAGE_CAP,
+        base_uri=f"/v1/customers/{customer['id']}/users",
+        render_one=lambda k: render.user(users[k]),
+    )
+    return Response(200, body)
+
+
+def get_user(state: SandboxState, request: Request, cid: str, uid: str) -> Response:
+    """GET /customers/{cid}/users/{uid}."""
+    return Response(200, render.user(user_or_404(state, cid, uid)))
+
+
+def user_licenses(
+    state: SandboxState, request: Request, cid: str, uid: str
+) -> Response:
+    """GET …/users/{uid}/licenses[?licenseGroupIds=Group1]."""
+    user = user_or_404(state, cid, uid)
+    groups = (request.query.get("licensegroupids") or "group1").lower()
+    skus = user["licenses"] if "group1" in groups else []
+    return Response(200, render.collection([render.license_(s) for s in skus]))
+
+
+def _no_free_seat(cid: str, sku: str) -> ApiError:
+    """Return the documented 400/60012 'run out of licenses' error."""
+    return ApiError(
+        400,
+        60012,
+        "We're sorry, it looks like you've run out of licenses. Buy more "
+        "licenses, and then try again.",
+        [
+            f"LicenseQuotaExceededException : Subscription with Account "
+            f"{cid} and SKU {sku} does not have any available licenses left."
+        ],
+    )
+
+
+def license_updates(
+    state: SandboxState, request: Request, cid: str, uid: str
+) -> Response:
+    """POST …/users/{uid}/licenseupdates: assign and remove in one call."""
+    user = user_or_404(state, cid, uid)
+    body = json_object(request, "LicenseUpdate")
+    assign = rules.license_list(body.get("licensestoassign"), "licensesToAssign")
+    remove = rules.license_list(body.get("licensestoremove"), "licensesToRemove")
+    if not assign and not remove:
+        raise ApiError(
+            400,
+            800002,
+            "Invalid request input: licensesToAssign or licensesToRemove is required.",
+        )
+    held = {s.lower() for s in user["licenses"]}
+    for sku in remove:
+        if sku.lower() not in held:
+            raise ApiError(
+                400,
+                60000,
+                f"The customer license migration failed: user {user['id']} does "
+                f"not have a license for SKU {sku} to remove.",
+                [
+                    "LicenseNotAssignedException : User does not have a "
+                    "corresponding license."
+                ],
+            )
+    new = [sku for sku in assign if sku.lower() not in held]
+    if new and not user.get("usageLocation"):
+        raise ApiError(
+            400,
+            60000,
+            f"License assignment cannot be done for user {user['id']} with an "
+            "invalid usage location. Set the user's usageLocation, then try again.",
+            [
+                "InvalidUsageLocationException : License assignment failed because "
+                "the user has no usage location."
+            ],
+        )
+    units = state.sku_units(cid)
+    for sku in new:
+        row = units.get(sku.lower(), {"active": 0, "consumed": 0})
+        if row["active"] - row["consumed"] < 1:
+            raise _no_free_seat(cid, sku)
+    removing = {s.lower() for s in remove}
+    user["licenses"] = [s for s in user["licenses"] if s.lower() not in removing]
+    for sku in new:
+        offer = catalog.offer_by_sku(sku)
+        user["licenses"].append(offer["skuId"] if offer else sku.lower())
+    result: dict[str, Any] = {
+        "licensesToAssign": [{"skuId": sku, "excludedPlans": None} for sku in assign],
+        "licensesToRemove": remove,
+        "licenseWarnings": [],
+        "attributes": {"objectType": "LicenseUpdate"},
+    }
+    return Response(201, result)
+
+
+def subscribed_skus(state: SandboxState, request: Request, cid: str) -> Response:
+    """GET /customers/{cid}/subscribedskus: units per skuId."""
+    customer_or_404(state, cid)
+    groups = (request.query.get("licensegroupids") or "group1").lower()
+    units = state.sku_units(cid) if "group1" in groups else {}
+    items = [render.subscribed_sku(sku, row) for sku, row in units.items()]
+    return Response(200, render.collection(items))
+
+
+ROUTES: list[Route] = [
+    ("/customers/{cid}/users", {"GET": list_users}),
+    ("/customers/{cid}/users/{uid}", {"GET": get_user}),
+    ("/customers/{cid}/users/{uid}/licenses", {"GET": user_licenses}),
+    ("/customers/{cid}/users/{uid}/licenseupdates", {"POST": license_updates}),
+    ("/customers/{cid}/subscribedskus", {"GET": subscribed_skus}),
+]

@@ -1,0 +1,151 @@
+"""The unauthenticated ``/_sandbox`` control endpoints (see sandbox/README.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sandbox import render
+from sandbox.faults import FaultBook
+from sandbox.seed import build_state
+from sandbox.state import SandboxState, bump_etag, validate_settings
+from sandbox.web import Request, Response, TokenBucket
+
+ControlHandler = Callable[..., Response]
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """Return the JSON object body of a control call ({} when empty)."""
+    if not request.body.strip():
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object")
+    return body
+
+
+class Control:
+    """Answer ``/_sandbox/...``: reset, state, settings, faults, scenario tweaks."""
+
+    def __init__(
+        self, state: SandboxState, faults: FaultBook, bucket: TokenBucket
+    ) -> None:
+        """Wire the control endpoints to the state, fault book and rate bucket."""
+        self.state = state
+        self.faults = faults
+        self.bucket = bucket
+        self._routes: list[tuple[re.Pattern[str], str, ControlHandler]] = [
+            (re.compile(p), m, h)
+            for p, m, h in (
+                (r"/_sandbox/reset", "POST", self.reset),
+                (r"/_sandbox/state", "GET", self.dump),
+                (r"/_sandbox/settings", "GET|POST", self.settings),
+                (r"/_sandbox/faults", "GET|POST|DELETE", self.fault_rules),
+                (r"/_sandbox/invitations/(?P<tid>[^/]+)/accept", "POST", self.accept),
+                (
+                    r"/_sandbox/customers/(?P<cid>[^/]+)/"
+                    r"(?P<kind>subscriptions|users)/(?P<rid>[^/]+)",
+                    "PATCH",
+                    self.merge,
+                ),
+            )
+        ]
+
+    def serve(self, request: Request) -> Response:
+        """Return the answer of one control call (400 for a bad body or value)."""
+        try:
+            body = _body(request)
+            for pattern, methods, handler in self._routes:
+                match = pattern.fullmatch(request.path)
+                if match is None:
+                    continue
+                if request.method not in methods.split("|"):
+                    return Response(405, {"error": f"use {methods.replace('|', ', ')}"})
+                return handler(request.method, body, **match.groupdict())
+            return Response(
+                404, {"error": f"no control endpoint {request.method} {request.path}"}
+            )
+        except (ValueError, TypeError) as exc:
+            return Response(400, {"error": str(exc)})
+
+    def reset(self, method: str, body: dict[str, Any]) -> Response:
+        """POST /_sandbox/reset: reseed; clear faults, request log and dedup."""
+        with self.state.lock:
+            customers = int(body.get("customers", self.state.customer_count))
+            seed = int(body.get("seed", self.state.seed))
+        fresh = build_state(customers, seed)
+        with self.state.lock:
+            self.state.replace_data(fresh)
+            self.faults.reseed(seed)
+        self.bucket.reset()
+        return Response(
+            200,
+            {
+                "customers": customers,
+                "seed": seed,
+                "invitations": len(fresh.invitations),
+            },
+        )
+
+    def dump(self, method: str, body: dict[str, Any]) -> Response:
+        """GET /_sandbox/state: the whole state as JSON."""
+        with self.state.lock:
+            payload = json.dumps(self.state.dump(), separators=(",", ":"))
+        return Response(200, payload.encode())
+
+    def settings(self, method: str, body: dict[str, Any]) -> Response:
+        """GET or POST (merge) /_sandbox/settings."""
+        with self.state.lock:
+            if method == "POST":
+                changes = validate_settings(body)
+                self.state.settings.update(changes)
+                if "rate_limit_per_minute" in changes:
+                    self.bucket.reset()
+            return Response(200, dict(self.state.settings))
+
+    def fault_rules(self, method: str, body: dict[str, Any]) -> Response:
+        """GET, POST (add a rule) or DELETE (clear) /_sandbox/faults."""
+        with self.state.lock:
+            if method == "GET":
+                return Response(200, {"faults": list(self.state.faults)})
+            if method == "DELETE":
+                self.state.faults.clear()
+                return Response(200, {"faults": []})
+            rule = self.faults.new_rule(body)
+            self.state.faults.append(rule)
+            return Response(201, rule)
+
+    def accept(self, method: str, body: dict[str, Any], tid: str) -> Response:
+        """POST /_sandbox/invitations/{tenantId}/accept."""
+        with self.state.lock:
+            record = self.state.accept_invitation(tid)
+            if record is None:
+                return Response(404, {"error": "unknown invitation tenant"})
+            return Response(200, render.customer(record, by_id=True))
+
+    def merge(
+        self, method: str, body: dict[str, Any], cid: str, kind: str, rid: str
+    ) -> Response:
+        """PATCH /_sandbox/customers/{cid}/{subscriptions|users}/{id}: merge fields."""
+        with self.state.lock:
+            store = (
+                self.state.subscriptions
+                if kind == "subscriptions"
+                else self.state.users
+            )
+            if kind == "subscriptions":
+                self.state.materialise(cid)
+            record = store.get(cid.lower(), {}).get(rid.lower())
+            if record is None:
+                return Response(404, {"error": f"unknown {kind[:-1]} {rid}"})
+            for key in ("id", "customerId"):
+                body.pop(key, None)
+            record.update(body)
+            if kind == "subscriptions" and "etag" not in body:
+                bump_etag(record)
+            return Response(200, dict(record))
