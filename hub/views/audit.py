@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date
 from typing import Any
@@ -167,18 +168,26 @@ CSV_COLUMNS = [
     ("prev_hash", "prev_hash"),
     ("hash", "hash"),
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula, after any
+# leading spaces (the full-width forms too, which some programs fold to ASCII).
+_FORMULA_TRIGGER = "[=+\\-@\uff1d\uff0b\uff0d\uff20]"
+# Where a spreadsheet may start a cell inside one CSV field: at its start, and after
+# any separator a program may split on when it imports or re-splits the text
+# (comma, semicolon, tab, pipe, line break). A tab or carriage return opening the
+# field is a trigger as well.
+# https://owasp.org/www-community/attacks/CSV_Injection
+_CELL_START = re.compile(rf"(^|[,;\t\r\n|])(?=\s*{_FORMULA_TRIGGER})|^(?=[\t\r])")
 
 
 def csv_safe(value: Any) -> str:
-    """Return `value` as CSV cell text a spreadsheet will not run as a formula."""
+    """Return `value` as CSV cell text no spreadsheet will run as a formula.
+
+    A quote mark goes in front of every place where a cell could start with a
+    formula, wherever a program splits the text: `x;=cmd` becomes `x;'=cmd`.
+    """
     if value is None:
         return ""
-    text = str(value)
-    if text.startswith(_FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return _CELL_START.sub(lambda match: (match.group(1) or "") + "'", str(value))
 
 
 def _csv_row(event: AuditEvent) -> list[str]:
@@ -201,7 +210,8 @@ class _Echo:
 
 
 def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    # Every cell quoted: a program splitting on ; or tab still sees one cell.
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     # A byte-order mark makes spreadsheet programs read the file as UTF-8.
     yield "\ufeff" + writer.writerow([name for name, _ in CSV_COLUMNS])
     for event in events:
