@@ -4,7 +4,7 @@ Build one with ``partner_center.config.build_client``; see ``client.py`` for the
 operations and ``errors.py`` for what each failure means.
 """
 
-from partner_center.client import CallRecord, PartnerCenterClient
+from partner_center.client import CallRecord, Operation, PartnerCenterClient
 from partner_center.config import PartnerCenterConfig, build_client
 from partner_center.errors import (
     AuthError,
@@ -17,6 +17,7 @@ from partner_center.errors import (
     Throttled,
     TransientError,
 )
+from partner_center.models import normalise_id
 
 __all__ = [
     "AuthError",
@@ -25,6 +26,7 @@ __all__ = [
     "Forbidden",
     "MalformedResponse",
     "NotFound",
+    "Operation",
     "PartnerCenterClient",
     "PartnerCenterConfig",
     "PartnerCenterError",
@@ -32,4 +34,5 @@ __all__ = [
     "Throttled",
     "TransientError",
     "build_client",
+    "normalise_id",
 ]

@@ -5,7 +5,7 @@ Sandbox and live differ only in URLs and token providers: both talk HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,13 @@ from partner_center.ratelimit import (
     RedisRateLimiter,
 )
 
-__all__ = ["MODES", "PartnerCenterConfig", "build_client"]
+__all__ = [
+    "LIVE_API_BASE_URL",
+    "MODES",
+    "SANDBOX_URL",
+    "PartnerCenterConfig",
+    "build_client",
+]
 
 MODES = ("sandbox", "live")
 LIVE_API_BASE_URL = "https://api.partnercenter.microsoft.com/v1"
@@ -107,52 +113,6 @@ class PartnerCenterConfig:
             client_id=client_id,
             client_secret=client_secret,
             **overrides,
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> PartnerCenterConfig:
-        """Return a config from ``PARTNER_CENTER_*`` variables.
-
-        Raise ValueError naming the variable if one is missing or malformed.
-        """
-
-        def need(name: str) -> str:
-            value = environ.get(name, "").strip()
-            if not value:
-                raise ValueError(f"{name} is not set")
-            return value
-
-        def number(name: str, default: float) -> float:
-            raw = environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, not {raw!r}") from None
-
-        mode = environ.get("PARTNER_CENTER_MODE", "sandbox").strip() or "sandbox"
-        if mode not in MODES:
-            raise ValueError(f"PARTNER_CENTER_MODE must be one of {MODES}")
-        sandbox = mode == "sandbox"
-        default_base = f"{SANDBOX_URL}/v1" if sandbox else LIVE_API_BASE_URL
-        return cls(
-            mode=mode,
-            api_base_url=environ.get("PARTNER_CENTER_API_URL", "").strip()
-            or default_base,
-            tenant_id=environ.get("PARTNER_CENTER_TENANT_ID", "").strip()
-            or ("sandbox-partner" if sandbox else need("PARTNER_CENTER_TENANT_ID")),
-            client_id=environ.get("PARTNER_CENTER_CLIENT_ID", "").strip()
-            or ("sandbox-app" if sandbox else need("PARTNER_CENTER_CLIENT_ID")),
-            client_secret=environ.get("PARTNER_CENTER_CLIENT_SECRET", "").strip()
-            or ("sandbox-secret" if sandbox else need("PARTNER_CENTER_CLIENT_SECRET")),
-            user_refresh_token=environ.get("PARTNER_CENTER_REFRESH_TOKEN") or None,
-            token_url=environ.get("PARTNER_CENTER_TOKEN_URL") or None,
-            app_scope=environ.get("PARTNER_CENTER_APP_SCOPE") or DEFAULT_APP_SCOPE,
-            rate_limit_per_minute=int(
-                number("PARTNER_CENTER_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
-            ),
-            rate_limit_burst=int(number("PARTNER_CENTER_RATE_BURST", DEFAULT_BURST)),
         )
 
 

@@ -27,13 +27,12 @@ __all__ = [
     "PermanentError",
     "Throttled",
     "TransientError",
+    "error_for_answer",
 ]
 
 
 class PartnerCenterError(Exception):
     """Base class of every error raised by ``partner_center``."""
-
-    retryable: bool = False
 
     def __init__(
         self,
@@ -65,8 +64,6 @@ class Throttled(PartnerCenterError):
     was sent, false when Partner Center answered 429.
     """
 
-    retryable = True
-
     def __init__(
         self,
         retry_after: float,
@@ -91,8 +88,6 @@ class TransientError(PartnerCenterError):
     ``ambiguous`` is true when the call was a write that may have been applied (the
     request was sent and no answer was read, or the service answered 5xx).
     """
-
-    retryable = True
 
     def __init__(
         self,
@@ -175,7 +170,6 @@ class AuthError(PartnerCenterError):
     ) -> None:
         super().__init__(message, request_id=request_id, correlation_id=correlation_id)
         self.transient = transient
-        self.retryable = transient
 
 
 class MalformedResponse(PartnerCenterError):
@@ -201,3 +195,28 @@ class MalformedResponse(PartnerCenterError):
         )
         self.status = status
         self.excerpt = excerpt
+
+
+def error_for_answer(
+    status: int,
+    code: int | str | None,
+    description: str,
+    data: list[Any] | None = None,
+    *,
+    request_id: str | None = None,
+    correlation_id: str | None = None,
+) -> PartnerCenterError:
+    """Return the typed error for a refused request (a 4xx other than 401/429)."""
+    cls: type[PermanentError] = {
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+    }.get(status, PermanentError)
+    return cls(
+        status,
+        code,
+        description,
+        data,
+        request_id=request_id,
+        correlation_id=correlation_id,
+    )

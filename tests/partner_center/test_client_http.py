@@ -34,7 +34,8 @@ from tests.partner_center.support import (
 
 CID = "b44bb1fb-c595-45b0-9e09-d657365580bf"
 SID = "968BA1CF-C146-4ADF-A300-308DCF718EEE"
-SUB_PATH = f"/v1/customers/{CID}/subscriptions/{SID}"
+# GUIDs go into paths in lower case, whatever case the caller passes.
+SUB_PATH = f"/v1/customers/{CID}/subscriptions/{SID.lower()}"
 
 
 def customers_page(
@@ -288,7 +289,7 @@ def test_a_read_is_retried_after_a_5xx(
 
     sub = client.get_subscription(CID, SID)
 
-    assert sub.id == SID
+    assert sub.id == SID.lower()
     assert len(fake.requests) == 2
     assert fake.requests[0].header("MS-RequestId") == fake.requests[1].header(
         "MS-RequestId"
@@ -320,7 +321,7 @@ def test_a_read_is_retried_after_a_timeout(
 
     sub = client.get_subscription(CID, SID)
 
-    assert sub.id == SID
+    assert sub.id == SID.lower()
     assert [r.error_code for r in records] == ["timeout", None]
 
 
@@ -834,9 +835,7 @@ def test_a_202_is_followed_by_polling_its_location(
     fake.script(
         "PATCH",
         SUB_PATH,
-        Canned(
-            202, raw=b"", headers={"Location": f"/customers/{CID}/subscriptions/{SID}"}
-        ),
+        Canned(202, raw=b"", headers={"Location": SUB_PATH.removeprefix("/v1")}),
     )
     fake.script(
         "GET",
@@ -933,7 +932,7 @@ def test_the_remaining_reads_parse_their_documented_bodies(
     skus = client.list_subscribed_skus(CID)
     invitation = client.get_relationship_request()
 
-    assert status.sku_id == "6FD2C87F-B296-42F0-B197-1E91E994B900"
+    assert status.sku_id == "6fd2c87f-b296-42f0-b197-1e91e994b900"
     assert order.status == "pending" and orders[0].id == order.id
     assert offer.product is not None and offer.product.id
     assert fake.calls("GET", "/v1/offers/OFFER")[0].query == {"country": "US"}
@@ -1013,3 +1012,16 @@ def test_a_misconfigured_api_url_is_not_a_transient_error() -> None:
 
     with pytest.raises(requests.exceptions.MissingSchema):
         pc.get_customer(CID)
+
+
+def test_guids_go_into_paths_in_lower_case_and_offer_ids_as_given(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    offer_id = "796B6B5F-613C-4E24-A17C-EBA730D49C02"
+    fake.script("GET", SUB_PATH, Canned(200, subscription()))
+    fake.script("GET", f"/v1/offers/{offer_id}", Canned(200, {"id": offer_id}))
+
+    client.get_subscription(CID.upper(), SID)
+    client.get_offer(offer_id)
+
+    assert [r.path for r in fake.requests] == [SUB_PATH, f"/v1/offers/{offer_id}"]

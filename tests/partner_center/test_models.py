@@ -19,6 +19,7 @@ from partner_center.models import (
     SubscribedSku,
     Subscription,
     SubscriptionProvisioningStatus,
+    normalise_id,
 )
 from tests.partner_center.support import EXAMPLES, example
 
@@ -42,12 +43,14 @@ def test_it_parses_the_customer_list_example() -> None:
 def test_it_parses_the_legacy_subscription_example() -> None:
     sub = Subscription.model_validate(example("subscription_legacy.json"))
 
-    assert sub.id == "968BA1CF-C146-4ADF-A300-308DCF718EEE"
+    # GUID ids are lower-cased once, here; the legacy offer id keeps its form.
+    assert sub.id == "968ba1cf-c146-4adf-a300-308dcf718eee"
     assert sub.offer_id == "2828BE95-46BA-4F91-B2FD-0BEF192ECF60"
     assert sub.quantity == 2
     assert sub.status == "active"
     assert sub.auto_renew_enabled is True
-    assert sub.parent_subscription_id == "1C2B75C1-74A5-472A-A729-7F8CEFC477F9"
+    assert sub.parent_subscription_id == "1c2b75c1-74a5-472a-a729-7f8cefc477f9"
+    assert sub.order_id == "cf3b0e37-be0b-4cdd-b584-d1a97d98a922"
     assert sub.creation_date == datetime(2017, 1, 25, 23, 1, 8, 693000, tzinfo=UTC)
     assert sub.commitment_end_date == datetime(2018, 2, 10, tzinfo=UTC)
     assert sub.etag == "eyJpZCI6Ijk2…"
@@ -77,7 +80,7 @@ def test_it_parses_the_provisioning_status_example() -> None:
         example("provisioning_status.json")
     )
 
-    assert status.sku_id == "6FD2C87F-B296-42F0-B197-1E91E994B900"
+    assert status.sku_id == "6fd2c87f-b296-42f0-b197-1e91e994b900"
     assert status.status == "success"
     assert status.quantity == 5
     assert status.end_date == datetime(2018, 5, 10, tzinfo=UTC)
@@ -281,3 +284,76 @@ def test_it_builds_models_from_python_names() -> None:
     sub = Subscription(id="s1", auto_renew_enabled=False, status="active")
 
     assert sub.model_dump(by_alias=True, exclude_none=True)["autoRenewEnabled"] is False
+
+
+# ------------------------------------------------------------------ id normalisation
+
+
+def test_guid_ids_are_lower_cased_and_offer_ids_keep_their_form() -> None:
+    upper = "B44BB1FB-C595-45B0-9E09-D657365580BF"
+    customer = Customer.model_validate(
+        {"id": upper, "companyProfile": {"tenantId": "{" + upper + "}"}}
+    )
+    user = CustomerUser.model_validate({"id": upper})
+    licence = License.model_validate(
+        {"productSku": {"id": upper}, "servicePlans": [{"id": upper}]}
+    )
+    sku = SubscribedSku.model_validate({"productSku": {"id": upper}})
+    update = LicenseUpdate.model_validate(
+        {
+            "licensesToAssign": [{"skuId": upper, "excludedPlans": [upper]}],
+            "licensesToRemove": [upper],
+        }
+    )
+    order = Order.model_validate(
+        {
+            "id": upper,
+            "referenceCustomerId": upper,
+            "lineItems": [{"offerId": upper, "subscriptionId": upper}],
+        }
+    )
+    offer = Offer.model_validate(
+        {"id": upper, "product": {"id": upper}, "upgradeTargetOffers": [upper]}
+    )
+    nce = Subscription.model_validate(
+        {"id": upper, "offerId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "orderId": upper}
+    )
+
+    lower = upper.lower()
+    assert customer.id == lower
+    assert customer.company_profile is not None
+    assert customer.company_profile.tenant_id == lower
+    assert user.id == lower
+    assert licence.sku_id == lower and licence.service_plans[0].id == lower
+    assert sku.sku_id == lower
+    assert update.licenses_to_assign[0].sku_id == lower
+    assert update.licenses_to_assign[0].excluded_plans == [lower]
+    assert update.licenses_to_remove == [lower]
+    assert (order.id, order.reference_customer_id) == (lower, lower)
+    assert order.line_items[0].subscription_id == lower
+    assert order.line_items[0].offer_id == upper
+    assert offer.id == upper and offer.upgrade_target_offers == [upper]
+    assert offer.product is not None and offer.product.id == lower
+    assert nce.offer_id == "CFQ7TTC0LH18:0001:CFQ7TTC0K971"
+    assert nce.id == lower and nce.order_id == lower
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "6FD2C87F-B296-42F0-B197-1E91E994B900",
+            "6fd2c87f-b296-42f0-b197-1e91e994b900",
+        ),
+        (
+            " {6FD2C87F-B296-42F0-B197-1E91E994B900} ",
+            "6fd2c87f-b296-42f0-b197-1e91e994b900",
+        ),
+        ("Cs_jyTxubLpvdJXdo8xcQZN6I2RsLrgZ1", "Cs_jyTxubLpvdJXdo8xcQZN6I2RsLrgZ1"),
+        ("34b37d7340cc", "34b37d7340cc"),
+        ("4847383", "4847383"),
+        ("CFQ7TTC0LH18:0001:CFQ7TTC0K971", "CFQ7TTC0LH18:0001:CFQ7TTC0K971"),
+    ],
+)
+def test_normalise_id_lower_cases_guids_only(raw: str, expected: str) -> None:
+    assert normalise_id(raw) == expected

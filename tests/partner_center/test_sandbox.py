@@ -457,3 +457,62 @@ def test_the_relationship_request_carries_an_invitation_url(
 
     assert invitation.url is not None
     assert "ResellerRelationship" in invitation.url
+
+
+# -------------------------------------------------------------------- operations
+
+
+def test_each_write_records_the_operation_its_method_performs(
+    pc: PartnerCenterClient, sandbox: SandboxControl, records: list[CallRecord]
+) -> None:
+    state = sandbox.state()
+    cid = customer_with_users(state, minimum=1)
+    user = next(
+        u
+        for u in state["users"]
+        if u["customerId"] == cid and u.get("usageLocation") and u["licenses"]
+    )
+    renewing = [
+        s
+        for s in state["subscriptions"]
+        if s["partnerId"] == OUR_PARTNER_ID
+        and s["status"] == "active"
+        and s["autoRenewEnabled"]
+    ]
+    offer = purchasable_offer(pc)
+    assert offer.product is not None and offer.product.id
+
+    order = pc.create_order(
+        cid, [{"offerId": offer.id, "quantity": 1}], request_id=str(uuid.uuid4())
+    )
+    provisioned_subscription_id(pc, cid, order)
+    pc.update_user_licenses(
+        cid, user["id"], [offer.product.id], [], request_id=str(uuid.uuid4())
+    )
+    first, second, third = renewing[:3]
+    pc.suspend_subscription(first["customerId"], first["id"], request_id="s-1")
+    pc.set_auto_renew(second["customerId"], second["id"], False, request_id="a-1")
+    pc.update_subscription(
+        third["customerId"], third["id"], {"friendlyName": "new"}, request_id="p-1"
+    )
+    pc.get_relationship_request()
+
+    writes = [(r.method, r.operation) for r in records if r.is_write]
+    assert writes == [
+        ("POST", "order"),
+        ("POST", "licence_update"),
+        ("PATCH", "subscription_suspend"),
+        ("PATCH", "subscription_auto_renew_off"),
+        ("PATCH", "subscription_patch"),
+    ]
+    reads_before_patches = [
+        r.operation
+        for r in records
+        if r.method == "GET" and "/subscriptions/" in r.path
+    ]
+    assert reads_before_patches == [
+        "subscription_suspend",
+        "subscription_auto_renew_off",
+        "subscription_patch",
+    ]
+    assert records[-1].operation == "relationship_request"

@@ -1,0 +1,1 @@
+"""Endpoint groups of ``PartnerCenterClient``, one module per subject."""

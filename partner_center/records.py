@@ -1,0 +1,47 @@
+"""What the client reports about its calls: one record per HTTP attempt.
+
+``CallRecord`` goes to ``on_call`` after every attempt. ``Operation`` names what an
+endpoint method was doing, so the app never has to guess it from the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["CallRecord", "Operation"]
+
+
+class Operation(StrEnum):
+    """Stable codes for what a call does; values are plain strings."""
+
+    ORDER = "order"
+    LICENCE_UPDATE = "licence_update"
+    SUBSCRIPTION_PATCH = "subscription_patch"
+    SUBSCRIPTION_SUSPEND = "subscription_suspend"
+    SUBSCRIPTION_AUTO_RENEW_OFF = "subscription_auto_renew_off"
+    SUBSCRIPTION_AUTO_RENEW_ON = "subscription_auto_renew_on"
+    RELATIONSHIP_REQUEST = "relationship_request"
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP attempt, for the audit log. Never holds headers or tokens.
+
+    ``path`` is relative to the API root, without the query string. ``status`` is
+    None when no answer was read. ``error_code`` is the Partner Center error code,
+    or ``"timeout"`` / ``"connection_error"`` when no answer was read.
+    ``operation`` is the ``Operation`` code of the endpoint method that made the
+    call (also on the reads a write method makes, such as the GET before a PATCH),
+    or None for plain reads.
+    """
+
+    method: str
+    path: str
+    status: int | None
+    request_id: str
+    correlation_id: str
+    duration_ms: int
+    error_code: str | None
+    is_write: bool
+    operation: str | None = None

@@ -1,0 +1,357 @@
+"""The HTTP core every endpoint group shares: one session, one way to call.
+
+One ``requests.Session`` per client; a timeout on every call; the shared rate limiter
+consulted before every HTTP attempt; answers parsed into ``partner_center.models``
+and failures raised as ``partner_center.errors``.
+
+Retries inside the client are deliberately narrow:
+
+- reads (GET) are retried at most ``read_retries`` times after a 5xx, a timeout or a
+  broken connection, and once after a 401 with a fresh token;
+- writes are never retried: the caller owns retries and resends its stored
+  MS-RequestId, after reading the state back if the outcome was ambiguous;
+- a 429 is never retried: it is raised as ``Throttled`` with its Retry-After.
+
+``on_call`` receives a ``CallRecord`` for every HTTP attempt (no headers, no tokens).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel
+
+from partner_center.auth import TokenProvider
+from partner_center.errors import (
+    AuthError,
+    PartnerCenterError,
+    Throttled,
+    TransientError,
+    error_for_answer,
+)
+from partner_center.models import ApiFault
+from partner_center.ratelimit import NullRateLimiter, RateLimiter
+from partner_center.records import CallRecord
+from partner_center.wire import (
+    excerpt,
+    json_default,
+    may_have_been_sent,
+    new_id,
+    parse_fault,
+    retry_after,
+)
+
+__all__ = ["Answer", "Params", "Transport"]
+
+logger = logging.getLogger("partner_center.client")
+
+M = TypeVar("M", bound=BaseModel)
+Params = list[tuple[str, str]]
+
+# A bad URL or header is a configuration error, not a transient failure.
+_CONFIGURATION_ERRORS = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A non-error HTTP answer together with the ids it was sent with."""
+
+    response: requests.Response
+    request_id: str
+    correlation_id: str
+
+
+class Transport:
+    """The HTTP core of ``PartnerCenterClient`` for one API root, e.g. ``.../v1``.
+
+    ``app_tokens`` serves every call that supports app-only auth; ``user_tokens``
+    (app+user) serves the calls documented as App+User only.
+    """
+
+    def __init__(
+        self,
+        api_base_url: str,
+        app_tokens: TokenProvider,
+        user_tokens: TokenProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        timeout: tuple[float, float] = (5, 30),
+        locale: str = "en-US",
+        country: str = "US",
+        application_name: str = "PartnerHub",
+        on_call: Callable[[CallRecord], None] | None = None,
+        max_local_wait: float = 5.0,
+        *,
+        read_retries: int = 2,
+        retry_backoff: float = 0.5,
+        poll_interval: float = 1.0,
+        poll_timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_base_url = api_base_url.rstrip("/")
+        self._base_path = urlsplit(self.api_base_url).path.rstrip("/")
+        self.app_tokens = app_tokens
+        self.user_tokens = user_tokens
+        self.rate_limiter: RateLimiter = rate_limiter or NullRateLimiter()
+        self.timeout = timeout
+        self.locale = locale
+        self.country = country
+        self.application_name = application_name
+        self.on_call = on_call
+        self.max_local_wait = max_local_wait
+        self.read_retries = read_retries
+        self.retry_backoff = retry_backoff
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self._owns_session = session is None
+        self.session = session or requests.Session()
+
+    def close(self) -> None:
+        """Close the HTTP session, unless it is shared with the client it came from."""
+        if self._owns_session:
+            self.session.close()
+
+    def with_hooks(
+        self, *, on_call: Callable[[CallRecord], None] | None = None
+    ) -> Self:
+        """Return a copy that reports to other hooks and shares everything else.
+
+        The copy uses this client's session, token providers and rate limiter, so
+        building one per unit of work costs nothing; closing it leaves the shared
+        session open.
+        """
+        view = copy.copy(self)
+        view.on_call = on_call
+        view._owns_session = False
+        return view
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.api_base_url}>"
+
+    # ----------------------------------------------------------------- calling
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        extra_headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+        user: bool = False,
+        operation: str | None = None,
+    ) -> Answer:
+        """Return the first non-error answer to one logical call.
+
+        Raise the matching PartnerCenterError otherwise (see the module docstring
+        for what is retried).
+        """
+        method = method.upper()
+        is_write = method not in ("GET", "HEAD")
+        if is_write and not request_id:
+            raise ValueError("a write needs the caller's stored MS-RequestId")
+        request_id = request_id or new_id()
+        correlation_id = correlation_id or new_id()
+        provider = self._token(user)
+        url = f"{self.api_base_url}{path}"
+        payload = None if body is None else json.dumps(body, default=json_default)
+        transient_attempts = 0
+        auth_retried = False
+
+        def record(status: int | None, started: float, code: str | None) -> None:
+            self._record(
+                CallRecord(
+                    method=method,
+                    path=path,
+                    status=status,
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    error_code=code,
+                    is_write=is_write,
+                    operation=operation,
+                )
+            )
+
+        while True:
+            self._wait_for_rate_slot(request_id, correlation_id)
+            headers = self._headers(provider, request_id, correlation_id, payload)
+            if extra_headers:
+                headers.update(extra_headers)
+            for name, value in headers.items():
+                if not value.isascii():
+                    # http.client would fail with a bare UnicodeEncodeError.
+                    raise ValueError(f"The {name} header holds non-ASCII characters")
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params or None,
+                    data=payload,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except _CONFIGURATION_ERRORS:
+                record(None, started, "configuration_error")
+                raise
+            except requests.RequestException as exc:
+                timed_out = isinstance(exc, requests.Timeout)
+                record(None, started, "timeout" if timed_out else "connection_error")
+                if not is_write and transient_attempts < self.read_retries:
+                    transient_attempts += 1
+                    time.sleep(self.retry_backoff * transient_attempts)
+                    continue
+                what = "timed out" if timed_out else "lost its connection"
+                raise TransientError(
+                    f"{method} {path} {what} ({type(exc).__name__})",
+                    ambiguous=is_write and may_have_been_sent(exc),
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                ) from exc
+            status = response.status_code
+            fault = parse_fault(response) if status >= 400 else None
+            code = None if fault is None or fault.code is None else str(fault.code)
+            record(status, started, code)
+            if status < 400:
+                return Answer(response, request_id, correlation_id)
+            if status == 401:
+                # Drop the token either way, so the caller's retry gets a fresh one.
+                provider.invalidate()
+                if not is_write and not auth_retried:
+                    auth_retried = True
+                    continue
+                raise AuthError(
+                    f"Partner Center rejected the token for {method} {path} "
+                    f"(HTTP 401{', code ' + code if code else ''})",
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                )
+            if status == 429:
+                raise Throttled(
+                    retry_after=retry_after(response, fault),
+                    local=False,
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                )
+            if status >= 500 or status == 408:
+                if not is_write and transient_attempts < self.read_retries:
+                    transient_attempts += 1
+                    time.sleep(self.retry_backoff * transient_attempts)
+                    continue
+                raise TransientError(
+                    f"{method} {path} failed with HTTP {status}"
+                    + (f", code {code}" if code else ""),
+                    ambiguous=is_write,
+                    status=status,
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                    code=code,
+                    description=getattr(fault, "description", None) or "",
+                )
+            raise self._refusal(response, fault, request_id, correlation_id)
+
+    def _headers(
+        self,
+        provider: TokenProvider,
+        request_id: str,
+        correlation_id: str,
+        payload: str | None,
+    ) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {provider.get_token()}",
+            "Accept": "application/json",
+            "MS-RequestId": request_id,
+            "MS-CorrelationId": correlation_id,
+            "MS-Contract-Version": "v1",
+            "X-Locale": self.locale,
+            "MS-PartnerCenter-Application": self.application_name,
+            "MS-PartnerCenter-Client": self.application_name,
+        }
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    def _refusal(
+        self,
+        response: requests.Response,
+        fault: ApiFault | None,
+        request_id: str,
+        correlation_id: str,
+    ) -> PartnerCenterError:
+        description = (
+            ((fault.description or fault.message) if fault else None)
+            or excerpt(response).strip()
+            or response.reason
+            or "no description"
+        )
+        return error_for_answer(
+            response.status_code,
+            fault.code if fault else None,
+            description,
+            fault.data if fault else None,
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+
+    def _token(self, user: bool) -> TokenProvider:
+        if not user:
+            return self.app_tokens
+        if self.user_tokens is None:
+            raise AuthError(
+                "This operation needs app+user credentials, and none are configured"
+            )
+        return self.user_tokens
+
+    def _wait_for_rate_slot(self, request_id: str, correlation_id: str) -> None:
+        deadline = time.monotonic() + self.max_local_wait
+        while True:
+            wait = self.rate_limiter.try_acquire()
+            if wait <= 0:
+                return
+            if time.monotonic() + wait > deadline:
+                raise Throttled(
+                    retry_after=wait,
+                    local=True,
+                    request_id=request_id,
+                    correlation_id=correlation_id,
+                )
+            time.sleep(wait)
+
+    def _record(self, record: CallRecord) -> None:
+        logger.debug(
+            "%s %s -> %s (%d ms, request %s)",
+            record.method,
+            record.path,
+            record.status,
+            record.duration_ms,
+            record.request_id,
+        )
+        if self.on_call is None:
+            return
+        try:
+            self.on_call(record)
+        except Exception:
+            # A failing recorder must not turn an applied write into an error.
+            logger.exception("on_call failed for %s %s", record.method, record.path)
