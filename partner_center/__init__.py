@@ -4,7 +4,12 @@ Build one with ``partner_center.config.build_client``; see ``client.py`` for the
 operations and ``errors.py`` for what each failure means.
 """
 
-from partner_center.client import CallRecord, Operation, PartnerCenterClient
+from partner_center.client import (
+    CallRecord,
+    Operation,
+    PartnerCenterClient,
+    WriteIntent,
+)
 from partner_center.config import PartnerCenterConfig, build_client
 from partner_center.errors import (
     AuthError,
@@ -33,6 +38,7 @@ __all__ = [
     "PermanentError",
     "Throttled",
     "TransientError",
+    "WriteIntent",
     "build_client",
     "normalise_id",
 ]

@@ -13,9 +13,9 @@ from partner_center.endpoints.customers import CustomerEndpoints
 from partner_center.endpoints.orders import OrderEndpoints
 from partner_center.endpoints.subscriptions import SubscriptionEndpoints
 from partner_center.endpoints.users import UserEndpoints
-from partner_center.records import CallRecord, Operation
+from partner_center.records import CallRecord, Operation, WriteIntent
 
-__all__ = ["CallRecord", "Operation", "PartnerCenterClient"]
+__all__ = ["CallRecord", "Operation", "PartnerCenterClient", "WriteIntent"]
 
 
 class PartnerCenterClient(

@@ -18,7 +18,7 @@ from partner_center.auth import (
     SandboxTokenProvider,
     TokenProvider,
 )
-from partner_center.client import CallRecord, PartnerCenterClient
+from partner_center.client import CallRecord, PartnerCenterClient, WriteIntent
 from partner_center.ratelimit import (
     DEFAULT_BURST,
     DEFAULT_RATE_PER_MINUTE,
@@ -153,10 +153,13 @@ def build_client(
     config: PartnerCenterConfig,
     on_call: Callable[[CallRecord], None] | None = None,
     redis_url: str | None = None,
+    *,
+    on_write: Callable[[WriteIntent], None] | None = None,
 ) -> PartnerCenterClient:
     """Return a client for ``config``; with ``redis_url`` calls share a Redis bucket.
 
-    Without ``redis_url`` the client does not limit its own rate.
+    Without ``redis_url`` the client does not limit its own rate. ``on_write`` is
+    called before each write is sent, ``on_call`` after every HTTP attempt.
     """
     app_tokens, user_tokens = _token_providers(config)
     limiter: RateLimiter = NullRateLimiter()
@@ -178,4 +181,5 @@ def build_client(
         application_name=config.application_name,
         on_call=on_call,
         max_local_wait=config.max_local_wait,
+        on_write=on_write,
     )

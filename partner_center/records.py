@@ -1,7 +1,13 @@
-"""What the client reports about its calls: one record per HTTP attempt.
+"""What the client reports about its calls.
 
-``CallRecord`` goes to ``on_call`` after every attempt. ``Operation`` names what an
-endpoint method was doing, so the app never has to guess it from the URL.
+- ``WriteIntent`` goes to ``on_write`` just before a write (POST, PATCH, PUT,
+  DELETE) is sent, so the app can record it before Partner Center can apply it.
+- ``CallRecord`` goes to ``on_call`` after every HTTP attempt, reads included; a
+  write's record carries the same ``request_id`` as its intent, so the app can
+  complete the intent with the outcome.
+
+``Operation`` names what an endpoint method was doing, so the app never has to
+guess it from the URL.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["CallRecord", "Operation"]
+__all__ = ["CallRecord", "Operation", "WriteIntent"]
 
 
 class Operation(StrEnum):
@@ -44,4 +50,20 @@ class CallRecord:
     duration_ms: int
     error_code: str | None
     is_write: bool
+    operation: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteIntent:
+    """A write about to be sent; never holds headers, tokens or the body.
+
+    ``path`` is relative to the API root, without the query string. Exactly one
+    ``CallRecord`` with the same ``request_id`` follows each intent (with
+    ``status`` None when no answer was read).
+    """
+
+    method: str
+    path: str
+    request_id: str
+    correlation_id: str
     operation: str | None = None

@@ -12,7 +12,11 @@ Retries inside the client are deliberately narrow:
   MS-RequestId, after reading the state back if the outcome was ambiguous;
 - a 429 is never retried: it is raised as ``Throttled`` with its Retry-After.
 
-``on_call`` receives a ``CallRecord`` for every HTTP attempt (no headers, no tokens).
+Hooks (see ``records.py``): ``on_write`` receives a ``WriteIntent`` just before a
+write is sent; if it raises, nothing is sent and its exception reaches the caller
+unchanged. ``on_call`` receives a ``CallRecord`` after every HTTP attempt (no
+headers, no tokens); an exception in it is logged, never raised, because the call
+has already happened.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from partner_center.errors import (
 )
 from partner_center.models import ApiFault
 from partner_center.ratelimit import NullRateLimiter, RateLimiter
-from partner_center.records import CallRecord
+from partner_center.records import CallRecord, WriteIntent
 from partner_center.wire import (
     excerpt,
     json_default,
@@ -94,6 +98,7 @@ class Transport:
         on_call: Callable[[CallRecord], None] | None = None,
         max_local_wait: float = 5.0,
         *,
+        on_write: Callable[[WriteIntent], None] | None = None,
         read_retries: int = 2,
         retry_backoff: float = 0.5,
         poll_interval: float = 1.0,
@@ -110,6 +115,7 @@ class Transport:
         self.country = country
         self.application_name = application_name
         self.on_call = on_call
+        self.on_write = on_write
         self.max_local_wait = max_local_wait
         self.read_retries = read_retries
         self.retry_backoff = retry_backoff
@@ -124,16 +130,20 @@ class Transport:
             self.session.close()
 
     def with_hooks(
-        self, *, on_call: Callable[[CallRecord], None] | None = None
+        self,
+        *,
+        on_call: Callable[[CallRecord], None] | None = None,
+        on_write: Callable[[WriteIntent], None] | None = None,
     ) -> Self:
-        """Return a copy that reports to other hooks and shares everything else.
+        """Return a copy that reports to these hooks and shares everything else.
 
         The copy uses this client's session, token providers and rate limiter, so
-        building one per unit of work costs nothing; closing it leaves the shared
-        session open.
+        building one per unit of work (one actor, one migration) costs nothing;
+        closing it leaves the shared session open.
         """
         view = copy.copy(self)
         view.on_call = on_call
+        view.on_write = on_write
         view._owns_session = False
         return view
 
@@ -202,6 +212,17 @@ class Transport:
                 if not value.isascii():
                     # http.client would fail with a bare UnicodeEncodeError.
                     raise ValueError(f"The {name} header holds non-ASCII characters")
+            if is_write and self.on_write is not None:
+                # Before sending: if this raises, nothing goes out.
+                self.on_write(
+                    WriteIntent(
+                        method=method,
+                        path=path,
+                        request_id=request_id,
+                        correlation_id=correlation_id,
+                        operation=operation,
+                    )
+                )
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -230,6 +251,10 @@ class Transport:
                     request_id=request_id,
                     correlation_id=correlation_id,
                 ) from exc
+            except BaseException:
+                # Whatever interrupted the send, the intent gets its outcome.
+                record(None, started, "client_error")
+                raise
             status = response.status_code
             fault = parse_fault(response) if status >= 400 else None
             code = None if fault is None or fault.code is None else str(fault.code)
