@@ -123,6 +123,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_USERNAME_CALLABLE = "hub.signals.axes_username"
 
+# Failed and locked-out sign-ins go into the audit log once per account and address
+# per window, with how many there were (hub/signals.py); past this many accounts
+# from one address in a window, the rest share one event.
+PARTNERHUB_SIGNIN_AUDIT_WINDOW_SECONDS = 60 * env_int(
+    "PARTNERHUB_SIGNIN_AUDIT_WINDOW_MINUTES", 15, minimum=1
+)
+PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS = env_int(
+    "PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS", 10, minimum=1
+)
+
 # Content-Security-Policy without inline scripts or styles (django-csp 4).
 # https://django-csp.readthedocs.io/en/latest/configuration.html
 CONTENT_SECURITY_POLICY = {
