@@ -1,10 +1,11 @@
-# PartnerHub: `make run` starts everything on the sandbox, `make test` runs every test.
+# PartnerHub: `make run` starts everything on the sandbox, `make test` runs every test,
+# `make test-fast` all but the browser and worker-kill tests.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench install migrate clean
+.PHONY: run test test-fast lint typecheck pytest pytest-fast bench install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +33,12 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
+pytest-fast: install
+	$(BIN)/pytest -m 'not e2e and not slow'
+
 test: lint typecheck pytest
+
+test-fast: lint typecheck pytest-fast
 
 bench: install
 	$(BIN)/python -m bench

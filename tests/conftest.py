@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 
 from tests.factories import UserFactory
 from tests.partner_center.support import SandboxControl
@@ -66,15 +67,45 @@ def sandbox(sandbox_server: Any, settings: Any) -> SandboxControl:
     return control
 
 
-@pytest.fixture(autouse=True)
-def _clean_redis(settings: Any) -> Iterator[None]:
-    """Give every test an empty Redis database (the test settings use db 14)."""
+def empty_test_redis(url: str, owner: str) -> None:
+    """Empty the checkout's own Redis database, keeping its claim on it.
+
+    Raise RuntimeError, emptying nothing, if another checkout has claimed it.
+    """
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.flushdb()
-    yield
-    client.close()
+    client = redis.Redis.from_url(url)
+    try:
+        with client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(django_settings.TEST_REDIS_OWNER_KEY)
+                    holder = pipe.get(django_settings.TEST_REDIS_OWNER_KEY)
+                    if holder not in (None, owner.encode()):
+                        raise RuntimeError(
+                            f"Redis at {url} belongs to the tests of "
+                            f"{holder.decode(errors='replace')}; not emptying it."
+                        )
+                    pipe.multi()
+                    pipe.flushdb()
+                    pipe.set(
+                        django_settings.TEST_REDIS_OWNER_KEY,
+                        owner,
+                        ex=django_settings.TEST_REDIS_CLAIM_SECONDS,
+                    )
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+    finally:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(settings: Any) -> None:
+    """Give every test an empty Redis database: this checkout's own, never a
+    shared one (see `partnerhub.settings.test`)."""
+    empty_test_redis(settings.REDIS_URL, settings.TEST_REDIS_OWNER)
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,76 @@
-"""Settings for the test suite: fast hashing, an isolated Redis database."""
+"""Settings for the test suite: fast hashing, a Redis database of this checkout's own."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 
+import redis
+from django.core.exceptions import ImproperlyConfigured
+
 from partnerhub.settings import *  # noqa: F403
-from partnerhub.settings import DATABASES
+from partnerhub.settings import BASE_DIR, DATABASES
+
+# The key that names the checkout whose tests own a Redis database, and how long a
+# claim lasts without a test run renewing it.
+TEST_REDIS_OWNER_KEY = "partnerhub-test:checkout"
+TEST_REDIS_OWNER = str(BASE_DIR)
+TEST_REDIS_CLAIM_SECONDS = 7 * 24 * 3600
+# Not 0 (`make run`), 10 (the worker-kill test's workers), 14 (what test runs used
+# to empty) or 15 (the Partner Center client tests' rate-limit buckets).
+_TEST_REDIS_CANDIDATES = [n for n in range(1, 14) if n != 10]
+
+
+def _test_redis_url() -> str:
+    """Return the Redis URL this checkout's tests use, claiming a database if needed.
+
+    `TEST_REDIS_URL` wins. Otherwise the tests take a database on 127.0.0.1:6379 of
+    their own, so the per-test flush never empties another checkout's (or anyone
+    else's) data: the one that already names this checkout under
+    `TEST_REDIS_OWNER_KEY`, else the first empty one in an order derived from the
+    checkout path, which is then claimed. Raise ImproperlyConfigured if none is free.
+    """
+    explicit = os.environ.get("TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    start = int(hashlib.sha256(TEST_REDIS_OWNER.encode()).hexdigest(), 16)
+    count = len(_TEST_REDIS_CANDIDATES)
+    order = [_TEST_REDIS_CANDIDATES[(start + i) % count] for i in range(count)]
+    clients = {
+        n: redis.Redis(host="127.0.0.1", port=6379, db=n, socket_connect_timeout=2)
+        for n in order
+    }
+    try:
+        for claiming in (False, True):
+            for number, client in clients.items():
+                if claiming and client.dbsize() == 0:
+                    client.set(
+                        TEST_REDIS_OWNER_KEY,
+                        TEST_REDIS_OWNER,
+                        nx=True,
+                        ex=TEST_REDIS_CLAIM_SECONDS,
+                    )
+                if client.get(TEST_REDIS_OWNER_KEY) == TEST_REDIS_OWNER.encode():
+                    client.expire(TEST_REDIS_OWNER_KEY, TEST_REDIS_CLAIM_SECONDS)
+                    return f"redis://127.0.0.1:6379/{number}"
+    except redis.ConnectionError:
+        # No Redis here: the tests that need it fail and say so.
+        return f"redis://127.0.0.1:6379/{order[0]}"
+    finally:
+        for client in clients.values():
+            client.close()
+    raise ImproperlyConfigured(
+        "Every Redis database the tests may use on 127.0.0.1:6379 "
+        f"({', '.join(map(str, order))}) holds other data, so they have none of "
+        "their own to empty before each test. Set TEST_REDIS_URL to one they may "
+        "empty."
+    )
+
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = _test_redis_url()
 CELERY_BROKER_URL = REDIS_URL
 CACHES = {
     "default": {

@@ -11,7 +11,8 @@ depends on what ran before it.
 
 Fixtures for every browser test: `browser` (session), `page` (a new context per
 test, base URL = the live server), `login(page, username)` and
-`screenshot(page, name)` (full-page PNGs under /tmp/shots for review).
+`screenshot(page, name)` (full-page PNGs under var/test-artifacts/screenshots of
+this checkout, or PARTNERHUB_SHOTS_DIR, for review).
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "partnerhub"
-SHOTS = Path(os.environ.get("PARTNERHUB_SHOTS_DIR", "/tmp/shots"))
+# Under the checkout, so two checkouts on one host never overwrite each other's.
+SHOTS = Path(
+    os.environ.get(
+        "PARTNERHUB_SHOTS_DIR",
+        Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots",
+    )
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
