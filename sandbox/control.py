@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox import render
-from sandbox.faults import FaultBook
+from sandbox.faults import FaultBook, public
 from sandbox.seed import build_state
 from sandbox.state import SandboxState, bump_etag, validate_settings
 from sandbox.web import Request, Response, TokenBucket
@@ -112,13 +112,13 @@ class Control:
         """GET, POST (add a rule) or DELETE (clear) /_sandbox/faults."""
         with self.state.lock:
             if method == "GET":
-                return Response(200, {"faults": list(self.state.faults)})
+                return Response(200, {"faults": [public(f) for f in self.state.faults]})
             if method == "DELETE":
                 self.state.faults.clear()
                 return Response(200, {"faults": []})
             rule = self.faults.new_rule(body)
             self.state.faults.append(rule)
-            return Response(201, rule)
+            return Response(201, public(rule))
 
     def accept(self, method: str, body: dict[str, Any], tid: str) -> Response:
         """POST /_sandbox/invitations/{tenantId}/accept."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.api import Router
-from sandbox.faults import FaultBook
+from sandbox.faults import POST_ACTIONS, FaultBook
 from sandbox.state import DEDUP_LIMIT, SandboxState
 from sandbox.tokens import TokenService
 from sandbox.web import ApiError, Request, Response, TokenBucket, retry_after
@@ -87,17 +87,20 @@ class ApiPipeline:
             "at": now_stamp(),
             "replayed": False,
             "fault": None,
+            "fault_rule": None,
+            "applied": False,
         }
         with state.lock:
             settings = dict(state.settings)
         if settings["latency_ms"] > 0:
             time.sleep(settings["latency_ms"] / 1000)
 
-        response = self._pre_checks(request, settings, entry)
+        rule: dict[str, Any] | None = None
+        response, rule = self._pre_checks(request, settings, entry)
         post: str | None = None
         if response is None:
             response = self._run_handler(request, supplied_id, settings, entry)
-            if entry["fault"] in ("drop_response", "malformed_json", "timeout"):
+            if entry["fault"] in POST_ACTIONS:
                 post = entry["fault"]
         note = ""
         if post == "drop_response":
@@ -118,39 +121,68 @@ class ApiPipeline:
         entry["status"] = response.status
         with state.lock:
             state.requests.append(entry)
+            if entry["applied"]:
+                state.writes.append(
+                    {
+                        "ms_request_id": request_id,
+                        "method": request.method,
+                        "path": request.path,
+                        "status": response.status,
+                        "at": entry["at"],
+                        "fault": entry["fault"],
+                    }
+                )
         if post == "timeout":
-            delay = settings["latency_ms"] / 1000 if settings["latency_ms"] > 0 else 30
-            time.sleep(delay)
+            time.sleep(self._timeout_seconds(rule, settings))
         return response, note
+
+    @staticmethod
+    def _timeout_seconds(
+        rule: dict[str, Any] | None, settings: dict[str, Any]
+    ) -> float:
+        """Return how long a ``timeout`` fault holds the answer back."""
+        if rule is not None and rule.get("delay_ms") is not None:
+            return float(rule["delay_ms"]) / 1000
+        if settings["latency_ms"] > 0:
+            return float(settings["latency_ms"]) / 1000
+        return 30.0
 
     def _pre_checks(
         self, request: Request, settings: dict[str, Any], entry: dict[str, Any]
-    ) -> Response | None:
-        """Return a rejection (429, 401, fault 429/5xx) or None to go on."""
+    ) -> tuple[Response | None, dict[str, Any] | None]:
+        """Return (rejection or None to go on, the fault rule that fired)."""
         wait = self.bucket.take(int(settings["rate_limit_per_minute"]))
         if wait > 0:
-            return throttled(int(settings["retry_after_seconds"] or retry_after(wait)))
+            seconds = settings["retry_after_seconds"] or retry_after(wait)
+            return throttled(int(seconds)), None
         try:
             self.tokens.authorise(request)
         except ApiError as exc:
-            return error_response(exc)
+            return error_response(exc), None
         with self.state.lock:
-            action = self.faults.match(self.state.faults, request)
+            rule = self.faults.match(self.state.faults, request)
+        if rule is None:
+            return None, None
+        action = str(rule["action"])
         entry["fault"] = action
+        entry["fault_rule"] = rule["id"]
+        seconds = rule.get("retry_after")
+        if seconds is None:
+            seconds = settings["retry_after_seconds"] or 1
         if action == "429":
-            return throttled(int(settings["retry_after_seconds"] or 1))
+            return throttled(int(seconds)), rule
         if action == "500":
-            return error_response(ApiError(500, 800003, "Unexpected service error"))
+            error = ApiError(500, 800003, "Unexpected service error")
+            return error_response(error), rule
         if action == "503":
-            return error_response(
-                ApiError(
-                    503,
-                    503,
-                    "The service is temporarily unavailable. Try again later.",
-                    headers=[("Retry-After", "1")],
-                )
+            error = ApiError(
+                503,
+                503,
+                "The service is temporarily unavailable. Try again later.",
+                headers=[("Retry-After", str(int(seconds)))],
             )
-        return None
+            return error_response(error), rule
+        return None, rule
 
     def _run_handler(
         self,
@@ -188,6 +220,8 @@ class ApiPipeline:
                 response = error_response(
                     ApiError(500, 800003, "Unexpected service error")
                 )
+            if request.method in WRITE_METHODS and response.status < 300:
+                entry["applied"] = True
             if dedup and response.status < 500:
                 state.dedup[key] = {
                     "status": response.status,

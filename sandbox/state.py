@@ -117,6 +117,7 @@ class SandboxState:
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.faults: list[dict[str, Any]] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+        self.writes: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self.dedup: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._customer_ids: list[str] | None = None
 
@@ -136,6 +137,7 @@ class SandboxState:
         self.orders = other.orders
         self.faults = []
         self.requests.clear()
+        self.writes.clear()
         self.dedup.clear()
         self._customer_ids = None
 
@@ -322,6 +324,10 @@ class SandboxState:
             "orders": flat(self.orders),
             "offers": [dict(o) for o in catalog.OFFERS],
             "settings": dict(self.settings),
-            "faults": [dict(f) for f in self.faults],
+            "faults": [
+                {k: v for k, v in f.items() if not k.startswith("_")}
+                for f in self.faults
+            ],
             "requests": list(self.requests),
+            "writes": list(self.writes),
         }
