@@ -1,13 +1,22 @@
-"""Settings for a Partner Center client, and the factory that builds one.
+"""Settings for a Partner Center client, and the factories that build one.
 
 Sandbox and live differ only in URLs and token providers: both talk HTTP.
+
+``build_client`` builds a new client (its own session and token providers);
+``shared_client`` returns one client per process and config, so connections and
+access tokens are reused across jobs; attach per-job hooks with ``with_hooks``.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import requests
 
 from partner_center.auth import (
     DEFAULT_APP_SCOPE,
@@ -15,7 +24,9 @@ from partner_center.auth import (
     USER_IMPERSONATION_SCOPE,
     MsalAppTokenProvider,
     MsalUserTokenProvider,
+    RefreshTokenStore,
     SandboxTokenProvider,
+    SandboxUserTokenProvider,
     TokenProvider,
 )
 from partner_center.client import CallRecord, PartnerCenterClient, WriteIntent
@@ -33,6 +44,8 @@ __all__ = [
     "SANDBOX_URL",
     "PartnerCenterConfig",
     "build_client",
+    "clear_shared_clients",
+    "shared_client",
 ]
 
 MODES = ("sandbox", "live")
@@ -47,8 +60,14 @@ class PartnerCenterConfig:
     ``api_base_url`` is the API root including the version, e.g.
     ``https://api.partnercenter.microsoft.com/v1`` or ``http://127.0.0.1:8001/v1``.
     In sandbox mode ``token_url`` defaults to ``{sandbox root}/{tenant}/oauth2/token``.
-    In live mode app+user tokens are available only when ``user_refresh_token`` is
-    set.
+
+    App+user tokens are redeemed from a refresh token read from
+    ``refresh_token_store`` (e.g. the app's encrypted database row) before each
+    redemption, else from ``user_refresh_token``. Every rotated refresh token is
+    saved to the store and passed to ``on_refresh_token``. Live mode without
+    either has no app+user tokens; sandbox mode then uses its app token for
+    app+user calls. The store and the callback must be hashable (plain objects
+    and functions are) because ``shared_client`` caches by config.
     """
 
     mode: str
@@ -70,6 +89,13 @@ class PartnerCenterConfig:
     country: str = "US"
     application_name: str = "PartnerHub"
     max_local_wait: float = 5.0
+    refresh_token_store: RefreshTokenStore | None = field(default=None, repr=False)
+    on_refresh_token: Callable[[str], None] | None = field(default=None, repr=False)
+
+    @property
+    def has_user_credentials(self) -> bool:
+        """Return True if app+user tokens can be redeemed from a refresh token."""
+        return bool(self.user_refresh_token or self.refresh_token_store)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -117,34 +143,53 @@ class PartnerCenterConfig:
 
 
 def _token_providers(
-    config: PartnerCenterConfig,
+    config: PartnerCenterConfig, session: requests.Session
 ) -> tuple[TokenProvider, TokenProvider | None]:
     timeout = (config.connect_timeout, config.read_timeout)
+    user: TokenProvider | None = None
     if config.mode == "sandbox":
-        # The sandbox issues one kind of token; it serves app and app+user calls.
-        provider = SandboxTokenProvider(
+        app: TokenProvider = SandboxTokenProvider(
             config.resolved_token_url,
             config.client_id,
             config.client_secret,
             timeout=timeout,
+            session=session,
         )
-        return provider, provider
+        if not config.has_user_credentials:
+            # The sandbox's app token also serves app+user calls.
+            return app, app
+        user = SandboxUserTokenProvider(
+            config.resolved_token_url,
+            config.client_id,
+            config.client_secret,
+            config.user_refresh_token,
+            store=config.refresh_token_store,
+            on_refresh_token=config.on_refresh_token,
+            timeout=timeout,
+            session=session,
+        )
+        return app, user
     app = MsalAppTokenProvider(
         config.client_id,
         config.client_secret,
         config.tenant_id,
         scope=config.app_scope,
         authority_host=config.authority_host,
+        timeout=timeout,
+        http_client=session,
     )
-    user = None
-    if config.user_refresh_token:
+    if config.has_user_credentials:
         user = MsalUserTokenProvider(
             config.client_id,
             config.client_secret,
             config.tenant_id,
             config.user_refresh_token,
+            store=config.refresh_token_store,
+            on_refresh_token=config.on_refresh_token,
             scope=config.user_scope,
             authority_host=config.authority_host,
+            timeout=timeout,
+            http_client=session,
         )
     return app, user
 
@@ -161,7 +206,8 @@ def build_client(
     Without ``redis_url`` the client does not limit its own rate. ``on_write`` is
     called before each write is sent, ``on_call`` after every HTTP attempt.
     """
-    app_tokens, user_tokens = _token_providers(config)
+    session = requests.Session()
+    app_tokens, user_tokens = _token_providers(config, session)
     limiter: RateLimiter = NullRateLimiter()
     if redis_url:
         limiter = RedisRateLimiter(
@@ -182,4 +228,46 @@ def build_client(
         on_call=on_call,
         max_local_wait=config.max_local_wait,
         on_write=on_write,
+        session=session,
+        owns_session=True,
     )
+
+
+_SHARED_LIMIT = 8
+_shared: OrderedDict[
+    tuple[int, PartnerCenterConfig, str | None], PartnerCenterClient
+] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_client(
+    config: PartnerCenterConfig, *, redis_url: str | None = None
+) -> PartnerCenterClient:
+    """Return this process's client for ``config`` (built on first use).
+
+    The client has no hooks; give each job its own with
+    ``shared_client(config).with_hooks(on_call=..., on_write=...)``. Its session,
+    token providers (and so the cached access tokens) and rate limiter are
+    shared by every caller in the process. A forked child builds its own. At
+    most eight configs are kept; the oldest is closed when a ninth arrives.
+    """
+    key = (os.getpid(), config, redis_url)
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is not None:
+            _shared.move_to_end(key)
+            return client
+        client = build_client(config, redis_url=redis_url)
+        _shared[key] = client
+        while len(_shared) > _SHARED_LIMIT:
+            _, oldest = _shared.popitem(last=False)
+            oldest.close()
+        return client
+
+
+def clear_shared_clients() -> None:
+    """Close and forget every shared client (tests; after settings change)."""
+    with _shared_lock:
+        while _shared:
+            _, client = _shared.popitem()
+            client.close()

@@ -6,11 +6,15 @@ Each class says whether a retry can help:
 - ``TransientError``: yes, but when ``ambiguous`` is true a write may already have
   been applied, so read the state back (or resend with the same MS-RequestId).
 - ``PermanentError`` and its subclasses: no, not without changing the request.
-- ``AuthError``: not until the credentials are fixed.
+  ``AgreementNotAccepted`` and ``GdapAccessDenied`` (both ``Forbidden``) say who
+  must do what before a retry can succeed.
+- ``AuthError``: not until the credentials are fixed; ``MfaRequired`` and
+  ``RefreshTokenExpired`` say an admin must sign in again. An unreachable Entra ID
+  or an Entra 5xx is a ``TransientError``, not an ``AuthError``.
 - ``MalformedResponse``: no; the service answered with something unreadable. A 2xx
   status on a write means the write was applied.
 
-Messages never contain tokens or secrets.
+Messages never contain tokens or secrets, and are written for the reseller.
 """
 
 from __future__ import annotations
@@ -18,17 +22,43 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AgreementNotAccepted",
     "AuthError",
     "Conflict",
     "Forbidden",
+    "GdapAccessDenied",
     "MalformedResponse",
+    "MfaRequired",
     "NotFound",
     "PartnerCenterError",
     "PermanentError",
+    "RefreshTokenExpired",
     "Throttled",
     "TransientError",
     "error_for_answer",
+    "error_for_rejected_token",
 ]
+
+# Partner Center error codes with a meaning of their own (partner-center-api.md §4.6,
+# §5.2; DOMAIN.md "Access").
+MFA_REQUIRED_CODE = 900421
+CUSTOMER_AGREEMENT_CODE = 13605
+PARTNER_AGREEMENT_CODE = 900124
+ACCESS_DENIED_CODE = 2032
+
+# GDAP roles (any one suffices) per kind of call (partner-center-api.md §7, §8).
+USER_READ_ROLES = (
+    "Directory Readers",
+    "License Administrator",
+    "User Administrator",
+    "Directory Writers",
+)
+LICENCE_CHANGE_ROLES = (
+    "License Administrator",
+    "User Administrator",
+    "Directory Writers",
+)
+TRANSITION_ROLES = ("Directory Readers", "Global Reader")
 
 
 class PartnerCenterError(Exception):
@@ -156,20 +186,138 @@ class Conflict(PermanentError):
 class AuthError(PartnerCenterError):
     """A token could not be obtained, or Partner Center answered 401.
 
-    ``transient`` is true when the token endpoint was unreachable or answered 5xx, so
-    a later retry may succeed without changing the credentials.
+    ``transient`` is always False: a failure a retry can cure (Entra ID unreachable
+    or answering 5xx) is raised as ``TransientError`` instead. The attribute stays
+    for callers that still read it.
+    """
+
+    transient = False
+
+
+class MfaRequired(AuthError):
+    """The app+user sign-in has no multi-factor claim (Partner Center code 900421).
+
+    Since April 2026 Partner Center refuses app+user calls without MFA; an admin
+    must sign in again with MFA so a new refresh token can be stored.
     """
 
     def __init__(
         self,
-        message: str,
+        detail: str = "",
         *,
-        transient: bool = False,
         request_id: str | None = None,
         correlation_id: str | None = None,
     ) -> None:
-        super().__init__(message, request_id=request_id, correlation_id=correlation_id)
-        self.transient = transient
+        text = (
+            "The app+user sign-in lacks multi-factor authentication (MFA), which "
+            "Partner Center requires on app+user calls. An admin must sign in again "
+            "with MFA and consent, so a new refresh token is stored."
+        )
+        super().__init__(
+            f"{text} ({detail})" if detail else text,
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+
+
+class RefreshTokenExpired(AuthError):
+    """Entra ID refused the stored app+user refresh token (``invalid_grant``).
+
+    It expired (e.g. AADSTS700082, unused for 90 days) or was revoked; only a new
+    interactive sign-in and consent by an admin gives a new one.
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        text = (
+            "The stored app+user refresh token has expired or was revoked. An admin "
+            "must sign in again and consent (Secure Application Model), so a new "
+            "refresh token is stored."
+        )
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+
+class AgreementNotAccepted(Forbidden):
+    """HTTP 403 because an agreement is not accepted (13605 customer, 900124 partner).
+
+    ``party`` is ``"customer"`` or ``"partner"``; ``agreement`` names it and
+    ``where`` says where it is accepted.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | str | None,
+        description: str,
+        data: list[Any] | None = None,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            status,
+            code,
+            description,
+            data,
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+        if _int(code) == PARTNER_AGREEMENT_CODE:
+            self.party = "partner"
+            self.agreement = "Microsoft Partner Agreement"
+            self.where = (
+                "A global admin of the partner's own tenant accepts it in Partner "
+                "Center (Settings, Account settings, Legal info, Partner tab)."
+            )
+        else:
+            self.party = "customer"
+            self.agreement = "Microsoft Customer Agreement"
+            self.where = (
+                "A global or billing admin of the customer accepts it, then the "
+                "partner records the acceptance in Partner Center (Customers, the "
+                "customer, Account, Microsoft Customer Agreement)."
+            )
+        self.message = (
+            f"The {self.party} has not accepted the {self.agreement} (code {code}), "
+            f"so Partner Center refuses this purchase or change. {self.where} "
+            "Then try again."
+        )
+
+
+class GdapAccessDenied(Forbidden):
+    """HTTP 403 code 2032: the partner's granular admin access lacks a role.
+
+    ``needed_roles`` names the Entra roles (any one suffices) the call needs
+    through a GDAP relationship with the customer.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | str | None,
+        description: str,
+        data: list[Any] | None = None,
+        *,
+        needed_roles: tuple[str, ...] = (),
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            status,
+            code,
+            description,
+            data,
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+        self.needed_roles = needed_roles
+        needs = " or ".join(needed_roles) if needed_roles else "a role this call needs"
+        self.missing_permission = needs
+        self.message = (
+            f"Partner Center denied access to this customer (code {code}): the "
+            f"partner's granular admin (GDAP) access lacks {needs}. The customer "
+            "must approve a GDAP relationship that grants it, or renew one that "
+            "expired; then try again."
+        )
 
 
 class MalformedResponse(PartnerCenterError):
@@ -197,26 +345,66 @@ class MalformedResponse(PartnerCenterError):
         self.excerpt = excerpt
 
 
+def _int(code: int | str | None) -> int | None:
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and code.strip().isdigit():
+        return int(code.strip())
+    return None
+
+
+def _is_gdap(code: int | None, description: str) -> bool:
+    if code == ACCESS_DENIED_CODE:
+        return True
+    text = description.lower()
+    return "granular admin" in text or "insufficient_granular" in text
+
+
+def error_for_rejected_token(
+    code: int | str | None,
+    detail: str,
+    *,
+    request_id: str | None = None,
+    correlation_id: str | None = None,
+) -> AuthError:
+    """Return the error for a 401 from Partner Center (``MfaRequired`` for 900421)."""
+    if _int(code) == MFA_REQUIRED_CODE:
+        return MfaRequired(detail, request_id=request_id, correlation_id=correlation_id)
+    return AuthError(
+        f"Partner Center rejected the token: {detail}",
+        request_id=request_id,
+        correlation_id=correlation_id,
+    )
+
+
 def error_for_answer(
     status: int,
     code: int | str | None,
     description: str,
     data: list[Any] | None = None,
     *,
+    needed_roles: tuple[str, ...] = (),
     request_id: str | None = None,
     correlation_id: str | None = None,
 ) -> PartnerCenterError:
-    """Return the typed error for a refused request (a 4xx other than 401/429)."""
+    """Return the typed error for a refused request (a 4xx other than 401/429).
+
+    ``needed_roles`` names the GDAP roles the call needs, for the message of a
+    ``GdapAccessDenied``.
+    """
+    ids: dict[str, Any] = {"request_id": request_id, "correlation_id": correlation_id}
+    number = _int(code)
+    if number == MFA_REQUIRED_CODE:
+        return MfaRequired(f"HTTP {status}: {description}", **ids)
+    if number in (CUSTOMER_AGREEMENT_CODE, PARTNER_AGREEMENT_CODE):
+        return AgreementNotAccepted(status, code, description, data, **ids)
+    if status == 403 and _is_gdap(number, description):
+        return GdapAccessDenied(
+            status, code, description, data, needed_roles=needed_roles, **ids
+        )
     cls: type[PermanentError] = {
         403: Forbidden,
         404: NotFound,
         409: Conflict,
     }.get(status, PermanentError)
-    return cls(
-        status,
-        code,
-        description,
-        data,
-        request_id=request_id,
-        correlation_id=correlation_id,
-    )
+    return cls(status, code, description, data, **ids)

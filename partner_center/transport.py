@@ -40,6 +40,7 @@ from partner_center.errors import (
     Throttled,
     TransientError,
     error_for_answer,
+    error_for_rejected_token,
 )
 from partner_center.models import ApiFault
 from partner_center.ratelimit import NullRateLimiter, RateLimiter
@@ -104,6 +105,7 @@ class Transport:
         poll_interval: float = 1.0,
         poll_timeout: float = 30.0,
         session: requests.Session | None = None,
+        owns_session: bool | None = None,
     ) -> None:
         self.api_base_url = api_base_url.rstrip("/")
         self._base_path = urlsplit(self.api_base_url).path.rstrip("/")
@@ -121,7 +123,8 @@ class Transport:
         self.retry_backoff = retry_backoff
         self.poll_interval = poll_interval
         self.poll_timeout = poll_timeout
-        self._owns_session = session is None
+        # A session passed in is the caller's to close, unless it says otherwise.
+        self._owns_session = session is None if owns_session is None else owns_session
         self.session = session or requests.Session()
 
     def close(self) -> None:
@@ -170,11 +173,13 @@ class Transport:
         correlation_id: str | None = None,
         user: bool = False,
         operation: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> Answer:
         """Return the first non-error answer to one logical call.
 
         Raise the matching PartnerCenterError otherwise (see the module docstring
-        for what is retried).
+        for what is retried). ``roles`` names the GDAP roles the call needs, for
+        the message of a ``GdapAccessDenied``.
         """
         method = method.upper()
         is_write = method not in ("GET", "HEAD")
@@ -262,17 +267,20 @@ class Transport:
             if status < 400:
                 return Answer(response, request_id, correlation_id)
             if status == 401:
-                # Drop the token either way, so the caller's retry gets a fresh one.
+                # Drop the token either way, so the caller's retry gets a fresh one
+                # (and an admin's new consent is picked up from the store).
                 provider.invalidate()
-                if not is_write and not auth_retried:
-                    auth_retried = True
-                    continue
-                raise AuthError(
-                    f"Partner Center rejected the token for {method} {path} "
-                    f"(HTTP 401{', code ' + code if code else ''})",
+                rejected = error_for_rejected_token(
+                    fault.code if fault else None,
+                    f"{method} {path}, HTTP 401{', code ' + code if code else ''}",
                     request_id=request_id,
                     correlation_id=correlation_id,
                 )
+                # A fresh token cannot add a missing MFA claim.
+                if not is_write and not auth_retried and type(rejected) is AuthError:
+                    auth_retried = True
+                    continue
+                raise rejected
             if status == 429:
                 raise Throttled(
                     retry_after=retry_after(response, fault),
@@ -295,7 +303,7 @@ class Transport:
                     code=code,
                     description=getattr(fault, "description", None) or "",
                 )
-            raise self._refusal(response, fault, request_id, correlation_id)
+            raise self._refusal(response, fault, request_id, correlation_id, roles)
 
     def _headers(
         self,
@@ -324,6 +332,7 @@ class Transport:
         fault: ApiFault | None,
         request_id: str,
         correlation_id: str,
+        roles: tuple[str, ...],
     ) -> PartnerCenterError:
         description = (
             ((fault.description or fault.message) if fault else None)
@@ -336,6 +345,7 @@ class Transport:
             fault.code if fault else None,
             description,
             fault.data if fault else None,
+            needed_roles=roles,
             request_id=request_id,
             correlation_id=correlation_id,
         )

@@ -46,6 +46,7 @@ class Endpoints(Transport):
         correlation_id: str | None = None,
         user: bool = False,
         operation: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> M:
         answer = self._call(
             "GET",
@@ -54,6 +55,7 @@ class Endpoints(Transport):
             correlation_id=correlation_id,
             user=user,
             operation=operation,
+            roles=roles,
         )
         return self._parse(model, answer)
 
@@ -117,6 +119,7 @@ class Endpoints(Transport):
         correlation_id: str | None = None,
         user: bool = False,
         operation: str | None = None,
+        roles: tuple[str, ...] = (),
     ) -> Iterator[M]:
         """Yield items across pages until no next page, a repeated token or 2000.
 
@@ -139,6 +142,7 @@ class Endpoints(Transport):
                     correlation_id=correlation_id,
                     user=user,
                     operation=operation,
+                    roles=roles,
                 )
             except PermanentError as exc:
                 if not first and exc.status == 400 and exc.code == _END_OF_PAGES_CODE:

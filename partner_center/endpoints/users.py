@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 from partner_center.endpoints.base import Endpoints
+from partner_center.errors import LICENCE_CHANGE_ROLES, USER_READ_ROLES
 from partner_center.models import (
     CustomerUser,
     License,
@@ -38,6 +39,7 @@ class UserEndpoints(Endpoints):
             CustomerUser,
             correlation_id=correlation_id,
             user=True,
+            roles=USER_READ_ROLES,
         )
 
     # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-user-account-by-id
@@ -50,6 +52,7 @@ class UserEndpoints(Endpoints):
             CustomerUser,
             correlation_id=correlation_id,
             user=True,
+            roles=USER_READ_ROLES,
         )
 
     # Reference: https://learn.microsoft.com/en-us/partner-center/developer/check-which-licenses-are-assigned-to-a-user
@@ -60,7 +63,12 @@ class UserEndpoints(Endpoints):
         path = f"/customers/{seg(customer_id)}/users/{seg(user_id)}/licenses"
         return list(
             self._iter_pages(
-                path, [], License, correlation_id=correlation_id, user=True
+                path,
+                [],
+                License,
+                correlation_id=correlation_id,
+                user=True,
+                roles=USER_READ_ROLES,
             )
         )
 
@@ -94,6 +102,7 @@ class UserEndpoints(Endpoints):
             correlation_id=correlation_id,
             user=True,
             operation=Operation.LICENCE_UPDATE,
+            roles=LICENCE_CHANGE_ROLES,
         )
         return self._finish_write(answer, LicenseUpdate, None)
 
@@ -109,5 +118,6 @@ class UserEndpoints(Endpoints):
                 SubscribedSku,
                 correlation_id=correlation_id,
                 user=True,
+                roles=USER_READ_ROLES,
             )
         )

@@ -203,3 +203,83 @@ class SandboxControl:
         response = self.http.patch(f"{self.url}{path}", json=body, timeout=10)
         response.raise_for_status()
         return dict(response.json()) if response.content else {}
+
+
+class HostRewritingSession(requests.Session):
+    """A requests session that sends ``https://<any host>/...`` to ``target``.
+
+    It lets real ``msal`` (which insists on https authorities) talk to a local
+    scripted server over real HTTP.
+    """
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target.rstrip("/")
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            query = f"?{parts.query}" if parts.query else ""
+            url = f"{self.target}{parts.path}{query}"
+        return super().request(method, url, *args, **kwargs)
+
+
+class RotatingRefreshTokens:
+    """An Entra-like token endpoint where each refresh token works once.
+
+    Redeeming a token returns a new access token and a new refresh token and
+    spends the old one; a spent or unknown token gets ``invalid_grant``
+    (AADSTS700082), as a reused token would after rotation.
+    """
+
+    def __init__(self, first: str) -> None:
+        self.valid = {first}
+        self.redeemed: list[str] = []
+        self.refused: list[str] = []
+
+    def __call__(self, seen: SeenRequest) -> Canned:
+        body = seen.body if isinstance(seen.body, dict) else {}
+        token = str(body.get("refresh_token", ""))
+        if token not in self.valid:
+            self.refused.append(token)
+            return Canned(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "AADSTS700082: The refresh token has "
+                    f"expired due to inactivity. Token: {token}",
+                },
+            )
+        self.valid.discard(token)
+        self.redeemed.append(token)
+        n = len(self.redeemed)
+        self.valid.add(f"rt-{n}")
+        return Canned(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "access_token": f"user-access-{n}",
+                "refresh_token": f"rt-{n}",
+                "scope": "https://api.partnercenter.microsoft.com/user_impersonation",
+            },
+        )
+
+
+def script_entra_discovery(fake: FakePartnerCenter, tenant: str) -> None:
+    """Serve the OpenID configuration msal reads before its first token request."""
+    root = f"https://login.example.test/{tenant}"
+    fake.script(
+        "GET",
+        f"/{tenant}/v2.0/.well-known/openid-configuration",
+        Canned(
+            200,
+            {
+                "token_endpoint": f"{root}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                "issuer": f"{root}/v2.0",
+            },
+        ),
+    )

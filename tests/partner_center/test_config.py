@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 from partner_center.auth import (
+    MemoryRefreshTokenStore,
     MsalAppTokenProvider,
     MsalUserTokenProvider,
     SandboxTokenProvider,
+    SandboxUserTokenProvider,
 )
-from partner_center.config import PartnerCenterConfig, build_client
+from partner_center.config import (
+    PartnerCenterConfig,
+    build_client,
+    clear_shared_clients,
+    shared_client,
+)
 from partner_center.ratelimit import NullRateLimiter, RedisRateLimiter
 from tests.partner_center.support import REDIS_URL
 
@@ -83,3 +90,53 @@ def test_an_unknown_mode_fails_loudly() -> None:
             client_id="c",
             client_secret="s",
         )
+
+
+def test_sandbox_mode_with_a_refresh_token_redeems_it_for_app_user_calls() -> None:
+    store = MemoryRefreshTokenStore("rt-start")
+    config = PartnerCenterConfig.sandbox(refresh_token_store=store)
+
+    client = build_client(config)
+
+    assert isinstance(client.app_tokens, SandboxTokenProvider)
+    assert isinstance(client.user_tokens, SandboxUserTokenProvider)
+    assert client.user_tokens is not client.app_tokens
+
+
+def test_live_mode_takes_the_refresh_token_from_a_store_alone() -> None:
+    config = PartnerCenterConfig(
+        mode="live",
+        api_base_url="https://api.partnercenter.microsoft.com/v1",
+        tenant_id="t",
+        client_id="c",
+        client_secret="s",
+        refresh_token_store=MemoryRefreshTokenStore("rt-secret-value"),
+    )
+
+    client = build_client(config)
+
+    assert isinstance(client.user_tokens, MsalUserTokenProvider)
+    assert "rt-secret-value" not in repr(config)
+
+
+def test_one_client_per_process_and_config_is_shared() -> None:
+    config = PartnerCenterConfig.sandbox("http://127.0.0.1:8001")
+    other = PartnerCenterConfig.sandbox("http://127.0.0.1:8002")
+    try:
+        first = shared_client(config)
+        again = shared_client(PartnerCenterConfig.sandbox("http://127.0.0.1:8001"))
+        elsewhere = shared_client(other)
+        view = first.with_hooks(on_call=lambda record: None)
+    finally:
+        clear_shared_clients()
+
+    assert again is first and elsewhere is not first
+    assert view is not first
+    assert (view.session, view.app_tokens, view.user_tokens) == (
+        first.session,
+        first.app_tokens,
+        first.user_tokens,
+    )
+    assert first.on_call is None and view.on_call is not None
+    assert shared_client(config) is not first
+    clear_shared_clients()

@@ -12,8 +12,14 @@ from typing import Any
 
 import pytest
 
+from partner_center.auth import MemoryRefreshTokenStore
 from partner_center.client import CallRecord, PartnerCenterClient
-from partner_center.config import PartnerCenterConfig, build_client
+from partner_center.config import (
+    PartnerCenterConfig,
+    build_client,
+    clear_shared_clients,
+    shared_client,
+)
 from partner_center.errors import (
     AuthError,
     Forbidden,
@@ -516,3 +522,45 @@ def test_each_write_records_the_operation_its_method_performs(
         "subscription_patch",
     ]
     assert records[-1].operation == "relationship_request"
+
+
+# ----------------------------------------------------------------- refresh tokens
+
+
+def test_app_user_calls_follow_one_rotating_refresh_token_chain(
+    sandbox: SandboxControl,
+) -> None:
+    store = MemoryRefreshTokenStore("sbx-consented")
+    reported: list[str] = []
+    config = PartnerCenterConfig.sandbox(
+        sandbox.url, refresh_token_store=store, on_refresh_token=reported.append
+    )
+    pc = build_client(config)
+    assert pc.user_tokens is not None
+
+    for _ in range(3):
+        pc.get_relationship_request()
+        pc.user_tokens.invalidate()
+    pc.get_relationship_request()
+
+    assert len(reported) == 4 and len(set(reported)) == 4
+    assert store.load() == reported[-1]
+    assert "sbx-consented" not in reported
+
+
+def test_a_shared_client_reuses_its_access_token_across_jobs(
+    sandbox: SandboxControl,
+) -> None:
+    store = MemoryRefreshTokenStore("sbx-consented")
+    config = PartnerCenterConfig.sandbox(sandbox.url, refresh_token_store=store)
+    try:
+        for _ in range(5):
+            job: list[CallRecord] = []
+            pc = shared_client(config).with_hooks(on_call=job.append)
+            pc.get_relationship_request()
+            assert len(job) == 1
+    finally:
+        clear_shared_clients()
+
+    # One redemption for five jobs: the rotated token was saved once.
+    assert store.saved == 1

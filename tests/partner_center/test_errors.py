@@ -1,0 +1,162 @@
+"""Refusals that need a person to act are raised as their own types, in plain words.
+
+Driven over HTTP by the scripted server with the documented error bodies.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from partner_center.client import PartnerCenterClient
+from partner_center.errors import (
+    AgreementNotAccepted,
+    AuthError,
+    Forbidden,
+    GdapAccessDenied,
+    MfaRequired,
+)
+from tests.partner_center.support import Canned, FakePartnerCenter
+
+CID = "b44bb1fb-c595-45b0-9e09-d657365580bf"
+
+
+class CountingTokens:
+    def __init__(self) -> None:
+        self.issued = 0
+        self.invalidated = 0
+
+    def get_token(self) -> str:
+        self.issued += 1
+        return f"t{self.issued}"
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
+def fault(code: int, description: str) -> dict[str, object]:
+    return {"code": code, "description": description, "source": "PartnerFD"}
+
+
+@pytest.mark.parametrize("code", [900421, "900421"])
+def test_a_401_with_code_900421_raises_mfa_required_without_a_retry(
+    fake: FakePartnerCenter, code: int | str
+) -> None:
+    tokens = CountingTokens()
+    pc = PartnerCenterClient(fake.api, tokens, user_tokens=tokens)
+    fake.script(
+        "GET",
+        f"/v1/customers/{CID}/users",
+        Canned(401, {"code": code, "description": "MFA is required"}),
+    )
+
+    with pytest.raises(MfaRequired) as caught:
+        list(pc.iter_users(CID))
+
+    assert isinstance(caught.value, AuthError)
+    assert "multi-factor authentication" in caught.value.message
+    assert "900421" in caught.value.message
+    assert len(fake.requests) == 1
+    # The next call fetches a fresh token (an admin may have re-consented).
+    assert tokens.invalidated == 1
+
+
+def test_a_plain_401_is_still_an_auth_error_after_one_retry(
+    fake: FakePartnerCenter,
+) -> None:
+    pc = PartnerCenterClient(fake.api, CountingTokens())
+    fake.script("GET", f"/v1/customers/{CID}", Canned(401, fault(800001, "no")))
+
+    with pytest.raises(AuthError) as caught:
+        pc.get_customer(CID)
+
+    assert type(caught.value) is AuthError
+    assert len(fake.requests) == 2
+
+
+def test_an_unaccepted_customer_agreement_says_who_accepts_what_and_where(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "POST",
+        f"/v1/customers/{CID}/orders",
+        Canned(403, fault(13605, "Customer has not accepted the agreement")),
+    )
+
+    with pytest.raises(AgreementNotAccepted) as caught:
+        client.create_order(CID, [{"offerId": "X", "quantity": 1}], request_id="r")
+
+    error = caught.value
+    assert isinstance(error, Forbidden)
+    assert (error.party, error.agreement, error.code) == (
+        "customer",
+        "Microsoft Customer Agreement",
+        13605,
+    )
+    assert "customer has not accepted the Microsoft Customer Agreement" in str(error)
+    assert "Partner Center" in error.where and "Account" in error.where
+    assert "Choose another target" not in str(error)
+
+
+def test_an_unaccepted_partner_agreement_names_the_partners_admin(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "GET",
+        f"/v1/customers/{CID}",
+        Canned(403, fault(900124, "Partner has not accepted the agreement")),
+    )
+
+    with pytest.raises(AgreementNotAccepted) as caught:
+        client.get_customer(CID)
+
+    assert caught.value.party == "partner"
+    assert "Microsoft Partner Agreement" in caught.value.message
+    assert "Legal info" in caught.value.where
+
+
+def test_a_gdap_403_on_users_names_the_roles_reading_users_needs(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "GET", f"/v1/customers/{CID}/users", Canned(403, fault(2032, "Access denied"))
+    )
+
+    with pytest.raises(GdapAccessDenied) as caught:
+        list(client.iter_users(CID))
+
+    error = caught.value
+    assert isinstance(error, Forbidden) and error.status == 403
+    assert "Directory Readers" in error.needed_roles
+    assert "GDAP" in error.message and "Directory Readers" in error.message
+    assert error.missing_permission in error.message
+
+
+def test_a_gdap_403_on_a_licence_move_names_the_licence_roles(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "POST",
+        f"/v1/customers/{CID}/users/u1/licenseupdates",
+        Canned(403, fault(2032, "Access denied")),
+    )
+
+    with pytest.raises(GdapAccessDenied) as caught:
+        client.update_user_licenses(CID, "u1", ["a"], [], request_id="r")
+
+    assert caught.value.needed_roles[0] == "License Administrator"
+    assert "Directory Readers" not in caught.value.needed_roles
+
+
+def test_another_partners_subscription_stays_a_plain_forbidden(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "GET",
+        f"/v1/customers/{CID}",
+        Canned(403, fault(20002, "no commerce relationship")),
+    )
+
+    with pytest.raises(Forbidden) as caught:
+        client.get_customer(CID)
+
+    assert type(caught.value) is Forbidden
