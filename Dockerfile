@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# Production settings (DEBUG off, HTTPS, secure cookies); they refuse to start
+# without DJANGO_SECRET_KEY, so the image never runs with the public dev key.
+ENV DJANGO_SETTINGS_MODULE=partnerhub.settings.production
 WORKDIR /app
 COPY pyproject.toml ./
 COPY partnerhub ./partnerhub
@@ -8,6 +11,7 @@ COPY partner_center ./partner_center
 COPY sandbox ./sandbox
 RUN pip install .
 COPY . .
+# Collecting static files needs no secret: the development settings, DEBUG off.
 RUN DJANGO_SETTINGS_MODULE=partnerhub.settings python manage.py collectstatic --noinput
 RUN useradd --create-home partnerhub && mkdir -p /app/var && chown -R partnerhub /app/var
 USER partnerhub

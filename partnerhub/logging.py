@@ -11,8 +11,11 @@ Two layers:
 - ``RedactingExceptionReporterFilter`` keeps them out of Django's error reports.
 
 Redaction masks bearer tokens, ``Authorization`` headers, ``client_secret=`` /
-``access_token=`` / ``refresh_token=`` / ``password=`` pairs, and the literal values
-of the configured secrets wherever they appear.
+``access_token=`` / ``refresh_token=`` / ``password=`` pairs, the password of any
+``scheme://user:password@host`` URL, and the literal values of the configured
+secrets wherever they appear: the secret key (and its fallbacks), every setting
+named ``*_SECRET``, ``*_TOKEN``, ``*_PASSWORD`` or ``*_KEY``, database passwords,
+and the passwords in the Redis, broker and cache URLs.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pprint import pformat
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.views.debug import SafeExceptionReporterFilter
@@ -35,10 +39,16 @@ SECRET_SETTINGS = (
     "PARTNER_CENTER_REFRESH_TOKEN",
     "SECRET_KEY",
 )
+# Any other setting named like one of these holds a secret too.
+_SECRET_SETTING_NAME = re.compile(r"(?:^|_)(?:SECRET|TOKEN|PASSWORD|KEY)$")
+# Settings holding URLs that may carry a password.
+URL_SETTINGS = ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
 # Values shorter than this are not masked literally: masking "a" would garble text.
 _MIN_SECRET_LENGTH = 6
 
 _PATTERNS = [
+    # The password in scheme://user:password@host (DATABASE_URL, REDIS_URL, ...).
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s@/'\"]+(?=@)"),
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",}]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
     re.compile(
@@ -46,6 +56,42 @@ _PATTERNS = [
         r"['\"]?\s*[:=]\s*['\"]?)[^\s'\"&,}]+"
     ),
 ]
+
+
+def _url_password(url: Any) -> str:
+    if not isinstance(url, str) or "@" not in url:
+        return ""
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
+
+
+_secret_names: frozenset[str] | None = None
+
+
+def _secret_setting_names(settings: Any) -> frozenset[str]:
+    """Return the names of the settings that hold secrets (looked up once)."""
+    global _secret_names
+    if _secret_names is None:
+        _secret_names = frozenset(SECRET_SETTINGS) | {
+            name for name in dir(settings) if _SECRET_SETTING_NAME.search(name)
+        }
+    return _secret_names
+
+
+def _setting_secrets(settings: Any) -> Iterable[Any]:
+    for name in _secret_setting_names(settings):
+        yield getattr(settings, name, "")
+    yield from getattr(settings, "SECRET_KEY_FALLBACKS", [])
+    for name in URL_SETTINGS:
+        yield _url_password(getattr(settings, name, ""))
+    for cache in getattr(settings, "CACHES", {}).values():
+        locations = cache.get("LOCATION", "")
+        for location in [locations] if isinstance(locations, str) else locations:
+            yield _url_password(location)
+    for database in settings.DATABASES.values():
+        yield database.get("PASSWORD", "")
 
 
 def configured_secrets() -> list[str]:
@@ -59,11 +105,9 @@ def configured_secrets() -> list[str]:
 
         if not settings.configured:
             return []
-        values = [getattr(settings, name, "") for name in SECRET_SETTINGS]
-        password = settings.DATABASES.get("default", {}).get("PASSWORD", "")
+        values = list(_setting_secrets(settings))
     except Exception:
         return []
-    values.append(password)
     found = {
         value
         for value in values
@@ -155,12 +199,23 @@ class QuietPermissionDenied(logging.Filter):
 
 
 class RedactingExceptionReporterFilter(SafeExceptionReporterFilter):
-    """Django's error-report filter, also masking secrets in traceback variables.
+    """Django's error-report filter, also masking secrets wherever they appear.
 
-    Django hides settings and request headers whose names look secret; this also
-    hides POST fields and frame variables named like a secret or token, and any
-    whose printed value contains a configured secret or a bearer token.
+    Django hides settings and request META entries whose names look secret; this
+    also masks any configured secret, bearer token or URL password inside every
+    other setting and META value (``runserver`` passes the whole environment,
+    ``DATABASE_URL`` included, as META), and hides POST fields and frame variables
+    named like a secret or token or whose printed value contains one.
     """
+
+    def cleanse_setting(self, key: Any, value: Any) -> Any:
+        cleaned = super().cleanse_setting(key, value)
+        if isinstance(cleaned, str):
+            text = str(cleaned)  # a lazy string, too
+            masked = redact(text)
+            if masked != text:
+                return masked
+        return cleaned
 
     secret_names = re.compile(
         r"(?i)secret|token|passw|authorization|credential|api_?key"

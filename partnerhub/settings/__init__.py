@@ -26,7 +26,8 @@ VAR_DIR = Path(env_str("PARTNERHUB_VAR_DIR", str(BASE_DIR / "var")))
 SECRET_KEY = env_str(
     "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijkl"
 )
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless asked for: DEBUG pages show code, settings and the request to anyone.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -161,6 +162,12 @@ STATIC_ROOT = VAR_DIR / "static"
 # `collectstatic` has run (development serves from STATICFILES_DIRS).
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static files whatever DEBUG says, so development (DEBUG off by
+# default) shows the same pages as production. Here it finds them where they are;
+# production serves what `collectstatic` wrote to STATIC_ROOT.
+# https://whitenoise.readthedocs.io/en/stable/django.html#WHITENOISE_USE_FINDERS
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

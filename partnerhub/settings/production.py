@@ -22,3 +22,6 @@ CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Static files come from STATIC_ROOT, filled by `collectstatic` in the image.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
