@@ -1,7 +1,15 @@
 """`make run`: start the sandbox, web, worker and beat in the foreground.
 
 Ctrl-C stops them all. Redis must be reachable; a local `redis-server` is started
-when none answers and one is installed.
+when none answers and one is installed. Everything listens on 127.0.0.1 unless
+`PARTNERHUB_RUN_HOST` says otherwise.
+
+`make run` serves with DEBUG off (unless `DJANGO_DEBUG=1`), as in production: a
+reseller trying the demo sees PartnerHub's own 404 and 500 pages, WhiteNoise serves
+the static files, and a server error's traceback is printed here, in the log.
+
+`python -m partnerhub.devrun --reset-demo` (`make reset-demo`) first deletes the
+demo's database and the sandbox's saved state, then starts over.
 """
 
 from __future__ import annotations
@@ -13,11 +21,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+LOOPBACK = "127.0.0.1"
+WEB_PORT = 8000
+SANDBOX_PORT = 8001
 
 REDIS_MISSING = """\
 PartnerHub needs Redis (the Celery broker and the shared Partner Center rate limit),
@@ -47,15 +59,65 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
-    """Run every PartnerHub process until Ctrl-C; return the exit status."""
-    env = dict(os.environ)
+def run_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the environment every process of `make run` gets."""
+    env = dict(environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "partnerhub.settings")
     env.setdefault("PYTHONUNBUFFERED", "1")
     # The sandbox allows a demo-friendly rate; the live default stays 500/min.
     env.setdefault("PARTNER_CENTER_RATE_LIMIT_PER_MINUTE", "3000")
-    customers = env.get("PARTNERHUB_DEMO_CUSTOMERS", "200")
+    return env
+
+
+def listen_host(env: Mapping[str, str]) -> str:
+    """Return the address web and the sandbox listen on: loopback unless asked."""
+    return env.get("PARTNERHUB_RUN_HOST", "").strip() or LOOPBACK
+
+
+def connect_host(env: Mapping[str, str]) -> str:
+    """Return the address to reach what listens on `listen_host`."""
+    host = listen_host(env)
+    return LOOPBACK if host in {"0.0.0.0", "::"} else host  # noqa: S104
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def sandbox_command(env: Mapping[str, str], *, port: int = SANDBOX_PORT) -> list[str]:
+    """Return the command that starts the sandbox."""
+    return [
+        PY,
+        "-m",
+        "sandbox",
+        "--host",
+        listen_host(env),
+        "--port",
+        str(port),
+        "--customers",
+        env.get("PARTNERHUB_DEMO_CUSTOMERS", "200"),
+        "--seed",
+        env.get("PARTNERHUB_DEMO_SEED", "1"),
+    ]
+
+
+def web_command(env: Mapping[str, str], *, port: int = WEB_PORT) -> list[str]:
+    """Return the command that starts the web server."""
+    return [
+        PY,
+        "manage.py",
+        "runserver",
+        _host_port(listen_host(env), port),
+        "--noreload",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every PartnerHub process until Ctrl-C; return the exit status."""
+    env = run_env(os.environ)
     mode = env.get("PARTNER_CENTER_MODE", "sandbox")
+    here = connect_host(env)
+    env.setdefault("SANDBOX_URL", f"http://{_host_port(here, SANDBOX_PORT)}")
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(name: str, args: list[str], log: Path | None = None) -> None:
@@ -116,7 +178,9 @@ def main() -> int:
             _wait_for(redis_host, redis_port, "Redis")
 
         busy = [
-            port for port in (8000, 8001) if _reachable("127.0.0.1", port, timeout=0.3)
+            port
+            for port in (WEB_PORT, SANDBOX_PORT)
+            if _reachable(here, port, timeout=0.3)
         ]
         if busy:
             ports = " and ".join(str(port) for port in busy)
@@ -133,24 +197,8 @@ def main() -> int:
         )
 
         if mode == "sandbox":
-            start(
-                "sandbox",
-                [
-                    PY,
-                    "-m",
-                    "sandbox",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    "8001",
-                    "--customers",
-                    customers,
-                    "--seed",
-                    env.get("PARTNERHUB_DEMO_SEED", "1"),
-                ],
-                log=ROOT / "var" / "sandbox.log",
-            )
-            _wait_for("127.0.0.1", 8001, "The sandbox")
+            start("sandbox", sandbox_command(env), log=ROOT / "var" / "sandbox.log")
+            _wait_for(here, SANDBOX_PORT, "The sandbox")
         start(
             "worker",
             [
@@ -181,8 +229,8 @@ def main() -> int:
                 str(ROOT / "var" / "celerybeat-schedule"),
             ],
         )
-        start("web", [PY, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"])
-        _wait_for("127.0.0.1", 8000, "The web server")
+        start("web", web_command(env))
+        _wait_for(here, WEB_PORT, "The web server")
         subprocess.run(
             [PY, "manage.py", "sync_partner_center", "--enqueue"],
             cwd=ROOT,
@@ -190,7 +238,8 @@ def main() -> int:
             check=False,
         )
         print(
-            "\n[run] PartnerHub is up: http://127.0.0.1:8000  (Ctrl-C stops everything)\n",
+            f"\n[run] PartnerHub is up: http://{_host_port(here, WEB_PORT)}  "
+            "(Ctrl-C stops everything)\n",
             flush=True,
         )
         while True:
