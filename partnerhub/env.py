@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,23 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """Return a comma-separated list of IP addresses or CIDR networks, normalised.
+
+    Raise ImproperlyConfigured naming the variable for an entry that is neither.
+    """
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network "
+                "(e.g. 10.0.0.0/8 or 203.0.113.10)."
+            ) from None
+    return networks
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from partnerhub.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so everything after it (axes, the audit log) sees the client's address.
+    "partnerhub.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +126,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 AXES_USERNAME_CALLABLE = "hub.signals.axes_username"
+AXES_CLIENT_IP_CALLABLE = "partnerhub.proxies.client_ip_for_axes"
+
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed:
+# for requests from them, the client is the right-most address in that header that
+# is not itself one of them. Empty: the header is ignored and the peer is the client.
+PARTNERHUB_TRUSTED_PROXIES = env_networks("PARTNERHUB_TRUSTED_PROXIES")
 
 # Failed and locked-out sign-ins go into the audit log once per account and address
 # per window, with how many there were (hub/signals.py); past this many accounts
