@@ -1,28 +1,35 @@
 """A typed client for the subset of the Partner Center REST API the product uses.
 
 ``PartnerCenterClient`` is one class assembled from one module per subject:
-``transport.py`` (session, headers, retries, errors, records), ``endpoints/base.py``
-(paging, 202 polling) and ``endpoints/*.py`` (the operations). Build one with
-``partner_center.config.build_client``.
+``transport.py`` (session, headers, retries, errors, hooks), ``endpoints/base.py``
+(paging, 202 polling) and ``endpoints/*.py``: customers, subscriptions (read,
+suspend, auto-renew, cancel, scheduled change), skus (the Entra skuId a
+subscription grants), orders, carts, catalog (legacy offers), products (modern
+catalogue), transitions, migrations (legacy → NCE) and users (licences). Build
+one with ``partner_center.config.build_client`` or ``shared_client``.
 """
 
 from __future__ import annotations
 
-from partner_center.endpoints.catalog import CatalogEndpoints
+from partner_center.endpoints.carts import CartEndpoints
 from partner_center.endpoints.customers import CustomerEndpoints
+from partner_center.endpoints.migrations import MigrationEndpoints
 from partner_center.endpoints.orders import OrderEndpoints
-from partner_center.endpoints.subscriptions import SubscriptionEndpoints
+from partner_center.endpoints.skus import EntraSku, EntraSkuEndpoints
+from partner_center.endpoints.transitions import TransitionEndpoints
 from partner_center.endpoints.users import UserEndpoints
 from partner_center.records import CallRecord, Operation, WriteIntent
 
-__all__ = ["CallRecord", "Operation", "PartnerCenterClient", "WriteIntent"]
+__all__ = ["CallRecord", "EntraSku", "Operation", "PartnerCenterClient", "WriteIntent"]
 
 
 class PartnerCenterClient(
     CustomerEndpoints,
-    SubscriptionEndpoints,
+    EntraSkuEndpoints,
     OrderEndpoints,
-    CatalogEndpoints,
+    CartEndpoints,
+    TransitionEndpoints,
+    MigrationEndpoints,
     UserEndpoints,
 ):
     """A client for one Partner Center (or sandbox) API root, e.g. ``.../v1``.

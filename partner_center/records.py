@@ -27,6 +27,17 @@ class Operation(StrEnum):
     SUBSCRIPTION_SUSPEND = "subscription_suspend"
     SUBSCRIPTION_AUTO_RENEW_OFF = "subscription_auto_renew_off"
     SUBSCRIPTION_AUTO_RENEW_ON = "subscription_auto_renew_on"
+    SUBSCRIPTION_CANCEL = "subscription_cancel"
+    SCHEDULED_CHANGE = "scheduled_change"
+    CART_CREATE = "cart_create"
+    CART_UPDATE = "cart_update"
+    CART_CHECKOUT = "cart_checkout"
+    TRANSITION = "transition"
+    MIGRATION_VALIDATE = "migration_validate"
+    MIGRATION_CREATE = "migration_create"
+    MIGRATION_SCHEDULE_CREATE = "migration_schedule_create"
+    MIGRATION_SCHEDULE_UPDATE = "migration_schedule_update"
+    MIGRATION_SCHEDULE_CANCEL = "migration_schedule_cancel"
     RELATIONSHIP_REQUEST = "relationship_request"
 
 

@@ -34,13 +34,12 @@ import requests
 from pydantic import BaseModel
 
 from partner_center.auth import TokenProvider
+from partner_center.classify import error_for_answer, error_for_rejected_token
 from partner_center.errors import (
     AuthError,
     PartnerCenterError,
     Throttled,
     TransientError,
-    error_for_answer,
-    error_for_rejected_token,
 )
 from partner_center.models import ApiFault
 from partner_center.ratelimit import NullRateLimiter, RateLimiter

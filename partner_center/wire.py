@@ -122,9 +122,25 @@ def quote_etag(etag: str) -> str:
 
 
 def as_body(item: BaseModel | Mapping[str, Any], exclude: set[str]) -> dict[str, Any]:
-    """Return a request body (camelCase) from a model or a mapping."""
+    """Return a request body (camelCase) from a model or a mapping.
+
+    Only the fields a model was given (or parsed with) are sent.
+    """
     if isinstance(item, BaseModel):
         return item.model_dump(
-            mode="json", by_alias=True, exclude_none=True, exclude=exclude
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            exclude_unset=True,
+            exclude=exclude,
         )
     return camel_keys(item)
+
+
+def normalise_body_ids(body: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Return ``body`` with the GUIDs under ``keys`` lower-cased."""
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, str):
+            body[key] = normalise_id(value)
+    return body

@@ -196,7 +196,8 @@ class Endpoints(Transport):
             response.headers.get("Location") or reread_path
         ):
             return self._poll_accepted(answer, model, reread_path, operation)
-        if response.status_code == 204 and reread_path:
+        # 204, or a 2xx with no body: the write happened; read its result.
+        if (response.status_code == 204 or not response.content) and reread_path:
             try:
                 return self._get(
                     reread_path,

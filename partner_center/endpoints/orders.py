@@ -23,12 +23,15 @@ class OrderEndpoints(Endpoints):
         request_id: str | uuid.UUID,
         billing_cycle: str = "monthly",
         *,
+        partner_id_on_record: str | None = None,
         correlation_id: str | None = None,
     ) -> Order:
         """Return the order created (201) for ``line_items``.
 
-        Line items without ``lineItemNumber`` are numbered 0..n-1. Send the same
-        ``request_id`` only when retrying this very order.
+        Line items without ``lineItemNumber`` are numbered 0..n-1.
+        ``partner_id_on_record`` (an indirect reseller's MPN id) is set on every
+        line that names none. Send the same ``request_id`` only when retrying
+        this very order.
 
         Raise TransientError(ambiguous=True) if the order may have been placed
         without confirmation; read the customer's orders or subscriptions before
@@ -39,6 +42,8 @@ class OrderEndpoints(Endpoints):
         for number, item in enumerate(line_items):
             data = as_body(item, exclude={"links"})
             data.setdefault("lineItemNumber", number)
+            if partner_id_on_record and not data.get("partnerIdOnRecord"):
+                data["partnerIdOnRecord"] = partner_id_on_record
             items.append(data)
         path = f"/customers/{seg(customer_id)}/orders"
         answer = self._call(

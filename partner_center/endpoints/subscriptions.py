@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from partner_center.endpoints.base import Endpoints
-from partner_center.models import Subscription, SubscriptionProvisioningStatus
+from partner_center.models import (
+    ScheduledNextTermInstructions,
+    Subscription,
+    SubscriptionProvisioningStatus,
+)
 from partner_center.records import Operation
 from partner_center.transport import Params
-from partner_center.wire import camel_keys, new_id, quote_etag, seg
+from partner_center.wire import as_body, camel_keys, new_id, quote_etag, seg
 
 __all__ = ["SubscriptionEndpoints"]
 
@@ -114,13 +118,25 @@ class SubscriptionEndpoints(Endpoints):
         etag: str | None = None,
         *,
         correlation_id: str | None = None,
+        allow_nce: bool = False,
     ) -> Subscription:
         """Return the subscription after setting its status to ``suspended``.
 
         Legacy subscriptions only: a suspended new-commerce subscription keeps
-        billing to its term end (end one with ``cancel_subscription`` or
-        ``set_auto_renew(False)``).
+        billing to its term end while its users lose the service, so suspending
+        one is refused with ValueError before anything is sent, unless
+        ``allow_nce``. End an NCE subscription with ``cancel_subscription``
+        (inside its window) or ``set_auto_renew(False)``.
         """
+
+        def refuse_nce(current: Subscription) -> None:
+            if current.is_nce and not allow_nce:
+                raise ValueError(
+                    f"Subscription {current.id} is new commerce: suspending it keeps "
+                    "billing to its term end. Cancel it inside its cancellation "
+                    "window or turn auto-renew off instead."
+                )
+
         return self._patch_subscription(
             customer_id,
             subscription_id,
@@ -129,6 +145,7 @@ class SubscriptionEndpoints(Endpoints):
             etag,
             correlation_id=correlation_id,
             operation=Operation.SUBSCRIPTION_SUSPEND,
+            check=refuse_nce,
         )
 
     # Reference: https://learn.microsoft.com/en-us/partner-center/developer/update-autorenew-for-an-azure-marketplace-subscription
@@ -157,6 +174,65 @@ class SubscriptionEndpoints(Endpoints):
             ),
         )
 
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/cancel-an-azure-marketplace-subscription
+    def cancel_subscription(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        request_id: str | uuid.UUID,
+        etag: str | None = None,
+        *,
+        correlation_id: str | None = None,
+    ) -> Subscription:
+        """Return the NCE subscription after cancelling it (``status: deleted``).
+
+        Partner Center allows it only inside the cancellation window (168 hours
+        after purchase or renewal, ``cancellation_allowed_until_date``), with a
+        prorated refund; after that it refuses with a PermanentError whose code
+        is UNCONFIRMED. Outside the window turn auto-renew off instead.
+        """
+        return self._patch_subscription(
+            customer_id,
+            subscription_id,
+            {"status": "deleted"},
+            request_id,
+            etag,
+            correlation_id=correlation_id,
+            operation=Operation.SUBSCRIPTION_CANCEL,
+        )
+
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes
+    def schedule_next_term(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        instructions: ScheduledNextTermInstructions | Mapping[str, Any],
+        request_id: str | uuid.UUID,
+        etag: str | None = None,
+        *,
+        correlation_id: str | None = None,
+    ) -> Subscription:
+        """Return the NCE subscription with a change scheduled for its renewal.
+
+        ``instructions`` names the product, SKU, availability, term, billing
+        cycle and quantity the subscription renews into. Scheduling needs
+        auto-renew on, so the same PATCH sets ``autoRenewEnabled: true``. Any
+        later mid-term change deletes the schedule: read it back before relying
+        on it.
+        """
+        return self._patch_subscription(
+            customer_id,
+            subscription_id,
+            {
+                "autoRenewEnabled": True,
+                "scheduledNextTermInstructions": as_body(instructions, exclude=set()),
+            },
+            request_id,
+            etag,
+            correlation_id=correlation_id,
+            operation=Operation.SCHEDULED_CHANGE,
+        )
+
     def _subscription_path(self, customer_id: str, subscription_id: str) -> str:
         return f"/customers/{seg(customer_id)}/subscriptions/{seg(subscription_id)}"
 
@@ -170,6 +246,7 @@ class SubscriptionEndpoints(Endpoints):
         *,
         correlation_id: str | None,
         operation: str,
+        check: Callable[[Subscription], None] | None = None,
     ) -> Subscription:
         request_id = self._require_request_id(request_id)
         correlation_id = correlation_id or new_id()
@@ -180,10 +257,12 @@ class SubscriptionEndpoints(Endpoints):
         current = self._json(answer)
         if not isinstance(current, dict):
             raise self._malformed(answer, "expected a JSON object")
-        self._validate(Subscription, current, answer)
+        read = self._validate(Subscription, current, answer)
         wanted = camel_keys(changes)
         if all(k in current and current[k] == v for k, v in wanted.items()):
-            return self._validate(Subscription, current, answer)
+            return read
+        if check is not None:
+            check(read)
         body = {**current, **wanted}
         attributes = current.get("attributes")
         known_etag = etag or (

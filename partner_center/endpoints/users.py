@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 
+from partner_center.classify import LICENCE_CHANGE_ROLES, USER_READ_ROLES
 from partner_center.endpoints.base import Endpoints
-from partner_center.errors import LICENCE_CHANGE_ROLES, USER_READ_ROLES
 from partner_center.models import (
     CustomerUser,
     License,

@@ -11,6 +11,9 @@ without notice (``"expired"`` in 2022, ``"disabled"`` in 2023):
   far-future dates such as ``9999-12-10T00:00:00Z``; an empty or unreadable value
   becomes ``None`` instead of failing the whole response;
 - a ``null`` list is read as an empty list;
+- field names are matched case-insensitively when the exact camelCase name is
+  absent (Microsoft's own examples show ``"Events"`` and PascalCase bodies), and
+  enum-like strings are stripped (``"Started "`` reads as ``"Started"``);
 - GUID-valued ids (tenant, subscription, order, user, skuId, ...) are lower-cased
   once here (``Guid``), so the app can compare and index them exactly. Offer and
   catalogue ids (``CFQ7TTC0LH18:0001:...``, legacy offer GUIDs) keep their form.
@@ -105,6 +108,8 @@ def _enum_str(value: Any) -> Any:
         return str(value).lower()
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, str):
+        return value.strip()
     return value
 
 
@@ -133,6 +138,30 @@ NoneAsEmpty = BeforeValidator(_none_as_empty)
 T = TypeVar("T")
 
 
+_ALIASES: dict[type[BaseModel], tuple[frozenset[str], dict[str, str]]] = {}
+
+
+def _aliases(cls: type[BaseModel]) -> tuple[frozenset[str], dict[str, str]]:
+    """Return the exact names a model accepts and a lower-case → name map."""
+    cached = _ALIASES.get(cls)
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    for name, info in cls.model_fields.items():
+        names.add(name)
+        if info.alias:
+            names.add(info.alias)
+        choices = getattr(info.validation_alias, "choices", None)
+        if isinstance(info.validation_alias, str):
+            names.add(info.validation_alias)
+        for choice in choices or ():
+            if isinstance(choice, str):
+                names.add(choice)
+    found = (frozenset(names), {n.lower(): n for n in sorted(names)})
+    _ALIASES[cls] = found
+    return found
+
+
 class PCModel(BaseModel):
     """Base for every Partner Center model: camelCase aliases, unknown fields kept."""
 
@@ -141,6 +170,23 @@ class PCModel(BaseModel):
         populate_by_name=True,
         extra="allow",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _match_names_case_insensitively(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        exact, lowered = _aliases(cls)
+        if all(key in exact for key in data):
+            return data
+        renamed: dict[Any, Any] = {}
+        for key, value in data.items():
+            name = lowered.get(key.lower()) if isinstance(key, str) else None
+            if key in exact or name is None or name in data or name in renamed:
+                renamed[key] = value
+            else:
+                renamed[name] = value
+        return renamed
 
 
 class KeyValuePair(PCModel):

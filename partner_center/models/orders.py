@@ -13,6 +13,7 @@ from partner_center.models.base import (
     OptGuid,
     PCModel,
     ResourceAttributes,
+    StrList,
 )
 
 __all__ = ["Order", "OrderLineItem"]
@@ -32,8 +33,14 @@ class OrderLineItem(PCModel):
     friendly_name: str | None = None
     quantity: int | None = None
     term_duration: str | None = None
+    billing_cycle: EnumStr = None
+    custom_term_end_date: LenientDatetime = None
+    promotion_id: str | None = None
+    renews_to: Any = None
     transaction_type: EnumStr = None
     partner_id_on_record: str | None = None
+    additional_partner_ids_on_record: StrList = []
+    attestation_accepted: bool | None = None
     provisioning_context: dict[str, Any] | None = None
     links: Links | None = None
 

@@ -1,0 +1,152 @@
+"""Transitions (NCE upgrades, §7.2): eligibilities, requests and their events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import model_validator
+
+from partner_center.models.base import (
+    AnyList,
+    Code,
+    EnumStr,
+    Links,
+    NoneAsEmpty,
+    OptGuid,
+    PCModel,
+    ResourceAttributes,
+)
+
+__all__ = [
+    "TRANSITION_ONLY",
+    "TRANSITION_WITH_LICENSE_TRANSFER",
+    "EligibilityDetail",
+    "TargetSubscriptionEligibility",
+    "Transition",
+    "TransitionEligibility",
+    "TransitionError",
+    "TransitionEvent",
+    "TransitionHistory",
+]
+
+TRANSITION_ONLY = "transition_only"
+TRANSITION_WITH_LICENSE_TRANSFER = "transition_with_license_transfer"
+
+
+class TransitionError(PCModel):
+    """Why a transition is not possible; ``code`` is an int (``TransitionErrorCode``).
+
+    Codes: 1 delegated admin permissions disabled, 5 user context required
+    (an app-only token), 12 user licence error, 13 insufficient GDAP permissions.
+    """
+
+    code: Code = None
+    description: str | None = None
+    additional_details: Any = None
+
+
+class EligibilityDetail(PCModel):
+    is_eligible: bool | None = None
+    transition_type: EnumStr = None
+    errors: Annotated[list[TransitionError], NoneAsEmpty] = []
+
+
+class TargetSubscriptionEligibility(PCModel):
+    """An existing subscription the source may transition into."""
+
+    is_eligible: bool | None = None
+    subscription_id: OptGuid = None
+    subscription_friendly_name: str | None = None
+    subscription_term_duration: str | None = None
+    subscription_billing_cycle: EnumStr = None
+    errors: Annotated[list[TransitionError], NoneAsEmpty] = []
+
+
+class TransitionEligibility(PCModel):
+    """A target catalogue item and whether each transition type is possible."""
+
+    catalog_item_id: str | None = None
+    title: str | None = None
+    description: str | None = None
+    quantity: int | None = None
+    eligibilities: Annotated[list[EligibilityDetail], NoneAsEmpty] = []
+    subscription_eligibilities: Annotated[
+        list[TargetSubscriptionEligibility], NoneAsEmpty
+    ] = []
+    attributes: ResourceAttributes | None = None
+
+    def eligible_for(self, transition_type: str) -> bool:
+        """Return True if this target is eligible for ``transition_type``."""
+        return any(
+            e.is_eligible and (e.transition_type or "").lower() == transition_type
+            for e in self.eligibilities
+        )
+
+    @property
+    def transfers_licences(self) -> bool:
+        """Return True if a transition with licence transfer is eligible."""
+        return self.eligible_for(TRANSITION_WITH_LICENSE_TRANSFER)
+
+
+class TransitionEvent(PCModel):
+    """A step of a transition: ``name`` Conversion or SeatReassignment."""
+
+    name: str | None = None
+    status: EnumStr = None
+    timestamp: Any = None
+    errors: AnyList = []
+
+
+class Transition(PCModel):
+    """A transition request, and Partner Center's answer to it."""
+
+    id: str | None = None
+    operation_id: OptGuid = None
+    from_catalog_item_id: str | None = None
+    from_subscription_id: OptGuid = None
+    to_catalog_item_id: str | None = None
+    to_subscription_id: OptGuid = None
+    quantity: int | None = None
+    term_duration: str | None = None
+    billing_cycle: EnumStr = None
+    transition_type: EnumStr = None
+    promotion_id: str | None = None
+    status: EnumStr = None
+    events: Annotated[list[TransitionEvent], NoneAsEmpty] = []
+    links: Links | None = None
+    attributes: ResourceAttributes | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Return True when every event reached Completed or Failed."""
+        done = {"completed", "failed"}
+        return bool(self.events) and all(
+            (e.status or "").lower() in done for e in self.events
+        )
+
+    @property
+    def failed(self) -> bool:
+        """Return True if any event failed."""
+        return any((e.status or "").lower() == "failed" for e in self.events)
+
+
+class TransitionHistory(PCModel):
+    """The answer to GET transitions: the docs wrap it in ``transition``.
+
+    A collection (``items``) or a bare array is read the same way.
+    """
+
+    items: Annotated[list[Transition], NoneAsEmpty] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_every_wrapper(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"items": data}
+        if isinstance(data, dict) and "items" not in data:
+            for key in ("transition", "transitions", "Transition"):
+                if key in data:
+                    value = data[key]
+                    items = value if isinstance(value, list) else [value]
+                    return {**data, "items": items}
+        return data
