@@ -1,11 +1,12 @@
 # PartnerHub: `make run` starts everything on the sandbox, `make test` runs every test,
-# `make test-fast` all but the browser and worker-kill tests.
+# `make test-fast` all but the browser and worker-kill tests, `make reset-demo` deletes
+# the demo's database and starts everything over.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck pytest pytest-fast bench install migrate clean
+.PHONY: run reset-demo test test-fast lint typecheck pytest pytest-fast bench install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +24,13 @@ migrate: install
 run: install
 	$(BIN)/python -m partnerhub.devrun
 
+reset-demo: install
+	$(BIN)/python -m partnerhub.devrun --reset-demo
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy partnerhub hub partner_center sandbox

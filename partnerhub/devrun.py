@@ -8,8 +8,14 @@ when none answers and one is installed. Everything listens on 127.0.0.1 unless
 reseller trying the demo sees PartnerHub's own 404 and 500 pages, WhiteNoise serves
 the static files, and a server error's traceback is printed here, in the log.
 
-`python -m partnerhub.devrun --reset-demo` (`make reset-demo`) first deletes the
-demo's database and the sandbox's saved state, then starts over.
+The sandbox keeps Partner Center in memory and seeds it afresh whenever it starts,
+so a database kept from an earlier run would describe a Partner Center that no longer
+exists (a migration completed in the database, its customer back on the retired SKU
+in the sandbox). Against the sandbox, each `make run` therefore starts the demo over:
+the demo database is deleted and migrated again, and the queued tasks that referred
+to its rows are purged. `python -m partnerhub.devrun --reset-demo` (`make reset-demo`)
+does the same whatever the mode. A database named by a non-SQLite `DATABASE_URL` is
+never deleted: it is left as it is, with a warning.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,8 +118,85 @@ def web_command(env: Mapping[str, str], *, port: int = WEB_PORT) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run every PartnerHub process until Ctrl-C; return the exit status."""
+def var_dir(env: Mapping[str, str]) -> Path:
+    """Return the folder of the demo's files (as the settings compute it)."""
+    return Path(env.get("PARTNERHUB_VAR_DIR") or ROOT / "var")
+
+
+def demo_database(env: Mapping[str, str]) -> Path | None:
+    """Return the SQLite file the demo's database is, or None if it is not a file."""
+    url = env.get("DATABASE_URL", "")
+    if not url:
+        return var_dir(env) / "partnerhub.sqlite3"
+    if not url.lower().startswith("sqlite:"):
+        return None
+    from partnerhub.env import database_from_url
+
+    return Path(database_from_url(url, base_dir=ROOT)["NAME"])
+
+
+def reset_demo(env: Mapping[str, str]) -> list[Path]:
+    """Delete the demo's SQLite database (with its WAL files); return what was deleted.
+
+    Raise SystemExit, deleting nothing, when `DATABASE_URL` names a database that is
+    not a SQLite file: that one belongs to whoever configured it.
+    """
+    database = demo_database(env)
+    if database is None:
+        raise SystemExit(
+            "DATABASE_URL names a database server, which PartnerHub does not delete. "
+            "Drop and create that database yourself, or unset DATABASE_URL to use the "
+            "demo's SQLite file."
+        )
+    deleted = []
+    for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
+        if path.exists():
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
+def _start_over(env: Mapping[str, str], why: str) -> None:
+    """Reset the demo database, saying why and what went, and purge stale tasks."""
+    if demo_database(env) is None:
+        print(
+            f"[run] {why} DATABASE_URL names a database server, which is left as "
+            "it is: pages may show migrations the sandbox does not know about. "
+            "Recreate that database to start the demo over.",
+            flush=True,
+        )
+        return
+    deleted = reset_demo(env)
+    names = ", ".join(str(path) for path in deleted) or "nothing yet"
+    print(f"[run] {why} Deleted: {names}.", flush=True)
+    # Queued tasks name rows of the deleted database; new rows reuse those ids.
+    subprocess.run(
+        [PY, "-m", "celery", "-A", "partnerhub", "purge", "--force"],
+        cwd=ROOT,
+        env=dict(env),
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def prepare_demo(env: Mapping[str, str], *, reset: bool) -> None:
+    """Start the demo database over when asked or when the sandbox will reseed."""
+    if reset:
+        _start_over(env, "Starting the demo over, as asked.")
+    elif env.get("PARTNER_CENTER_MODE", "sandbox") == "sandbox":
+        _start_over(
+            env,
+            "The sandbox starts from its seed, so the demo database starts over "
+            "with it (`make reset-demo` does this in any mode).",
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every PartnerHub process until Ctrl-C; return the exit status.
+
+    With `--reset-demo`, delete the demo's database first, whatever the mode.
+    """
+    reset = "--reset-demo" in (sys.argv[1:] if argv is None else argv)
     env = run_env(os.environ)
     mode = env.get("PARTNER_CENTER_MODE", "sandbox")
     here = connect_host(env)
@@ -185,10 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         if busy:
             ports = " and ".join(str(port) for port in busy)
             print(
-                f"Port {ports} on 127.0.0.1 is already in use. Is another PartnerHub "
+                f"Port {ports} on {here} is already in use. Is another PartnerHub "
                 "(or another server) running? Stop it and run `make run` again."
             )
             return 1
+        prepare_demo(env, reset=reset)
         subprocess.run(
             [PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True
         )

@@ -96,3 +96,79 @@ def test_the_server_error_page_never_claims_nothing_was_done(settings: Any) -> N
     assert "half-done" not in page and "Nothing was" not in page
     assert "part of it may already have been made" in page
     assert "css/partnerhub.css" in page
+
+
+def _demo_env(tmp_path: Path, settings: Any, **extra: str) -> dict[str, str]:
+    return devrun.run_env(
+        _clean_environ(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+            PARTNERHUB_VAR_DIR=str(tmp_path),
+            REDIS_URL=settings.REDIS_URL,
+            CELERY_BROKER_URL=settings.REDIS_URL,
+            **extra,
+        )
+    )
+
+
+def _old_demo(tmp_path: Path) -> list[Path]:
+    files = [tmp_path / f"demo.sqlite3{end}" for end in ("", "-wal", "-shm")]
+    for path in files:
+        path.write_bytes(b"rows of an earlier run")
+    return files
+
+
+def test_each_make_run_against_the_sandbox_starts_the_database_over(
+    tmp_path: Path, settings: Any, capsys: Any
+) -> None:
+    files = _old_demo(tmp_path)
+
+    devrun.prepare_demo(_demo_env(tmp_path, settings), reset=False)
+
+    assert not any(path.exists() for path in files)
+    assert "demo database starts over" in capsys.readouterr().out
+
+
+def test_make_run_against_live_partner_center_keeps_the_database(
+    tmp_path: Path, settings: Any
+) -> None:
+    files = _old_demo(tmp_path)
+
+    devrun.prepare_demo(
+        _demo_env(tmp_path, settings, PARTNER_CENTER_MODE="live"), reset=False
+    )
+
+    assert all(path.exists() for path in files)
+
+
+def test_reset_demo_deletes_the_demo_database_in_any_mode(
+    tmp_path: Path, settings: Any
+) -> None:
+    files = _old_demo(tmp_path)
+
+    devrun.prepare_demo(
+        _demo_env(tmp_path, settings, PARTNER_CENTER_MODE="live"), reset=True
+    )
+
+    assert not any(path.exists() for path in files)
+
+
+def test_a_database_server_is_never_deleted(
+    tmp_path: Path, settings: Any, capsys: Any
+) -> None:
+    env = _demo_env(tmp_path, settings)
+    env["DATABASE_URL"] = "postgres://partnerhub:pw@db.internal:5432/partnerhub"
+
+    with pytest.raises(SystemExit, match="does not delete"):
+        devrun.reset_demo(env)
+    devrun.prepare_demo(env, reset=False)
+
+    assert "left as it is" in capsys.readouterr().out
+
+
+def test_make_reset_demo_starts_the_demo_over() -> None:
+    dry_run = subprocess.run(
+        ["make", "-n", "reset-demo"], cwd=ROOT, capture_output=True, text=True
+    )
+
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "-m partnerhub.devrun --reset-demo" in dry_run.stdout
