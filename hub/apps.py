@@ -8,3 +8,4 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from hub import signals  # noqa: F401
+        from hub.workflow import registry  # noqa: F401  (registers the step states)

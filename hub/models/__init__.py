@@ -12,15 +12,18 @@ from hub.models.invitations import (
     ResellerInvitation,
 )
 from hub.models.migration import (
+    ATTENTION_STATES,
     CLOSED_STATES,
-    STEPS,
     TERMINAL_STATES,
     LicenseMove,
     Migration,
     MigrationState,
     RetireMode,
+    register_step_state,
+    state_label,
 )
 from hub.models.partner import (
+    BIGINT_MAX,
     Customer,
     CustomerUser,
     Offer,
@@ -28,11 +31,18 @@ from hub.models.partner import (
     Subscription,
     SyncRun,
     UserLicense,
+    clip,
+    clip_int,
+    date_text,
+    is_foreign_partner,
+    normalise_guid,
+    normalise_offer_id,
 )
 
 __all__ = [
+    "ATTENTION_STATES",
+    "BIGINT_MAX",
     "CLOSED_STATES",
-    "STEPS",
     "TERMINAL_STATES",
     "AuditChainHead",
     "AuditEvent",
@@ -55,4 +65,12 @@ __all__ = [
     "Subscription",
     "SyncRun",
     "UserLicense",
+    "clip",
+    "clip_int",
+    "date_text",
+    "is_foreign_partner",
+    "normalise_guid",
+    "normalise_offer_id",
+    "register_step_state",
+    "state_label",
 ]

@@ -6,6 +6,7 @@ The row is the record of truth; Celery only runs its next step.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -13,28 +14,19 @@ from django.db.models import Q
 
 
 class MigrationState(models.TextChoices):
+    """The lifecycle states every path shares; a step's own state is its key.
+
+    While a step runs, `Migration.state` holds that step's key (see
+    `hub.workflow.registry`, which registers each key and label here).
+    """
+
     QUEUED = "queued", "Queued"
-    PURCHASE = "purchase", "Buying the new subscription"
-    AWAIT_PROVISIONING = "await_provisioning", "Waiting for provisioning"
-    PREFLIGHT = "preflight", "Checking seats and users"
-    MOVE_LICENSES = "move_licenses", "Moving licences"
-    VERIFY = "verify", "Verifying licences"
-    RETIRE_OLD = "retire_old", "Retiring the old subscription"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     NEEDS_CUSTOMER_ACTION = "needs_customer_action", "Needs customer action"
     CANCELLED = "cancelled", "Cancelled"
 
 
-# The steps a migration walks through, in order.
-STEPS: list[str] = [
-    MigrationState.PURCHASE,
-    MigrationState.AWAIT_PROVISIONING,
-    MigrationState.PREFLIGHT,
-    MigrationState.MOVE_LICENSES,
-    MigrationState.VERIFY,
-    MigrationState.RETIRE_OLD,
-]
 # States with no further work: polling stops on them.
 TERMINAL_STATES: list[str] = [
     MigrationState.COMPLETED,
@@ -49,6 +41,37 @@ CLOSED_STATES: list[str] = [
     MigrationState.NEEDS_CUSTOMER_ACTION,
     MigrationState.CANCELLED,
 ]
+# States that need a person: shown as cards on the customer page, whatever batch.
+ATTENTION_STATES: list[str] = [
+    MigrationState.FAILED,
+    MigrationState.NEEDS_CUSTOMER_ACTION,
+]
+
+# Step keys and their labels, filled in by the step registry when the app loads.
+_STEP_STATES: dict[str, str] = {}
+
+
+def register_step_state(key: str, label: str) -> None:
+    """Make `key` a known migration state with `label` (called by the registry)."""
+    if key in MigrationState.values:
+        raise ValueError(f"{key!r} is a lifecycle state, not a step")
+    _STEP_STATES[key] = label
+
+
+def state_choices() -> list[tuple[str, str]]:
+    """Return every migration state: queued, each registered step, the ends."""
+    return [
+        (MigrationState.QUEUED.value, MigrationState.QUEUED.label),
+        *_STEP_STATES.items(),
+        *((s.value, s.label) for s in MigrationState if s != MigrationState.QUEUED),
+    ]
+
+
+def state_label(state: str) -> str:
+    """Return the reseller's words for a migration state (the raw value if unknown)."""
+    if state in MigrationState.values:
+        return str(MigrationState(state).label)
+    return _STEP_STATES.get(state, state)
 
 
 class RetireMode(models.TextChoices):
@@ -56,8 +79,53 @@ class RetireMode(models.TextChoices):
     EXPIRE = "expire", "Let it expire at its end date"
 
 
+class MigrationQuerySet(models.QuerySet["Migration"]):
+    """The sets of migrations the worker, beat and the pages ask for."""
+
+    def running(self) -> MigrationQuerySet:
+        """Return migrations a worker still has something to do for."""
+        return self.exclude(state__in=TERMINAL_STATES)
+
+    def open(self) -> MigrationQuerySet:
+        """Return migrations that block another one of the same source."""
+        return self.exclude(state__in=CLOSED_STATES)
+
+    def unleased(self, now: datetime) -> MigrationQuerySet:
+        """Return migrations no worker holds right now (no lease, or it expired)."""
+        return self.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        )
+
+    def claimable(self, now: datetime) -> MigrationQuerySet:
+        """Return running, unleased migrations whose next attempt is due."""
+        return (
+            self.running()
+            .unleased(now)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
+
+    def due(self, now: datetime, stale_after: timedelta) -> MigrationQuerySet:
+        """Return running migrations whose message must be sent again.
+
+        Their lease expired (a worker died), their next attempt time passed, or
+        nobody touched them for `stale_after` although they hold no lease (the
+        message was lost, e.g. a broker restart).
+        """
+        return self.running().filter(
+            Q(lease_expires_at__lte=now)
+            | Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
+            | Q(
+                lease_expires_at__isnull=True,
+                next_attempt_at__isnull=True,
+                updated_at__lte=now - stale_after,
+            )
+        )
+
+
 class Migration(models.Model):
     """One source subscription's journey to its target SKU."""
+
+    BUY = "buy"
 
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     customer = models.ForeignKey(
@@ -77,9 +145,11 @@ class Migration(models.Model):
     retire_mode = models.CharField(
         max_length=16, choices=RetireMode.choices, default=RetireMode.SUSPEND
     )
+    # Which sequence of steps this migration walks (see hub.workflow.registry).
+    path = models.CharField(max_length=16, default=BUY)
     state = models.CharField(
         max_length=32,
-        choices=MigrationState.choices,
+        choices=state_choices,
         default=MigrationState.QUEUED,
         db_index=True,
     )
@@ -113,6 +183,8 @@ class Migration(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = MigrationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -128,26 +200,25 @@ class Migration(models.Model):
         return f"Migration {self.pk} of {self.source_subscription_id}"
 
     @property
+    def is_running(self) -> bool:
+        return self.state not in TERMINAL_STATES
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+    @property
+    def bought(self) -> bool:
+        """Return True once the new subscription's order is known to exist."""
+        return bool(self.order_id or self.new_subscription_id)
+
+    @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL_STATES
 
     @property
-    def steps_done(self) -> int:
-        """Return how many of the six steps are behind this migration."""
-        if self.state == MigrationState.COMPLETED:
-            return len(STEPS)
-        stopped = (MigrationState.FAILED, MigrationState.CANCELLED)
-        # A failed or cancelled migration records in `stopped_step` where it stopped.
-        step = self.stopped_step if self.state in stopped else self.state
-        if step in STEPS:
-            return STEPS.index(step)
-        if self.state == MigrationState.NEEDS_CUSTOMER_ACTION:
-            return STEPS.index(MigrationState.RETIRE_OLD)
-        if self.state == MigrationState.CANCELLED and (
-            self.order_id or self.new_subscription_id
-        ):
-            return 1
-        return 0
+    def state_label(self) -> str:
+        return state_label(self.state)
 
 
 class LicenseMove(models.Model):
@@ -173,6 +244,9 @@ class LicenseMove(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_description = models.TextField(blank=True)
     moved_at = models.DateTimeField(null=True, blank=True)
+    # Set when the verify step read this user back holding exactly the new
+    # licence(s); a verify pass interrupted by throttling resumes after it.
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name", "user_principal_name"]

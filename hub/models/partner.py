@@ -3,11 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from partner_center import models as pc
+
 SUSPENSION_DEPROVISION_DAYS = 120
+# PostgreSQL's bigint and integer ceilings: larger numbers from Partner Center are
+# clipped rather than failing a whole customer's sync.
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
+def normalise_guid(value: str | None) -> str:
+    """Return a Partner Center GUID as stored: trimmed and lower case."""
+    return (value or "").strip().lower()
+
+
+def normalise_offer_id(value: str | None) -> str:
+    """Return an offer or catalogue id as stored: trimmed and upper case.
+
+    Legacy offer ids are documented as upper-case GUIDs, new-commerce ids as
+    upper-case `product:sku:availability` codes.
+    """
+    return (value or "").strip().upper()
+
+
+def clip(model: type[models.Model], name: str, value: Any) -> str:
+    """Return `value` as text that fits the column (NUL bytes dropped, "" for None)."""
+    if value is None:
+        return ""
+    text = str(value).replace("\x00", "")
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    return text[:limit] if limit else text
+
+
+def clip_int(value: Any, *, ceiling: int = INT_MAX) -> int:
+    """Return a whole number within the column's range (0 when missing)."""
+    if value is None:
+        return 0
+    number = int(value)
+    return max(-ceiling - 1, min(ceiling, number))
+
+
+def date_text(value: datetime) -> str:
+    """Return a date as the portal writes it: "Mar 5, 2027"."""
+    return f"{value:%b} {value.day}, {value:%Y}"
+
+
+def is_foreign_partner(partner_id: str) -> bool:
+    """Return True if a subscription's partnerId names another partner or channel."""
+    value = normalise_guid(partner_id)
+    own = {normalise_guid(p) for p in settings.PARTNER_CENTER_OWN_PARTNER_IDS}
+    return bool(value) and value not in own
 
 
 class Customer(models.Model):
@@ -92,6 +143,69 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
+    @classmethod
+    def values_from_pc(
+        cls, item: pc.Subscription, *, customer_id: int, current: Subscription | None
+    ) -> dict[str, Any]:
+        """Return this table's columns for Partner Center's subscription `item`.
+
+        Ids are normalised, text clipped to the columns. `suspended_by_partnerhub_at`
+        is kept from `current` while the subscription stays suspended.
+        """
+        status = clip(cls, "status", (item.status or "").strip().lower())
+        suspended_at = None
+        if current is not None and status.strip().lower() == cls.SUSPENDED:
+            suspended_at = current.suspended_by_partnerhub_at
+        return {
+            "subscription_id": normalise_guid(item.id),
+            "customer_id": customer_id,
+            "offer_id": clip(cls, "offer_id", normalise_offer_id(item.offer_id)),
+            "offer_name": clip(cls, "offer_name", item.offer_name),
+            "friendly_name": clip(cls, "friendly_name", item.friendly_name),
+            "quantity": clip_int(item.quantity),
+            "unit_type": clip(cls, "unit_type", item.unit_type),
+            "status": status,
+            "auto_renew_enabled": bool(item.auto_renew_enabled),
+            "creation_date": item.creation_date,
+            "effective_start_date": item.effective_start_date,
+            "commitment_end_date": item.commitment_end_date
+            or item.commitment_end_date_time,
+            "billing_cycle": clip(cls, "billing_cycle", item.billing_cycle),
+            "term_duration": clip(cls, "term_duration", item.term_duration),
+            "partner_id": clip(cls, "partner_id", normalise_guid(item.partner_id)),
+            "order_id": clip(cls, "order_id", normalise_guid(item.order_id)),
+            "parent_subscription_id": normalise_guid(item.parent_subscription_id),
+            "suspended_by_partnerhub_at": suspended_at,
+        }
+
+    @classmethod
+    def upsert_from_pc(
+        cls, item: pc.Subscription, *, customer: Customer
+    ) -> Subscription:
+        """Create or update the local copy of Partner Center's subscription `item`."""
+        current = cls.objects.filter(subscription_id=normalise_guid(item.id)).first()
+        values = cls.values_from_pc(item, customer_id=customer.pk, current=current)
+        if current is None:
+            return cls.objects.create(**values)
+        for name, value in values.items():
+            setattr(current, name, value)
+        current.synced_at = timezone.now()
+        current.save()
+        return current
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.strip().lower() == self.ACTIVE
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status.strip().lower() == self.SUSPENDED
+
+    @property
+    def is_foreign(self) -> bool:
+        """Return True if its partnerId names another partner or channel."""
+        return is_foreign_partner(self.partner_id)
+
     @property
     def display_name(self) -> str:
         return self.friendly_name or self.offer_name or self.offer_id
@@ -109,7 +223,7 @@ class Subscription(models.Model):
         """Return the status as resellers know it from the Partner Center portal."""
         status = (self.status or "").strip()
         end = self.commitment_end_date
-        end_text = f"{end:%b} {end.day}, {end:%Y}" if end else "an unknown date"
+        end_text = date_text(end) if end else "an unknown date"
         if status.lower() == self.ACTIVE:
             if self.auto_renew_enabled:
                 return f"Auto renews on {end_text}"
@@ -117,7 +231,7 @@ class Subscription(models.Model):
         if status.lower() == self.SUSPENDED:
             after = self.deprovisioned_after
             if after is not None:
-                return f"Suspended · deprovisioned after {after:%b} {after.day}, {after:%Y}"
+                return f"Suspended · deprovisioned after {date_text(after)}"
             return "Suspended"
         return status or "unknown"
 

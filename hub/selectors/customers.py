@@ -20,23 +20,19 @@ from django.db.models import (
     Subquery,
     prefetch_related_objects,
 )
-from django.db.models.functions import Upper
 from django.utils import timezone
 
 from hub.models import (
     Customer,
     CustomerUser,
     Migration,
-    Offer,
-    SkuMapping,
     Subscription,
     SyncRun,
 )
-from hub.services.pc import is_foreign_subscription
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 
 SORT_NAME = "name"
 SORT_EXPIRY = "expiry"
-SORTS = (SORT_NAME, SORT_EXPIRY)
 EXPIRING_SOON_DAYS = 30
 
 
@@ -67,27 +63,20 @@ def _subscriptions_prefetch() -> Prefetch:
     )
 
 
-def customer_retired_offer_ids() -> frozenset[str]:
-    """Return the offer ids of retired SKUs (upper-cased), as bound in the mappings."""
-    ids = SkuMapping.objects.exclude(retired_offer_id="").values_list(
-        "retired_offer_id", flat=True
-    )
-    return frozenset(value.strip().upper() for value in ids if value.strip())
+def customer_retired_index() -> CatalogueIndex:
+    """Return the catalogue index that says which subscriptions are on retired SKUs."""
+    return catalogue_index()
 
 
-def _retired_subscriptions(retired_offer_ids: frozenset[str]) -> QuerySet[Subscription]:
-    return (
-        Subscription.objects.filter(customer=OuterRef("pk"))
-        .annotate(offer_upper=Upper("offer_id"))
-        .filter(offer_upper__in=sorted(retired_offer_ids))
-    )
+def _retired_subscriptions(retired: CatalogueIndex) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(retired.retired_q(), customer=OuterRef("pk"))
 
 
 def _expiring_subscriptions(days: int) -> QuerySet[Subscription]:
     """Active subscriptions with auto-renew off that end within `days` days."""
     return Subscription.objects.filter(
         customer=OuterRef("pk"),
-        status__iexact=Subscription.ACTIVE,
+        status=Subscription.ACTIVE,
         auto_renew_enabled=False,
         commitment_end_date__isnull=False,
         commitment_end_date__lte=timezone.now() + timedelta(days=days),
@@ -98,7 +87,7 @@ def _soonest_end() -> Subquery:
     return Subquery(
         Subscription.objects.filter(
             customer=OuterRef("pk"),
-            status__iexact=Subscription.ACTIVE,
+            status=Subscription.ACTIVE,
             commitment_end_date__isnull=False,
         )
         .order_by("commitment_end_date")
@@ -107,7 +96,7 @@ def _soonest_end() -> Subquery:
 
 
 def customer_search(
-    *, filters: CustomerFilters, retired_offer_ids: frozenset[str]
+    *, filters: CustomerFilters, retired: CatalogueIndex
 ) -> QuerySet[Customer]:
     """Return the customers matching `filters`, in the requested order.
 
@@ -122,9 +111,7 @@ def customer_search(
             match |= Q(tenant_id=uuid.UUID(q))
         customers = customers.filter(match)
     if filters.retired:
-        if not retired_offer_ids:
-            return customers.none()
-        customers = customers.filter(Exists(_retired_subscriptions(retired_offer_ids)))
+        customers = customers.filter(Exists(_retired_subscriptions(retired)))
     if filters.expires_within is not None:
         customers = customers.filter(
             Exists(_expiring_subscriptions(filters.expires_within))
@@ -154,7 +141,7 @@ def customer_search(
     return customers.order_by("company_name", "pk")
 
 
-def customer_list_counts(*, retired_offer_ids: frozenset[str]) -> dict[str, int]:
+def customer_list_counts(*, retired: CatalogueIndex) -> dict[str, int]:
     """Return total customers, those with retired SKUs, expiring soon, sync errors."""
     aggregates: dict[str, Any] = {
         "total": Count("pk"),
@@ -163,9 +150,9 @@ def customer_list_counts(*, retired_offer_ids: frozenset[str]) -> dict[str, int]
         ),
         "sync_errors": Count("pk", filter=~Q(sync_error="")),
     }
-    if retired_offer_ids:
+    if retired.has_retired:
         aggregates["retired"] = Count(
-            "pk", filter=Exists(_retired_subscriptions(retired_offer_ids))
+            "pk", filter=Exists(_retired_subscriptions(retired))
         )
     counts = Customer.objects.aggregate(**aggregates)
     counts.setdefault("retired", 0)
@@ -184,7 +171,7 @@ def customer_subscription_statuses() -> list[str]:
 
 
 def customer_tag_rows(
-    *, customers: list[Customer], retired_offer_ids: frozenset[str]
+    *, customers: list[Customer], retired: CatalogueIndex
 ) -> list[Customer]:
     """Return the customers of one page, each with `subscription_rows`.
 
@@ -193,7 +180,7 @@ def customer_tag_rows(
     """
     rows = list(customers)
     for customer in rows:
-        _tag_subscriptions(customer, retired_offer_ids)
+        _tag_subscriptions(customer, retired)
         customer.user_count = customer.user_count or 0  # type: ignore[attr-defined]
     return rows
 
@@ -201,22 +188,22 @@ def customer_tag_rows(
 def customer_subscription_rows(*, customers: Sequence[Customer]) -> None:
     """Give each customer `subscription_rows`, as the customer list's cell shows them.
 
-    Two queries, however many customers: the retired offer ids and the
+    A constant number of queries, however many customers: the catalogue and the
     subscriptions. For refreshing the cells of rows already on the page.
     """
     if not customers:
         return
-    retired_offer_ids = customer_retired_offer_ids()
+    retired = customer_retired_index()
     prefetch_related_objects(list(customers), _subscriptions_prefetch())
     for customer in customers:
-        _tag_subscriptions(customer, retired_offer_ids)
+        _tag_subscriptions(customer, retired)
 
 
-def _tag_subscriptions(customer: Customer, retired_offer_ids: frozenset[str]) -> None:
+def _tag_subscriptions(customer: Customer, retired: CatalogueIndex) -> None:
     """Set `subscription_rows` from the prefetch, each with `is_retired`."""
     subs = list(customer.subscriptions.all())
     for sub in subs:
-        sub.is_retired = sub.offer_id.strip().upper() in retired_offer_ids  # type: ignore[attr-defined]
+        sub.is_retired = retired.is_retired(sub)  # type: ignore[attr-defined]
     customer.subscription_rows = subs  # type: ignore[attr-defined]
 
 
@@ -243,20 +230,19 @@ def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
     )
     if customer is None:
         return None
-    retired_offers = customer_retired_offer_ids()
-    retired_skus = customer_retired_sku_ids(retired_offer_ids=retired_offers)
+    retired = customer_retired_index()
+    retired_skus = retired.retired_sku_ids()
     subs = list(customer.subscriptions.all())
     for sub in subs:
-        sub.is_retired = sub.offer_id.strip().upper() in retired_offers  # type: ignore[attr-defined]
-        sub.is_foreign = is_foreign_subscription(sub.partner_id)  # type: ignore[attr-defined]
+        sub.is_retired = retired.is_retired(sub)  # type: ignore[attr-defined]
     skus = list(customer.subscribed_skus.all())
     for sku in skus:
-        sku.is_retired = sku.sku_id.lower() in retired_skus  # type: ignore[attr-defined]
+        sku.is_retired = sku.sku_id in retired_skus  # type: ignore[attr-defined]
     users = list(customer.users.all())
     for user in users:
         licenses = list(user.licenses.all())
         for lic in licenses:
-            lic.is_retired = lic.sku_id.lower() in retired_skus  # type: ignore[attr-defined]
+            lic.is_retired = lic.sku_id in retired_skus  # type: ignore[attr-defined]
         user.license_rows = licenses  # type: ignore[attr-defined]
     customer.subscription_rows = subs  # type: ignore[attr-defined]
     customer.sku_rows = skus  # type: ignore[attr-defined]
@@ -265,19 +251,6 @@ def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
         1 for user in users if not user.usage_location.strip()
     )
     return customer
-
-
-def customer_retired_sku_ids(*, retired_offer_ids: frozenset[str]) -> frozenset[str]:
-    """Return the skuIds (lower-cased) that licences of retired offers carry."""
-    if not retired_offer_ids:
-        return frozenset()
-    ids = (
-        Offer.objects.annotate(offer_upper=Upper("offer_id"))
-        .filter(offer_upper__in=sorted(retired_offer_ids))
-        .exclude(product_id="")
-        .values_list("product_id", flat=True)
-    )
-    return frozenset(value.lower() for value in ids)
 
 
 def customer_latest_sync() -> SyncRun | None:

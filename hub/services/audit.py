@@ -1,15 +1,12 @@
-"""Append events to the hash-chained audit log, and verify the chain."""
+"""Verify the hash-chained audit log; `audit_record` (the append) lives with the model."""
 
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,14 +16,16 @@ from hub.models import (
     AuditVerification,
     Outcome,
 )
-from hub.models.audit import GENESIS_HASH
-from partnerhub.logging import redact, redact_value
+from hub.models.audit import (
+    GENESIS_HASH,
+    SYSTEM_ACTOR,
+    audit_record,
+)
+
+__all__ = ["KNOWN_ACTIONS", "SYSTEM_ACTOR", "audit_record", "client_ip"]
 
 logger = logging.getLogger(__name__)
 
-SYSTEM_ACTOR = "system"
-# "/customers/{id}/subscriptions/{id}" and the like, in a Partner Center path.
-_PATH_IDS = re.compile(r"/(customers|subscriptions|users)/([^/?#]+)")
 
 # The actions PartnerHub records, with the words the audit page uses for them.
 # `audit_record` accepts any action name; these are the ones the product writes.
@@ -64,130 +63,9 @@ KNOWN_ACTIONS: dict[str, str] = {
 }
 
 
-class PartnerCenterCall(Protocol):
-    """What the audit log keeps of one Partner Center HTTP call."""
-
-    @property
-    def method(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def status(self) -> int | None: ...
-    @property
-    def request_id(self) -> str: ...
-    @property
-    def correlation_id(self) -> str: ...
-    @property
-    def duration_ms(self) -> float: ...
-    @property
-    def error_code(self) -> str | None: ...
-
-
-def audit_record(
-    *,
-    action: str,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
-    actor_label: str = "",
-    outcome: str = Outcome.SUCCESS,
-    customer_tenant_id: str = "",
-    customer_name: str = "",
-    subscription_id: str = "",
-    migration_id: int | None = None,
-    target_user_id: str = "",
-    message: str = "",
-    ip_address: str | None = None,
-    call: PartnerCenterCall | None = None,
-    details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event to the chain and return it.
-
-    The chain head row is locked for the append so concurrent writers (web and
-    workers) link their events one after another. The time is taken under that
-    lock and never goes back from the previous event's, so time order and id order
-    agree (a clock a few milliseconds behind on another host is clamped forward);
-    the audit page turns date ranges into id ranges because of this.
-    Messages and details are redacted: a secret or token that reaches this
-    function is stored masked.
-    """
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        actor_id: int | None = actor.pk
-        label = actor_label or actor.get_username()
-    else:
-        actor_id = None
-        label = actor_label or SYSTEM_ACTOR
-    event = AuditEvent(
-        created_at=timezone.now(),
-        actor_id=actor_id,
-        actor=label[:150],
-        action=action,
-        outcome=outcome,
-        customer_tenant_id=_canonical_tenant_id(customer_tenant_id),
-        customer_name=customer_name[:255],
-        subscription_id=str(subscription_id or ""),
-        migration_id=migration_id,
-        target_user_id=str(target_user_id or ""),
-        message=redact(message),
-        ip_address=ip_address or None,
-        details=redact_value(details or {}),
-    )
-    if call is not None:
-        event.pc_method = call.method
-        event.pc_path = redact(call.path)[:512]
-        event.pc_status = call.status
-        event.pc_request_id = str(call.request_id or "")
-        event.pc_correlation_id = str(call.correlation_id or "")
-        event.pc_duration_ms = round(call.duration_ms)
-        event.pc_error_code = str(call.error_code or "")
-        # A write's path names what it touched; fill what the caller left out.
-        found = dict(_PATH_IDS.findall(call.path))
-        # Only a UUID names a customer: "/customers/relationshiprequests" and
-        # the like are collections, not tenants.
-        if not event.customer_tenant_id and _is_uuid(found.get("customers", "")):
-            event.customer_tenant_id = _canonical_tenant_id(found["customers"])
-        if not event.subscription_id and found.get("subscriptions"):
-            event.subscription_id = found["subscriptions"][:64]
-        if not event.target_user_id and found.get("users"):
-            event.target_user_id = found["users"][:64]
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
-        previous_at = (
-            AuditEvent.objects.filter(pk=head.last_event_id)
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        now = timezone.now()
-        event.created_at = max(now, previous_at) if previous_at else now
-        event.prev_hash = head.last_hash
-        event.hash = event.compute_hash(head.last_hash)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=1).update(
-            last_event_id=event.pk,
-            last_hash=event.hash,
-            event_count=head.event_count + 1,
-        )
-    return event
-
-
 def client_ip(request: Any) -> str | None:
     """Return the caller's address as Django saw it (no proxy header guessing)."""
     return request.META.get("REMOTE_ADDR") or None
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _canonical_tenant_id(value: Any) -> str:
-    """Return a tenant id as lowercase hyphenated text, so filters match one form."""
-    text = str(value or "").strip()
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return text[:64]
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
-from hub.models import Offer, SkuMapping, SkuMappingTarget
-from hub.services.audit import audit_record
+from hub.models import SkuMapping, SkuMappingTarget, normalise_offer_id
+from hub.models.audit import audit_record
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 
 
 class MappingInvalid(Exception):
@@ -22,84 +20,6 @@ class MappingInvalid(Exception):
         self.errors = errors
 
 
-@dataclass
-class CatalogueIndex:
-    """Mappings with their offers, looked up by retired offer id or name."""
-
-    mappings: list[SkuMapping]
-    offers_by_id: dict[str, Offer] = field(default_factory=dict)
-    offers_by_name: dict[str, Offer] = field(default_factory=dict)
-    by_offer_id: dict[str, SkuMapping] = field(default_factory=dict)
-    by_name: dict[str, SkuMapping] = field(default_factory=dict)
-
-    def offer(self, offer_id: str, name: str = "") -> Offer | None:
-        """Return the synced offer bound by id, else the one named `name`."""
-        if offer_id:
-            return self.offers_by_id.get(offer_id.lower())
-        if name:
-            return self.offers_by_name.get(name)
-        return None
-
-    def mapping_for(self, offer_id: str, offer_name: str) -> SkuMapping | None:
-        """Return the mapping whose retired SKU this subscription is on, or None."""
-        found = self.by_offer_id.get((offer_id or "").lower())
-        if found is not None:
-            return found
-        mapping = self.by_name.get(offer_name or "")
-        # A name match only counts while the mapping has no offer bound.
-        if mapping is not None and not mapping.retired_offer_id:
-            return mapping
-        return None
-
-    def retired_offer_ids(self) -> list[str]:
-        """Return the ids of every retired offer (bound ones, and found by name)."""
-        ids: list[str] = []
-        for mapping in self.mappings:
-            offer = self.offer(mapping.retired_offer_id, mapping.retired_name)
-            if mapping.retired_offer_id:
-                ids.append(mapping.retired_offer_id)
-            elif offer is not None:
-                ids.append(offer.offer_id)
-        return ids
-
-
-def catalogue_index(*, all_offers: bool = False) -> CatalogueIndex:
-    """Return every mapping (targets prefetched) with the synced offers indexed.
-
-    Only the offers the mappings name are loaded, unless `all_offers` (the edit
-    page picks from the whole catalogue). When an offer was synced for several
-    markets, the configured country's copy wins.
-    """
-    mappings = list(SkuMapping.objects.prefetch_related("targets"))
-    country = settings.PARTNER_CENTER_COUNTRY
-    rows = Offer.objects.all()
-    if not all_offers:
-        ids: set[str] = set()
-        names: set[str] = set()
-        for mapping in mappings:
-            ids.add(mapping.retired_offer_id)
-            names.add(mapping.retired_name)
-            for target in mapping.targets.all():
-                ids.add(target.target_offer_id)
-                names.add(target.target_name)
-        ids.discard("")
-        rows = rows.filter(Q(offer_id__in=ids) | Q(name__in=names))
-    offers = sorted(rows, key=lambda o: (o.country == country, o.pk))
-    index = CatalogueIndex(mappings=mappings)
-    for offer in offers:
-        index.offers_by_id[offer.offer_id.lower()] = offer
-        index.offers_by_name[offer.name] = offer
-    for mapping in mappings:
-        if mapping.retired_offer_id:
-            index.by_offer_id[mapping.retired_offer_id.lower()] = mapping
-        else:
-            named = index.offers_by_name.get(mapping.retired_name)
-            if named is not None:
-                index.by_offer_id.setdefault(named.offer_id.lower(), mapping)
-        index.by_name[mapping.retired_name] = mapping
-    return index
-
-
 def _retired_offer_ids(index: CatalogueIndex, exclude: SkuMapping) -> set[str]:
     ids: set[str] = set()
     for mapping in index.mappings:
@@ -107,9 +27,9 @@ def _retired_offer_ids(index: CatalogueIndex, exclude: SkuMapping) -> set[str]:
             continue
         offer = index.offer(mapping.retired_offer_id, mapping.retired_name)
         if mapping.retired_offer_id:
-            ids.add(mapping.retired_offer_id.lower())
+            ids.add(mapping.retired_offer_id)
         if offer is not None:
-            ids.add(offer.offer_id.lower())
+            ids.add(offer.offer_id)
     return ids
 
 
@@ -127,14 +47,13 @@ def sku_mapping_validate(
     """
     index = index or catalogue_index(all_offers=True)
     errors: list[str] = []
-    retired_offer_id = retired_offer_id.strip()
-    targets = [t.strip() for t in target_offer_ids if t and t.strip()]
+    retired_offer_id = normalise_offer_id(retired_offer_id)
+    targets = [normalise_offer_id(t) for t in target_offer_ids if t and t.strip()]
     if retired_offer_id and index.offer(retired_offer_id) is None:
         errors.append("The retired offer is not in the synced offer catalogue.")
     if not targets:
         errors.append("Pick at least one target offer.")
-    lowered = [t.lower() for t in targets]
-    if len(set(lowered)) != len(lowered):
+    if len(set(targets)) != len(targets):
         errors.append("Each target offer may appear only once.")
     other_retired = _retired_offer_ids(index, exclude=mapping)
     for offer_id in targets:
@@ -142,9 +61,9 @@ def sku_mapping_validate(
         if offer is None:
             errors.append(f"Target {offer_id} is not in the synced offer catalogue.")
             continue
-        if offer_id.lower() == retired_offer_id.lower():
+        if offer_id == retired_offer_id:
             errors.append(f"{offer.name} cannot be a target of itself.")
-        elif offer_id.lower() in other_retired:
+        elif offer_id in other_retired:
             errors.append(
                 f"{offer.name} is itself a retired SKU and cannot be a target."
             )
@@ -157,10 +76,7 @@ def sku_mapping_validate(
                 continue
             for target in other.targets.all():
                 offer = index.offer(target.target_offer_id, target.target_name)
-                if (
-                    offer is not None
-                    and offer.offer_id.lower() == retired_offer_id.lower()
-                ):
+                if offer is not None and offer.offer_id == retired_offer_id:
                     errors.append(
                         f"{offer.name} is a target of {other.retired_name}; a retired "
                         "SKU cannot also be a target."
@@ -181,7 +97,7 @@ def sku_mapping_update(
     Raise MappingInvalid if a target is unknown, retired, not purchasable,
     repeated, or would close a cycle.
     """
-    targets = [t.strip() for t in target_offer_ids if t and t.strip()]
+    targets = [normalise_offer_id(t) for t in target_offer_ids if t and t.strip()]
     index = catalogue_index(all_offers=True)
     errors = sku_mapping_validate(
         mapping=mapping,
@@ -200,7 +116,7 @@ def sku_mapping_update(
     }
     with transaction.atomic():
         mapping = SkuMapping.objects.select_for_update().get(pk=mapping.pk)
-        mapping.retired_offer_id = retired_offer_id.strip()
+        mapping.retired_offer_id = normalise_offer_id(retired_offer_id)
         mapping.save(update_fields=["retired_offer_id", "updated_at"])
         SkuMappingTarget.objects.filter(mapping=mapping).delete()
         rows = []

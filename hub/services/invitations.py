@@ -32,7 +32,8 @@ from hub.models import (
 )
 from hub.models.invitations import normalise_domain
 from hub.services.audit import audit_record
-from hub.services.pc import partner_center_client
+from hub.workflow.enqueue import send_on_commit
+from hub.workflow.pc import partner_center_client
 from partner_center.client import CallRecord
 from partner_center.errors import (
     AuthError,
@@ -44,6 +45,8 @@ from partner_center.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+FETCH_LINK_TASK = "hub.tasks.fetch_invitation_link"
 
 RESELLER = "reseller"
 # A requested link no worker has fetched after this long is reported as stuck
@@ -343,8 +346,9 @@ def invitation_link_request(
 ) -> tuple[InvitationLink, bool]:
     """Note that someone asked for the invitation link, and audit it.
 
-    Return the link row and whether a worker must be asked to fetch it (False
-    while an earlier request is still waiting for one).
+    Return the link row and whether a worker was asked to fetch it (False
+    while an earlier request is still waiting for one); the worker's message is
+    sent once the transaction commits.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -369,6 +373,10 @@ def invitation_link_request(
             else "Asked a worker to fetch the reseller invitation link."
         ),
     )
+    if not already:
+        send_on_commit(
+            FETCH_LINK_TASK, requested_by_id=getattr(link.requested_by, "pk", None)
+        )
     return link, not already
 
 

@@ -13,26 +13,21 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, When
 from django.utils import timezone
 
 from hub.models import (
-    CLOSED_STATES,
-    STEPS,
-    TERMINAL_STATES,
     Customer,
     LicenseMove,
     Migration,
     MigrationState,
     RetireMode,
 )
-from hub.selectors.migrations import (
-    RUNNING_STATES,
-    PlanItem,
-    TargetChoice,
-    cancellation_summary,
-)
-from hub.services.audit import audit_record
+from hub.models.audit import audit_record
+from hub.workflow import registry
+from hub.workflow.enqueue import enqueue_advance, enqueue_customer_sync
+from hub.workflow.plan import PlanItem, TargetChoice
+from hub.workflow.wording import cancellation_summary
 
 # A queued or running row nobody touched for this long lost its message: re-send.
 STALE_AFTER = timedelta(seconds=30)
@@ -58,31 +53,6 @@ class StartItem:
     target: TargetChoice
     quantity: int
     retire_mode: str
-
-
-def enqueue_advance(migration_id: int, countdown: float | None = None) -> None:
-    """Send `migration_advance(migration_id)` once the current transaction commits."""
-    from hub.tasks.migration import migration_advance
-
-    # Celery's Django fixup makes every task a DjangoTask (the *_on_commit methods).
-    task: Any = migration_advance
-    if countdown:
-        task.apply_async_on_commit(args=[migration_id], countdown=countdown)
-    else:
-        task.delay_on_commit(migration_id)
-
-
-def enqueue_customer_sync(migration: Migration) -> None:
-    """Send `sync_customer` for the migration's customer once the transaction commits.
-
-    Call it when a migration ends having changed the customer in Partner Center:
-    the refresh brings its new subscription, seat counts and licences into the
-    pages before the next full sync.
-    """
-    from hub.tasks.sync import sync_customer
-
-    task: Any = sync_customer
-    task.delay_on_commit(migration.customer_id, migration_id=migration.pk)
 
 
 def _audit(
@@ -194,7 +164,7 @@ def migration_start(
             m.source_subscription.display_name
             for m in Migration.objects.select_related("source_subscription")
             .filter(source_subscription__in=[i.plan.subscription for i in items])
-            .exclude(state__in=CLOSED_STATES)
+            .open()
         ]
         raise MigrationAlreadyRunning(open_names or names) from exc
     return created
@@ -207,12 +177,7 @@ def migration_retry(
 
     Raise MigrationNotAllowed unless the migration is failed.
     """
-    step = migration.stopped_step if migration.stopped_step in STEPS else STEPS[0]
-    pending_moves = migration.license_moves.exclude(
-        status=LicenseMove.Status.MOVED
-    ).exists()
-    if step == MigrationState.VERIFY and pending_moves:
-        step = MigrationState.MOVE_LICENSES
+    step = registry.retry_step(migration).key
     with transaction.atomic():
         updated = Migration.objects.filter(
             pk=migration.pk, state=MigrationState.FAILED
@@ -234,13 +199,15 @@ def migration_retry(
         migration.license_moves.filter(status=LicenseMove.Status.FAILED).update(
             status=LicenseMove.Status.PENDING, request_id=None
         )
+        # A new read-back pass checks every user again.
+        migration.license_moves.update(verified_at=None)
         migration.refresh_from_db()
         _audit(
             migration,
             "migration.retried",
             actor,
             ip_address,
-            f"Retried from: {MigrationState(step).label.lower()}",
+            f"Retried from: {registry.step(step).label.lower()}",
             step=step,
         )
         enqueue_advance(migration.pk)
@@ -257,8 +224,9 @@ def migration_resume(
     now = timezone.now()
     with transaction.atomic():
         updated = (
-            Migration.objects.filter(pk=migration.pk, state__in=RUNNING_STATES)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            Migration.objects.filter(pk=migration.pk)
+            .running()
+            .unleased(now)
             .update(
                 next_attempt_at=None,
                 lease_owner="",
@@ -289,8 +257,8 @@ def migration_cancel(
     with transaction.atomic():
         updated = (
             Migration.objects.filter(pk=migration.pk)
-            .exclude(state__in=CLOSED_STATES)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .open()
+            .unleased(now)
             .update(
                 # Where it stopped, so its page shows the steps that were done.
                 stopped_step=Case(
@@ -322,11 +290,7 @@ def migration_cancel(
             new_subscription_id=migration.new_subscription_id,
         )
         # A purchase request stored but not refused may have been applied.
-        if (
-            migration.order_id
-            or migration.new_subscription_id
-            or migration.purchase_request_id is not None
-        ):
+        if migration.bought or migration.purchase_request_id is not None:
             enqueue_customer_sync(migration)
     return migration
 
@@ -340,16 +304,7 @@ def migrations_requeue_due(*, limit: int = 500) -> list[int]:
     """
     now = timezone.now()
     rows = (
-        Migration.objects.exclude(state__in=TERMINAL_STATES)
-        .filter(
-            Q(lease_expires_at__lte=now)
-            | Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
-            | Q(
-                lease_expires_at__isnull=True,
-                next_attempt_at__isnull=True,
-                updated_at__lte=now - STALE_AFTER,
-            )
-        )
+        Migration.objects.due(now, STALE_AFTER)
         .order_by("next_attempt_at", "updated_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -358,8 +313,8 @@ def migrations_requeue_due(*, limit: int = 500) -> list[int]:
         # Touch the row so the next beat tick does not send it again at once.
         touched = (
             Migration.objects.filter(pk=pk)
-            .exclude(state__in=TERMINAL_STATES)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+            .running()
+            .unleased(now)
             .update(
                 lease_owner="",
                 lease_expires_at=None,

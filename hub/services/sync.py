@@ -41,10 +41,15 @@ from hub.models import (
     Subscription,
     SyncRun,
     UserLicense,
+    clip,
+    clip_int,
+    normalise_guid,
+    normalise_offer_id,
 )
 from hub.services.audit import audit_record
 from hub.services.invitations import invitations_match_after_sync
-from hub.services.pc import CallLog, partner_center_client
+from hub.workflow.enqueue import send_now, send_on_commit
+from hub.workflow.pc import CallLog, partner_center_client
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import (
@@ -58,6 +63,29 @@ from partner_center.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The run stops taking new customers this long before Celery's soft limit, so a
+# throttled or very large sync ends cleanly and the next run carries on. Both
+# limits stay well below the broker's visibility_timeout (one hour), so a long
+# run is never delivered twice.
+SYNC_SOFT_TIME_LIMIT = 1800
+SYNC_TIME_LIMIT = 1900
+# The lock outlives the hard limit, so a killed run's lock frees itself.
+SYNC_LOCK_SECONDS = SYNC_TIME_LIMIT + 60
+SYNC_TASK = "hub.tasks.sync_partner_center"
+
+
+def sync_enqueue(*, requested_by: Any = None, now: bool = False) -> None:
+    """Ask a worker for a full sync once the current transaction commits.
+
+    With `now`, send the message at once (a command has no request to finish).
+    """
+    requested_by_id = getattr(requested_by, "pk", None)
+    if now:
+        send_now(SYNC_TASK, requested_by_id=requested_by_id)
+    else:
+        send_on_commit(SYNC_TASK, requested_by_id=requested_by_id)
+
 
 M = TypeVar("M", bound=models.Model)
 
@@ -189,19 +217,16 @@ class _RunState:
 
 def _text(value: Any, model: type[models.Model], name: str) -> str:
     """Return `value` as text clipped to the column's max_length ("" for None)."""
-    if value is None:
-        return ""
-    text = str(value)
-    limit = getattr(model._meta.get_field(name), "max_length", None)
-    return text[:limit] if limit else text
+    return clip(model, name, value)
 
 
 def _int(value: Any, default: int = 0, minimum: int | None = None) -> int:
+    """Return a whole number that fits an integer column; raise SyncDataError."""
     if value is None:
         return default
     try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
+        number = clip_int(value)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise SyncDataError(f"expected a number, got {value!r}") from exc
     if minimum is not None:
         number = max(minimum, number)
@@ -392,11 +417,14 @@ def sync_offers(*, client: PartnerCenterClient, country: str) -> int:
     wanted: dict[str, dict[str, Any]] = {}
     for item in client.iter_offers(country):
         product = item.product
-        wanted[item.id] = {
-            "offer_id": _text(item.id, Offer, "offer_id"),
+        offer_id = normalise_offer_id(item.id)
+        wanted[offer_id] = {
+            "offer_id": _text(offer_id, Offer, "offer_id"),
             "country": _text(country, Offer, "country"),
             "name": _text(item.name or item.id, Offer, "name"),
-            "product_id": _text(product.id if product else "", Offer, "product_id"),
+            "product_id": _text(
+                normalise_guid(product.id if product else ""), Offer, "product_id"
+            ),
             "product_name": _text(
                 product.name if product else "", Offer, "product_name"
             ),
@@ -476,38 +504,6 @@ def _fetch_snapshot(*, customer: Customer, client: PartnerCenterClient) -> _Snap
     return _Snapshot(subscriptions, skus, users, licenses)
 
 
-def _subscription_values(
-    item: pc.Subscription, customer: Customer, current: Subscription | None
-) -> dict[str, Any]:
-    status = _text(item.status, Subscription, "status")
-    suspended_at = None
-    if current is not None and status.strip().lower() == Subscription.SUSPENDED:
-        suspended_at = current.suspended_by_partnerhub_at
-    end = item.commitment_end_date or item.commitment_end_date_time
-    return {
-        "subscription_id": _text(item.id, Subscription, "subscription_id"),
-        "customer_id": customer.pk,
-        "offer_id": _text(item.offer_id, Subscription, "offer_id"),
-        "offer_name": _text(item.offer_name, Subscription, "offer_name"),
-        "friendly_name": _text(item.friendly_name, Subscription, "friendly_name"),
-        "quantity": _int(item.quantity),
-        "unit_type": _text(item.unit_type, Subscription, "unit_type"),
-        "status": status,
-        "auto_renew_enabled": bool(item.auto_renew_enabled),
-        "creation_date": item.creation_date,
-        "effective_start_date": item.effective_start_date,
-        "commitment_end_date": end,
-        "billing_cycle": _text(item.billing_cycle, Subscription, "billing_cycle"),
-        "term_duration": _text(item.term_duration, Subscription, "term_duration"),
-        "partner_id": _text(item.partner_id, Subscription, "partner_id"),
-        "order_id": _text(item.order_id, Subscription, "order_id"),
-        "parent_subscription_id": _text(
-            item.parent_subscription_id, Subscription, "parent_subscription_id"
-        ),
-        "suspended_by_partnerhub_at": suspended_at,
-    }
-
-
 def _referenced_by_migrations(pks: list[int]) -> set[int]:
     return set(
         Migration.objects.filter(source_subscription_id__in=pks).values_list(
@@ -521,7 +517,7 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
     written = 0
     now = timezone.now()
 
-    ids = [item.id for item in snapshot.subscriptions]
+    ids = [normalise_guid(item.id) for item in snapshot.subscriptions]
     current_subs = {
         s.subscription_id: s
         for s in Subscription.objects.filter(customer=customer)
@@ -529,7 +525,11 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
     }
     wanted_subs: dict[str, dict[str, Any]] = {}
     for item in snapshot.subscriptions:
-        values = _subscription_values(item, customer, current_subs.get(item.id))
+        values = Subscription.values_from_pc(
+            item,
+            customer_id=customer.pk,
+            current=current_subs.get(normalise_guid(item.id)),
+        )
         wanted_subs[values["subscription_id"]] = values
     written += _sync_upsert(
         model=Subscription,
@@ -544,7 +544,9 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
         wanted_skus: dict[str, dict[str, Any]] = {}
         for sku in snapshot.subscribed_skus:
             product = sku.product_sku
-            sku_id = sku.sku_id or (product.sku_part_number if product else None)
+            sku_id = normalise_guid(sku.sku_id) or (
+                product.sku_part_number if product else None
+            )
             if not sku_id:
                 raise SyncDataError(
                     "a subscribed SKU has neither an id nor a part number"
@@ -583,9 +585,9 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
     if snapshot.users is not None:
         wanted_users: dict[str, dict[str, Any]] = {}
         for user in snapshot.users:
-            wanted_users[user.id] = {
+            wanted_users[normalise_guid(user.id)] = {
                 "customer_id": customer.pk,
-                "user_id": _text(user.id, CustomerUser, "user_id"),
+                "user_id": _text(normalise_guid(user.id), CustomerUser, "user_id"),
                 "user_principal_name": _text(
                     user.user_principal_name, CustomerUser, "user_principal_name"
                 ),
@@ -610,12 +612,14 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
         )
         wanted_licenses: dict[tuple[int, str], dict[str, Any]] = {}
         for user_id, licenses in snapshot.licenses.items():
-            user_pk = user_pks.get(user_id)
+            user_pk = user_pks.get(normalise_guid(user_id))
             if user_pk is None:
                 continue
             for lic in licenses:
                 product = lic.product_sku
-                sku_id = lic.sku_id or (product.sku_part_number if product else None)
+                sku_id = normalise_guid(lic.sku_id) or (
+                    product.sku_part_number if product else None
+                )
                 if not sku_id:
                     raise SyncDataError("a user's licence has no skuId")
                 wanted_licenses[(user_pk, str(sku_id))] = {

@@ -1,4 +1,4 @@
-"""migration tasks: thin interfaces over `services.steps` and `services.migrations`."""
+"""Migration tasks: thin interfaces over the workflow runner and `services.migrations`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import logging
 
 from celery import shared_task
 
-from hub.services.migrations import enqueue_advance, migrations_requeue_due
-from hub.services.steps import migration_run_step
+from hub.services.migrations import migrations_requeue_due
+from hub.workflow.enqueue import enqueue_advance
+from hub.workflow.runner import migration_run_step
 
 __all__ = ["migration_advance", "requeue_due_migrations"]
 

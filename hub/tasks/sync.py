@@ -9,6 +9,9 @@ from django.contrib.auth.models import User
 
 from hub.models import Customer
 from hub.services.sync import (
+    SYNC_LOCK_SECONDS,
+    SYNC_SOFT_TIME_LIMIT,
+    SYNC_TIME_LIMIT,
     SyncAlreadyRunning,
     sync_customer_refresh,
     sync_run_exclusive,
@@ -19,15 +22,7 @@ __all__ = ["sync_customer", "sync_partner_center"]
 
 logger = logging.getLogger(__name__)
 
-# The run stops taking new customers this long before Celery's soft limit, so a
-# throttled or very large sync ends cleanly and the next run carries on. Both
-# limits stay well below the broker's visibility_timeout (one hour), so a long
-# run is never delivered twice.
-SYNC_SOFT_TIME_LIMIT = 1800
-SYNC_TIME_LIMIT = 1900
 SYNC_TIME_BUDGET = SYNC_SOFT_TIME_LIMIT - 240
-# The lock outlives the hard limit, so a killed run's lock frees itself.
-SYNC_LOCK_SECONDS = SYNC_TIME_LIMIT + 60
 
 # One customer's refresh: a handful of reads, well inside these limits. Its lock
 # outlives the hard limit too. A throttled or busy refresh tries again later with a

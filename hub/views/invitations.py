@@ -23,7 +23,6 @@ from hub.roles import OPERATOR, VIEWER, role_required
 from hub.services import invitations as service
 from hub.services.audit import client_ip
 from hub.services.invitations import InvitationRefused
-from hub.tasks.invitations import fetch_invitation_link
 
 # Invitations shown on the page: every pending one, then the most recent others.
 LIST_LIMIT = 200
@@ -146,11 +145,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_link_request(request: HttpRequest) -> HttpResponse:
     """Queue a worker to fetch the invitation link (never fetched here)."""
-    _, queue = service.invitation_link_request(
-        actor=request.user, ip_address=client_ip(request)
-    )
-    if queue:
-        fetch_invitation_link.delay_on_commit(requested_by_id=request.user.pk)  # type: ignore[attr-defined]
+    service.invitation_link_request(actor=request.user, ip_address=client_ip(request))
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "invitations/list.html#link", _link_context())
     messages.success(

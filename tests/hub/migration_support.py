@@ -15,8 +15,9 @@ from django.utils import timezone
 from hub.models import TERMINAL_STATES, Customer, Migration
 from hub.selectors.migrations import migration_plan
 from hub.services.migrations import StartItem, migration_start
-from hub.services.steps import StepReport, migration_run_step
 from hub.tasks.migration import migration_advance
+from hub.workflow.enqueue import ADVANCE_TASK, TaskSend
+from hub.workflow.runner import StepReport, migration_run_step
 
 CONTOSO = "Contoso Ltd"
 FABRIKAM = "Fabrikam Inc"
@@ -177,25 +178,15 @@ def v1_request_count(sandbox: Any) -> int:
 
 def advance_ids(callbacks: list[Any]) -> list[int]:
     """Return the migration ids of `migration_advance` sends among on-commit callbacks."""
-    ids: list[int] = []
-    for callback in callbacks:
-        func = getattr(callback, "func", None)
-        task = getattr(func, "__self__", None)
-        if getattr(task, "name", "") != "hub.tasks.migration_advance":
-            continue
-        args = callback.args or tuple(callback.keywords.get("args", ()))
-        ids.append(int(args[0]))
-    return ids
+    return [int(args[0]) for args, _ in task_sends(callbacks, ADVANCE_TASK)]
 
 
 def task_sends(
     callbacks: list[Any], name: str
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """Return (args, kwargs) of each `delay` of task `name` among on-commit callbacks."""
-    sends = []
-    for callback in callbacks:
-        func = getattr(callback, "func", None)
-        task = getattr(func, "__self__", None)
-        if getattr(task, "name", "") == name:
-            sends.append((tuple(callback.args), dict(callback.keywords)))
-    return sends
+    return [
+        (tuple(callback.args), dict(callback.kwargs))
+        for callback in callbacks
+        if isinstance(callback, TaskSend) and callback.name == name
+    ]

@@ -198,7 +198,7 @@ def test_retrying_a_migration_is_recorded(world: Any, operator: Any) -> None:
 def test_resuming_a_migration_is_recorded(world: Any, operator: Any) -> None:
     migration = world.objects["migration"]
     Migration.objects.filter(pk=migration.pk).update(
-        state=MigrationState.AWAIT_PROVISIONING,
+        state="await_provisioning",
         next_attempt_at=timezone.now() + timezone.timedelta(minutes=5),
     )
 

@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from hub.models import AuditEvent, Migration, SubscribedSku, UserLicense
 from hub.services.migrations import migration_cancel
-from hub.services.pc import partner_center_client
 from hub.services.sync import sync_customer_refresh
 from hub.tasks.sync import sync_customer
+from hub.workflow.pc import partner_center_client
 from partner_center.errors import Throttled
 from tests.hub.migration_support import (
     CONTOSO,

@@ -24,14 +24,12 @@ from hub.models import (
 )
 from hub.selectors.migrations import migration_cards
 from hub.services.migrations import migration_retry
-from hub.services.pc import RATE_LIMIT_KEY, partner_center_client
-from hub.services.steps import (
-    MAX_TRANSIENT_ATTEMPTS,
-    migration_claim,
-    migration_run_step,
-)
 from hub.services.sync import sync_run
 from hub.tasks.migration import migration_advance, requeue_due_migrations
+from hub.workflow.lease import migration_claim
+from hub.workflow.pc import RATE_LIMIT_KEY, partner_center_client
+from hub.workflow.runner import migration_run_step
+from hub.workflow.settings import MAX_TRANSIENT_ATTEMPTS
 from tests.hub.migration_support import (
     CONTOSO,
     FABRIKAM,
@@ -140,7 +138,7 @@ def test_it_buys_once_when_the_worker_dies_between_the_order_post_and_saving_it(
     assert migration.state == "completed", migration.error_message
     dump = sandbox.state()
     [order] = orders_for_offer(dump, CONTOSO, migration.target_offer_id)
-    assert migration.order_id == order["id"]
+    assert migration.order_id == order["id"].lower()
     assert len(requests(dump, "POST", "/orders")) == 1
     assert AuditEvent.objects.filter(
         migration_id=migration.pk, action="migration.purchase_adopted"
@@ -481,7 +479,7 @@ def test_users_without_usage_location_stop_the_purchase_before_anything_is_bough
         assert migration.state == "failed" and migration.stopped_step == "purchase"
         assert migration.error_message.startswith("Nothing was bought:")
         assert "no usage location" in migration.error_message
-        assert "Set it in the Microsoft 365 admin center" in migration.error_message
+        assert "Set their usage location in the Microsoft 365 admin center" in migration.error_message
         assert not migration.order_id and migration.purchase_request_id is None
         flagged = migration.license_moves.exclude(error_message="")
         assert flagged.exists()

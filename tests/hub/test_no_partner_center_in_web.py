@@ -46,7 +46,7 @@ def test_no_page_or_action_calls_partner_center_during_the_request(
 def test_the_check_sees_a_partner_center_call_when_one_is_made(
     sandbox: Any,
 ) -> None:
-    from hub.services.pc import partner_center_client
+    from hub.workflow.pc import partner_center_client
 
     before = v1_requests(sandbox)
     next(partner_center_client().iter_customers())

@@ -141,7 +141,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "migration_list": read_page(("state", "page"), post=NOT_ALLOWED),
     "migration_progress": read_page(("ids", "next"), post=NOT_ALLOWED),
     "migration_detail": read_page(post=NOT_ALLOWED),
-    "migration_customer_panel": read_page(post=NOT_ALLOWED),
+    "migration_customer_panel": read_page(("running", "synced"), post=NOT_ALLOWED),
     "migration_plan": {
         "GET": rule(LOGIN, 200, 200, 200),
         "POST": rule(LOGIN, 403, 200, 200, ("next",)),
@@ -268,7 +268,7 @@ def build_world(users: dict[str, Any]) -> World:
         target_offer_name="Dynamics 365 for Sales",
         quantity=5,
         state=MigrationState.FAILED,
-        stopped_step=MigrationState.PURCHASE,
+        stopped_step="purchase",
         error_message="The order was refused.",
     )
     invitation = ResellerInvitation.objects.create(

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hub.models import SyncRun
-from hub.services.sync import SyncAlreadyRunning, sync_run_exclusive
-from hub.tasks.sync import sync_partner_center
+from hub.services.sync import SyncAlreadyRunning, sync_enqueue, sync_run_exclusive
 
 
 class Command(BaseCommand):
@@ -27,7 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["enqueue"]:
-            sync_partner_center.delay()
+            sync_enqueue(now=True)
             self.stdout.write("Sync queued; a worker will run it.")
             return
         started = time.monotonic()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 
 from hub.models import Outcome
-from hub.services.audit import audit_record
+from hub.models.audit import audit_record
 from partner_center.client import CallRecord, PartnerCenterClient
 from partner_center.config import PartnerCenterConfig, build_client
 
@@ -21,16 +21,9 @@ class CallLog:
     """Count the calls one unit of work made (sync runs report it)."""
 
     calls: int = 0
-    writes: int = 0
-    errors: int = 0
-    records: list[CallRecord] = field(default_factory=list)
 
     def __call__(self, record: CallRecord) -> None:
         self.calls += 1
-        if record.is_write:
-            self.writes += 1
-        if record.status is None or record.status >= 400:
-            self.errors += 1
 
 
 def partner_center_config() -> PartnerCenterConfig:
@@ -97,9 +90,3 @@ def partner_center_client(
     if max_local_wait != config.max_local_wait:
         config = replace(config, max_local_wait=max_local_wait)
     return build_client(config, on_call=on_call, redis_url=settings.REDIS_URL)
-
-
-def is_foreign_subscription(partner_id: str) -> bool:
-    """Return True if a subscription's partnerId names another partner or channel."""
-    value = (partner_id or "").strip()
-    return bool(value) and value not in settings.PARTNER_CENTER_OWN_PARTNER_IDS

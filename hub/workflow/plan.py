@@ -1,0 +1,318 @@
+"""The plan: every retired-SKU subscription of a customer and how it would move.
+
+Nothing here calls Partner Center; the plan reads synced rows. The plan page shows
+it, and Start validates the operator's choices against it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+
+from hub.models import (
+    Customer,
+    CustomerUser,
+    Migration,
+    MigrationState,
+    Offer,
+    RetireMode,
+    SkuMapping,
+    Subscription,
+    UserLicense,
+    date_text,
+)
+from hub.workflow.catalogue import catalogue_index
+from hub.workflow.registry import stopped_at_text
+from hub.workflow.wording import usage_location_problem
+
+# Subscription statuses a migration can start from: the licences still exist.
+MIGRATABLE_STATUSES = ("active", "suspended")
+ALREADY_SUSPENDED = "Already suspended — left as it is"
+
+
+@dataclass
+class TargetChoice:
+    """One target the mapping allows, with the synced offer it is bound to."""
+
+    name: str
+    offer: Offer | None
+
+    @property
+    def offer_id(self) -> str:
+        return self.offer.offer_id if self.offer else ""
+
+    @property
+    def value(self) -> str:
+        """Return the form value: the offer id, or the name while unbound."""
+        return self.offer_id or f"name:{self.name}"
+
+    @property
+    def problem(self) -> str:
+        if self.offer is None:
+            return "not in the synced offer catalogue"
+        if not self.offer.is_available_for_purchase:
+            return "not available for purchase"
+        return ""
+
+
+@dataclass
+class PlanItem:
+    """One retired-SKU subscription and how it would move."""
+
+    subscription: Subscription
+    mapping: SkuMapping
+    source_offer: Offer | None
+    source_sku_id: str
+    choices: list[TargetChoice]
+    users: list[CustomerUser]
+    foreign: bool
+    # Cancelled or failed migrations of this subscription that bought something.
+    bought_before: list[Migration] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"s{self.subscription.pk}"
+
+    def reusable(self, offer_id: str) -> Migration | None:
+        """Return the earlier migration whose purchase of `offer_id` can be reused."""
+        for earlier in self.bought_before:
+            if offer_id and earlier.target_offer_id == offer_id:
+                return earlier
+        return None
+
+    @property
+    def reuse_notes(self) -> list[str]:
+        """Return, per reusable target, what Start will reuse instead of buying."""
+        notes = []
+        for choice in self.choices:
+            earlier = self.reusable(choice.offer_id)
+            if earlier is not None:
+                notes.append(reuse_text(earlier))
+        return notes
+
+    @property
+    def default_target(self) -> TargetChoice | None:
+        for choice in self.choices:
+            if not choice.problem:
+                return choice
+        return self.choices[0] if self.choices else None
+
+    @property
+    def default_quantity(self) -> int:
+        return max(self.subscription.quantity, len(self.users), 1)
+
+    @property
+    def minimum_quantity(self) -> int:
+        return max(len(self.users), 1)
+
+    @property
+    def users_without_location(self) -> list[CustomerUser]:
+        return [u for u in self.users if not u.usage_location]
+
+    @property
+    def end_date(self) -> datetime | None:
+        return self.subscription.commitment_end_date
+
+    @property
+    def already_suspended(self) -> bool:
+        return self.subscription.is_suspended
+
+    @property
+    def retire_choices(self) -> list[tuple[str, str]]:
+        if self.already_suspended:
+            # Nothing to retire: the migration leaves it as it is.
+            return [(RetireMode.EXPIRE, ALREADY_SUSPENDED)]
+        end = self.end_date
+        expire = (
+            f"Let it expire on {date_text(end)}"
+            if end
+            else "Let it expire at its end date"
+        )
+        return [(RetireMode.SUSPEND, "Suspend now"), (RetireMode.EXPIRE, expire)]
+
+    def choice(self, value: str) -> TargetChoice | None:
+        """Return the target choice posted as `value`, or None."""
+        for choice in self.choices:
+            if value and value in (choice.value, choice.offer_id):
+                return choice
+        return None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Return what the operator should know before starting (plain words)."""
+        notes: list[str] = []
+        sub = self.subscription
+        if self.foreign:
+            notes.append(
+                f"{sub.display_name} was bought through another partner or channel "
+                f"(partner {sub.partner_id}). PartnerHub will buy the new subscription "
+                "and move the users, but will not touch the old one: "
+                f"{sub.customer.company_name} must cancel it through the partner or "
+                "channel it was bought from."
+            )
+        if not self.source_sku_id:
+            notes.append(
+                "PartnerHub cannot tell which licence this subscription grants "
+                "(its offer is not in the synced catalogue), so no user can be moved."
+            )
+        elif sub.quantity < len(self.users):
+            notes.append(
+                f"Not enough seats: {len(self.users)} users hold this licence but the "
+                f"subscription has {sub.quantity}. The new subscription needs at "
+                f"least {len(self.users)}."
+            )
+        missing = self.users_without_location
+        if missing:
+            notes.append(usage_location_problem(missing, bought=False))
+        return notes
+
+
+def reuse_text(earlier: Migration) -> str:
+    """Return the plan's words for a purchase reused from an earlier migration."""
+    return (
+        f"Reuses the {earlier.target_offer_name} subscription bought by migration "
+        f"#{earlier.pk} ({earlier.quantity} seats): nothing new is bought for it."
+    )
+
+
+def reusable_purchases(
+    subscriptions: Iterable[Subscription],
+) -> dict[int, list[Migration]]:
+    """Return, per source subscription pk, ended migrations whose purchase is unused.
+
+    A cancelled or failed migration that bought the new subscription left it active
+    and billed; a new migration of the same source to the same offer takes it over
+    instead of buying again. Newest first; one already taken over is left out.
+    """
+    pks = [s.pk for s in subscriptions]
+    rows = list(
+        Migration.objects.filter(
+            source_subscription_id__in=pks,
+            state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
+        )
+        .filter(~Q(order_id="") | ~Q(new_subscription_id=""))
+        .order_by("-created_at", "-id")
+    )
+    if not rows:
+        return {}
+    holders: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for source, order, sub, pk in Migration.objects.filter(
+        source_subscription_id__in=pks
+    ).values_list("source_subscription_id", "order_id", "new_subscription_id", "pk"):
+        holders[(source, order, sub)].append(pk)
+    found: dict[int, list[Migration]] = defaultdict(list)
+    for row in rows:
+        key = (row.source_subscription_id, row.order_id, row.new_subscription_id)
+        if not any(pk > row.pk for pk in holders[key]):
+            found[row.source_subscription_id].append(row)
+    return found
+
+
+@dataclass
+class SkippedSubscription:
+    subscription: Subscription
+    reason: str
+    migrating: bool = False
+    # The failed migration to open and retry, if that is why it is left out.
+    failed: Migration | None = None
+
+    @property
+    def key(self) -> str:
+        return f"s{self.subscription.pk}"
+
+
+@dataclass
+class Plan:
+    customer: Customer
+    items: list[PlanItem]
+    skipped: list[SkippedSubscription]
+
+
+def _users_holding(customer: Customer, sku_ids: set[str]) -> dict[str, list[Any]]:
+    """Return, per skuId, the customer's users holding it (synced)."""
+    holders: dict[str, list[Any]] = defaultdict(list)
+    if not sku_ids:
+        return holders
+    licences = (
+        UserLicense.objects.filter(sku_id__in=sku_ids, user__customer=customer)
+        .select_related("user")
+        .order_by("user__display_name", "user__user_principal_name")
+    )
+    for licence in licences:
+        holders[licence.sku_id].append(licence.user)
+    return holders
+
+
+def migration_plan(*, customer: Customer) -> Plan:
+    """Return the plan preview for every retired-SKU subscription of a customer."""
+    index = catalogue_index()
+    retired = list(Subscription.objects.filter(index.retired_q(), customer=customer))
+    blocked = {
+        m.source_subscription_id: m
+        for m in Migration.objects.filter(source_subscription__in=retired).exclude(
+            state=MigrationState.CANCELLED
+        )
+    }
+    items: list[PlanItem] = []
+    skipped: list[SkippedSubscription] = []
+    candidates: list[tuple[Subscription, SkuMapping, Offer | None]] = []
+    for sub in sorted(retired, key=lambda s: (s.offer_name, s.subscription_id)):
+        sub.customer = customer
+        existing = blocked.get(sub.pk)
+        if existing is not None:
+            migrating = existing.is_open
+            if existing.state == MigrationState.FAILED:
+                reason = (
+                    f"Migration #{existing.pk} failed at {stopped_at_text(existing)}"
+                    " — open it to retry."
+                )
+                skipped.append(
+                    SkippedSubscription(sub, reason, migrating, failed=existing)
+                )
+                continue
+            reason = (
+                "Already migrating."
+                if migrating
+                else f"Already migrated ({existing.state_label.lower()})."
+            )
+            skipped.append(SkippedSubscription(sub, reason, migrating))
+            continue
+        if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
+            skipped.append(
+                SkippedSubscription(
+                    sub, f"Its status is {sub.status or 'unknown'}: nothing to move."
+                )
+            )
+            continue
+        mapping = index.mapping_for(sub.offer_id, sub.offer_name)
+        assert mapping is not None
+        candidates.append((sub, mapping, index.offer(sub.offer_id)))
+    sku_ids = {
+        offer.product_id for _, _, offer in candidates if offer and offer.product_id
+    }
+    holders = _users_holding(customer, sku_ids)
+    bought = reusable_purchases(sub for sub, _, _ in candidates)
+    for sub, mapping, offer in candidates:
+        sku = offer.product_id if offer else ""
+        choices = [
+            TargetChoice(t.target_name, index.offer(t.target_offer_id, t.target_name))
+            for t in mapping.targets.all()
+        ]
+        items.append(
+            PlanItem(
+                subscription=sub,
+                mapping=mapping,
+                source_offer=offer,
+                source_sku_id=sku,
+                choices=choices,
+                users=list(holders.get(sku, [])) if sku else [],
+                foreign=sub.is_foreign,
+                bought_before=bought.get(sub.pk, []),
+            )
+        )
+    return Plan(customer=customer, items=items, skipped=skipped)

@@ -1,0 +1,1 @@
+"""One module per step; each ends with its registry entry, `STEP`."""

@@ -1,0 +1,63 @@
+"""Check free seats of the new skuId and every pending user's usage location."""
+
+from __future__ import annotations
+
+from hub.models import LicenseMove, Migration, normalise_guid
+from hub.workflow.lease import StepContext
+from hub.workflow.outcomes import ADVANCE, StepFailed, StepOutcome
+from hub.workflow.step import Step
+from hub.workflow.wording import (
+    NO_USAGE_LOCATION,
+    count,
+    upns,
+    usage_location_problem,
+)
+
+KEY = "preflight"
+
+
+def run(ctx: StepContext) -> StepOutcome:
+    m = ctx.migration
+    pending = list(m.license_moves.exclude(status=LicenseMove.Status.MOVED))
+    if not pending:
+        return ADVANCE
+    skus = ctx.client.list_subscribed_skus(ctx.tenant)
+    row = next((s for s in skus if normalise_guid(s.sku_id) == m.target_sku_id), None)
+    available = (row.available_units or 0) if row else 0
+    if available < len(pending):
+        raise StepFailed(
+            f"Not enough free seats: {m.target_offer_name} has "
+            f"{count(available, 'free seat', 'free seats')} but "
+            f"{count(len(pending), 'user still needs', 'users still need')} one. "
+            f"Add seats to the new subscription {m.new_subscription_id}, then retry."
+        )
+    users = {normalise_guid(u.id): u for u in ctx.client.iter_users(ctx.tenant)}
+    gone = [mv for mv in pending if mv.user_id not in users]
+    if gone:
+        raise StepFailed(
+            f"{count(len(gone), 'user no longer exists', 'users no longer exist')} "
+            f"in the customer's tenant: {upns(gone)}. Resync the customer and start "
+            "a new migration."
+        )
+    missing = [mv for mv in pending if not users[mv.user_id].usage_location]
+    if missing:
+        for mv in missing:
+            mv.error_message = NO_USAGE_LOCATION
+            mv.save(update_fields=["error_message"])
+        raise StepFailed(usage_location_problem(missing, bought=True))
+    return ADVANCE
+
+
+def describe(m: Migration, finished: bool) -> str:
+    return "Enough free seats; every user has a usage location." if finished else ""
+
+
+STEP = Step(
+    key=KEY,
+    label="Checking seats and users",
+    title="Check free seats and usage locations",
+    done="Seats and usage locations checked",
+    verb="check seats and users",
+    run=run,
+    describe=describe,
+)
