@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
-from sandbox import render
+from sandbox import provisioning, render
 from sandbox.faults import FaultBook, public
+from sandbox.records import iso
 from sandbox.seed import build_state
 from sandbox.state import SandboxState, bump_etag, validate_settings
+from sandbox.terms import parse_iso
 from sandbox.web import Request, Response, TokenBucket
 
 ControlHandler = Callable[..., Response]
@@ -47,6 +50,8 @@ class Control:
                 (r"/_sandbox/settings", "GET|POST", self.settings),
                 (r"/_sandbox/faults", "GET|POST|DELETE", self.fault_rules),
                 (r"/_sandbox/invitations/(?P<tid>[^/]+)/accept", "POST", self.accept),
+                (r"/_sandbox/clock", "GET|POST", self.clock),
+                (r"/_sandbox/customers/(?P<cid>[^/]+)", "PATCH", self.merge_customer),
                 (
                     r"/_sandbox/customers/(?P<cid>[^/]+)/"
                     r"(?P<kind>subscriptions|users)/(?P<rid>[^/]+)",
@@ -95,6 +100,7 @@ class Control:
     def dump(self, method: str, body: dict[str, Any]) -> Response:
         """GET /_sandbox/state: the whole state as JSON."""
         with self.state.lock:
+            provisioning.settle(self.state)
             payload = json.dumps(self.state.dump(), separators=(",", ":"))
         return Response(200, payload.encode())
 
@@ -128,6 +134,37 @@ class Control:
                 return Response(404, {"error": "unknown invitation tenant"})
             return Response(200, render.customer(record, by_id=True))
 
+    def clock(self, method: str, body: dict[str, Any]) -> Response:
+        """GET the sandbox clock, or POST to set (``now``), advance (``days``,
+        ``hours``, ``minutes``, ``seconds``) or ``reset`` it; due renewals, expiries
+        and provisioning run at once and are listed in the answer."""
+        with self.state.lock:
+            report: dict[str, Any] = {}
+            if method == "POST":
+                self.state.clock_offset = _clock_offset(self.state, body)
+                self.state.next_due = None
+                report = provisioning.settle(self.state)
+            return Response(
+                200,
+                {
+                    "now": iso(self.state.now()),
+                    "offsetSeconds": self.state.clock_offset,
+                    **report,
+                },
+            )
+
+    def merge_customer(self, method: str, body: dict[str, Any], cid: str) -> Response:
+        """PATCH /_sandbox/customers/{cid}: merge raw fields (e.g. ``mcaAccepted``)."""
+        with self.state.lock:
+            record = self.state.customers.get(
+                cid.lower()
+            ) or self.state.invitations.get(cid.lower())
+            if record is None:
+                return Response(404, {"error": f"unknown customer {cid}"})
+            body.pop("id", None)
+            record.update(body)
+            return Response(200, dict(record))
+
     def merge(
         self, method: str, body: dict[str, Any], cid: str, kind: str, rid: str
     ) -> Response:
@@ -138,8 +175,6 @@ class Control:
                 if kind == "subscriptions"
                 else self.state.users
             )
-            if kind == "subscriptions":
-                self.state.materialise(cid)
             record = store.get(cid.lower(), {}).get(rid.lower())
             if record is None:
                 return Response(404, {"error": f"unknown {kind[:-1]} {rid}"})
@@ -148,4 +183,25 @@ class Control:
             record.update(body)
             if kind == "subscriptions" and "etag" not in body:
                 bump_etag(record)
+            self.state.next_due = None
             return Response(200, dict(record))
+
+
+_UNITS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def _clock_offset(state: SandboxState, body: dict[str, Any]) -> float:
+    """Return the clock offset a POST /_sandbox/clock body asks for.
+
+    Raise ValueError for an unknown key or a bad value.
+    """
+    unknown = set(body) - {"now", "reset", *_UNITS}
+    if unknown:
+        raise ValueError(f"unknown clock keys: {sorted(unknown)}")
+    if body.get("reset"):
+        return 0.0
+    if "now" in body:
+        target = parse_iso(str(body["now"]))
+        return target.timestamp() - time.time()
+    step = sum(float(body.get(k, 0)) * seconds for k, seconds in _UNITS.items())
+    return state.clock_offset + step

@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox import provisioning
 from sandbox.api import Router
 from sandbox.faults import POST_ACTIONS, FaultBook
 from sandbox.state import DEDUP_LIMIT, SandboxState
@@ -212,6 +213,7 @@ class ApiPipeline:
                     stored["status"], stored["body"], list(stored["headers"])
                 )
             try:
+                provisioning.settle(state)
                 response = self.router.dispatch(state, request)
             except ApiError as exc:
                 response = error_response(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, products
 
 _SUBSCRIPTION_FIELDS = (
     "id",
@@ -102,10 +102,8 @@ def subscription(record: dict[str, Any]) -> dict[str, Any]:
     """Return the ``Subscription`` resource for an internal subscription record."""
     body = {k: record[k] for k in _SUBSCRIPTION_FIELDS if k in record}
     cid, sid = record["customerId"], record["id"]
-    links: dict[str, Any] = {
-        "offer": link(f"/offers/{record['offerId']}?country=US"),
-        "self": link(f"/customers/{cid}/subscriptions/{sid}"),
-    }
+    links = catalog_links(record["offerId"])
+    links["self"] = link(f"/customers/{cid}/subscriptions/{sid}")
     parent = record.get("parentSubscriptionId")
     if parent:
         links["parentSubscription"] = link(f"/customers/{cid}/subscriptions/{parent}")
@@ -118,7 +116,57 @@ def subscription(record: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-_INTERNAL_SUBSCRIPTION_KEYS = frozenset({"customerId", "skuId", "etag", "version"})
+_INTERNAL_SUBSCRIPTION_KEYS = frozenset(
+    {
+        "customerId",
+        "skuId",
+        "etag",
+        "version",
+        "refundBatches",
+        "billing",
+        "transitionStragglers",
+    }
+)
+
+
+def catalog_links(offer_id: str) -> dict[str, Any]:
+    """Return ``offer`` (legacy) or ``product``/``sku``/``availability`` links."""
+    parts = offer_id.split(":")
+    if len(parts) != 3:
+        return {"offer": link(f"/offers/{offer_id}?country=US")}
+    product, sku, availability = parts
+    base = f"/products/{product}"
+    return {
+        "product": link(f"{base}?country=US"),
+        "sku": link(f"{base}/skus/{sku}?country=US"),
+        "availability": link(
+            f"{base}/skus/{sku}/availabilities/{availability}?country=US"
+        ),
+    }
+
+
+def _licence(sku_id: str) -> dict[str, Any] | None:
+    """Return name, skuPartNumber and servicePlans of an Entra skuId, or None."""
+    offer = catalog.offer_by_sku(sku_id)
+    if offer is not None:
+        return offer
+    modern = products.by_entra(sku_id)
+    if modern is None:
+        return None
+    return {
+        "name": modern.title,
+        "skuPartNumber": modern.part_number,
+        "servicePlans": list(modern.service_plans),
+    }
+
+
+def known_sku_id(sku_id: str) -> str:
+    """Return the catalogue's spelling of a skuId (lower case when unknown)."""
+    offer = catalog.offer_by_sku(sku_id)
+    if offer is not None:
+        return str(offer["skuId"])
+    modern = products.by_entra(sku_id)
+    return modern.entra_sku_id if modern is not None else sku_id.strip().lower()
 
 
 def provisioning_status(record: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +226,7 @@ def _service_plans(offer: dict[str, Any] | None, status: str) -> list[dict[str, 
 
 def license_(sku_id: str) -> dict[str, Any]:
     """Return a user's ``License`` resource for one skuId."""
-    offer = catalog.offer_by_sku(sku_id)
+    offer = _licence(sku_id)
     sku = _product_sku(offer, sku_id)
     sku.pop("targetType")
     return {
@@ -190,7 +238,7 @@ def license_(sku_id: str) -> dict[str, Any]:
 
 def subscribed_sku(sku_id: str, units: dict[str, int]) -> dict[str, Any]:
     """Return a ``SubscribedSku`` resource from computed units."""
-    offer = catalog.offer_by_sku(sku_id)
+    offer = _licence(sku_id)
     active, suspended, consumed = (
         units["active"],
         units["suspended"],
@@ -228,8 +276,13 @@ def order(record: dict[str, Any]) -> dict[str, Any]:
             "offerId": item["offerId"],
             "friendlyName": item.get("friendlyName"),
             "quantity": item["quantity"],
-            "transactionType": "new",
-            "links": {},
+        }
+        for key in ("termDuration", "billingCycle", "partnerIdOnRecord"):
+            if item.get(key):
+                line[key] = item[key]
+        line["transactionType"] = item.get("transactionType", "new")
+        line["links"] = {
+            k: v for k, v in catalog_links(item["offerId"]).items() if k != "offer"
         }
         sub_id = item.get("subscriptionId")
         if sub_id:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, products
 from sandbox.state import SandboxState
 from sandbox.web import ApiError, Request, snake_enum
 
@@ -155,16 +155,34 @@ def check_subscription_update(
             )
 
 
-def order_line(item: dict[str, Any]) -> dict[str, Any]:
-    """Return a validated order line item or raise the documented ApiError."""
+def order_line(item: dict[str, Any], cycle: str = "monthly") -> dict[str, Any]:
+    """Return a validated order line item or raise the documented ApiError.
+
+    ``offerId`` is a legacy offer id or a modern ``productId:skuId:availabilityId``.
+    """
     offer_id = item.get("offerid")
     if not isinstance(offer_id, str) or not offer_id.strip():
         raise ApiError(400, 800004, "Invalid offer Id")
+    if ":" in offer_id:
+        return _modern_order_line(item, offer_id, cycle)
     offer = catalog.offer_by_id(offer_id)
     if offer is None:
         raise ApiError(400, 800004, f"Invalid offer Id: {offer_id}")
     if not offer["isAvailableForPurchase"]:
         raise ApiError(403, 2091, "The offer is no longer available for purchase")
+    quantity = _quantity(item, offer["maximumQuantity"])
+    name = item.get("friendlyname")
+    line = {
+        "lineItemNumber": item["lineitemnumber"],
+        "offerId": offer["id"],
+        "friendlyName": name if isinstance(name, str) and name else offer["name"],
+        "quantity": quantity,
+    }
+    return _on_record(item, line)
+
+
+def _quantity(item: dict[str, Any], maximum: int) -> int:
+    """Return a line's quantity or raise 400/2002 or 403/800067."""
     quantity = item.get("quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ApiError(
@@ -172,20 +190,66 @@ def order_line(item: dict[str, Any]) -> dict[str, Any]:
             2002,
             "Subscription quantity is not within minimum and maximum allowed quantity",
         )
-    if quantity > offer["maximumQuantity"]:
+    if quantity > maximum:
         raise ApiError(
             403,
             800067,
             "The desired seat count exceeded the maximum seat count allowed per "
             "subscription",
         )
+    return quantity
+
+
+def _on_record(item: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
+    """Copy an indirect reseller's ``partnerIdOnRecord`` onto a line."""
+    reseller = item.get("partneridonrecord")
+    if isinstance(reseller, str) and reseller.strip():
+        line["partnerIdOnRecord"] = reseller.strip()
+    return line
+
+
+def _modern_order_line(
+    item: dict[str, Any], offer_id: str, cycle: str
+) -> dict[str, Any]:
+    """Return a validated order line for a modern catalog item (§5.1)."""
+    sku = products.by_catalog_item(offer_id)
+    if sku is None:
+        raise ApiError(400, 800004, f"Invalid offer Id: {offer_id}")
+    if sku.end_of_sale:
+        raise ApiError(403, 2091, "The offer is no longer available for purchase")
+    quantity = _quantity(item, sku.maximum_quantity)
+    term = str(item.get("termduration") or "").upper()
+    if not term:
+        term = next((t for t, c in sku.terms if c == cycle), sku.terms[0][0])
+    if (term, cycle) not in sku.terms:
+        raise ApiError(
+            400,
+            800002,
+            f"Invalid request input: {sku.title} is not sold for {term} billed {cycle}.",
+        )
     name = item.get("friendlyname")
-    return {
+    line: dict[str, Any] = {
         "lineItemNumber": item["lineitemnumber"],
-        "offerId": offer["id"],
-        "friendlyName": name if isinstance(name, str) and name else offer["name"],
+        "offerId": sku.catalog_item_id,
+        "friendlyName": name if isinstance(name, str) and name else sku.title,
         "quantity": quantity,
+        "termDuration": term,
     }
+    if item.get("customtermenddate"):
+        line["customTermEndDate"] = str(item["customtermenddate"])
+    return _on_record(item, line)
+
+
+def agreement_accepted(customer: dict[str, Any]) -> None:
+    """Raise 403/13605 unless the customer accepted the Microsoft Customer Agreement."""
+    if customer.get("mcaAccepted", True):
+        return
+    raise ApiError(
+        403,
+        13605,
+        "The customer has not accepted the Microsoft Customer Agreement. Confirm the "
+        "customer's acceptance of the agreement, then try again.",
+    )
 
 
 def license_list(value: Any, name: str) -> list[str]:

@@ -1,103 +1,53 @@
-"""In-memory state of the sandbox: customers, subscriptions, users, orders, settings,
-fault rules, the request log and the MS-RequestId de-duplication store.
+"""In-memory state of the sandbox: customers, subscriptions, users, orders, carts,
+transitions, the clock, settings, fault rules, the request log and the MS-RequestId
+de-duplication store.
 
 Every read or write of a ``SandboxState`` happens while holding ``state.lock``. The
-methods here assume the caller holds it.
+methods here assume the caller holds it. What happens over time (provisioning,
+renewals) lives in ``sandbox.provisioning``; ``settle`` there brings the state up to
+the clock before each call.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
-import uuid
 from collections import OrderedDict, deque
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, products
+from sandbox.records import (
+    OTHER_PARTNER_ID,
+    PARTNER_ID,
+    PARTNER_TENANT_ID,
+    bump_etag,
+    iso,
+    make_etag,
+    utcnow,
+)
+from sandbox.settings import DEFAULT_SETTINGS, validate_settings
 
-#: Our partner's MPN id in the sandbox.
-PARTNER_ID = "4847383"
-#: MPN id carried by subscriptions sold by another partner or channel.
-OTHER_PARTNER_ID = "9988776"
-#: Our partner's own tenant id (appears in the reseller relationship request url).
-PARTNER_TENANT_ID = str(uuid.uuid5(catalog.CATALOG_NAMESPACE, "partner-tenant"))
-
-PAGE_END_STYLES = ("absent", "error2000")
-DUPLICATE_REQUEST_ID_MODES = ("replay", "conflict")
-
-#: Settings and their defaults (documented in sandbox/README.md).
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "rate_limit_per_minute": 3000,
-    "retry_after_seconds": None,
-    "provisioning_delay_seconds": 2.0,
-    "latency_ms": 0,
-    "page_end_style": "absent",
-    "duplicate_request_id": "replay",
-}
+__all__ = [
+    "DEDUP_LIMIT",
+    "OTHER_PARTNER_ID",
+    "PARTNER_ID",
+    "PARTNER_TENANT_ID",
+    "SandboxState",
+    "bump_etag",
+    "iso",
+    "make_etag",
+    "utcnow",
+    "validate_settings",
+]
 
 #: Most recent /v1 calls kept in the request log.
 REQUEST_LOG_LIMIT = 100_000
 #: Most recent writes remembered for MS-RequestId de-duplication.
 DEDUP_LIMIT = 100_000
 
-
-def iso(moment: datetime) -> str:
-    """Return a UTC datetime as Partner Center's ``YYYY-MM-DDTHH:MM:SSZ`` text."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="seconds")[:19] + "Z"
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-def make_etag(record_id: str, version: int) -> str:
-    """Return an opaque etag for a resource id and version."""
-    raw = f'{{"id":{json.dumps(record_id)},"version":{int(version)}}}'
-    return base64.b64encode(raw.encode()).decode()
-
-
-def bump_etag(sub: dict[str, Any]) -> None:
-    """Give a subscription record a new version and etag."""
-    sub["version"] = int(sub.get("version", 0)) + 1
-    sub["etag"] = make_etag(sub["id"], sub["version"])
-
-
-def validate_settings(changes: dict[str, Any]) -> dict[str, Any]:
-    """Return the settings changes coerced to their types.
-
-    Raise ValueError for an unknown key or a bad value.
-    """
-    clean: dict[str, Any] = {}
-    for key, value in changes.items():
-        if key not in DEFAULT_SETTINGS:
-            raise ValueError(f"unknown setting {key!r}")
-        try:
-            if key in ("rate_limit_per_minute", "latency_ms"):
-                clean[key] = int(value)
-            elif key == "retry_after_seconds":
-                clean[key] = None if value is None else int(value)
-            elif key == "provisioning_delay_seconds":
-                clean[key] = float(value)
-            elif key == "page_end_style":
-                if value not in PAGE_END_STYLES:
-                    raise ValueError(f"page_end_style must be one of {PAGE_END_STYLES}")
-                clean[key] = value
-            else:
-                if value not in DUPLICATE_REQUEST_ID_MODES:
-                    raise ValueError(
-                        f"duplicate_request_id must be one of "
-                        f"{DUPLICATE_REQUEST_ID_MODES}"
-                    )
-                clean[key] = value
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"bad value for {key}: {exc}") from exc
-    return clean
+Store = dict[str, dict[str, dict[str, Any]]]
 
 
 class SandboxState:
@@ -111,9 +61,15 @@ class SandboxState:
         # Keys of every id-indexed dict are lower-case ids.
         self.customers: dict[str, dict[str, Any]] = {}
         self.invitations: dict[str, dict[str, Any]] = {}
-        self.subscriptions: dict[str, dict[str, dict[str, Any]]] = {}
-        self.users: dict[str, dict[str, dict[str, Any]]] = {}
-        self.orders: dict[str, dict[str, dict[str, Any]]] = {}
+        self.subscriptions: Store = {}
+        self.users: Store = {}
+        self.orders: Store = {}
+        self.carts: Store = {}
+        self.transitions: Store = {}
+        #: Seconds the sandbox clock runs ahead of (or behind) the real clock.
+        self.clock_offset = 0.0
+        #: Clock time (epoch seconds) of the next thing due (None: scan again).
+        self.next_due: float | None = None
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.faults: list[dict[str, Any]] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
@@ -126,7 +82,7 @@ class SandboxState:
     def replace_data(self, other: SandboxState) -> None:
         """Take over the seeded data of another state; clear faults, logs and dedup.
 
-        Settings are kept.
+        Settings are kept; the clock goes back to real time.
         """
         self.customer_count = other.customer_count
         self.seed = other.seed
@@ -135,11 +91,30 @@ class SandboxState:
         self.subscriptions = other.subscriptions
         self.users = other.users
         self.orders = other.orders
+        self.carts = other.carts
+        self.transitions = other.transitions
+        self.clock_offset = other.clock_offset
+        self.next_due = None
         self.faults = []
         self.requests.clear()
         self.writes.clear()
         self.dedup.clear()
         self._customer_ids = None
+
+    # ------------------------------------------------------------------ clock
+
+    def time(self) -> float:
+        """Return the sandbox clock as epoch seconds."""
+        return time.time() + self.clock_offset
+
+    def now(self) -> datetime:
+        """Return the sandbox clock as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def due_at(self, moment: float) -> None:
+        """Note that something is due at clock time ``moment``."""
+        if self.next_due is None or moment < self.next_due:
+            self.next_due = moment
 
     # ------------------------------------------------------------------ lookups
 
@@ -164,8 +139,7 @@ class SandboxState:
         raise KeyError(company_name)
 
     def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
-        """Return the subscription records of a tenant (after provisioning)."""
-        self.materialise(customer_id)
+        """Return the subscription records of a tenant."""
         return list(self.subscriptions.get(customer_id.lower(), {}).values())
 
     def users_of(self, customer_id: str) -> list[dict[str, Any]]:
@@ -174,12 +148,18 @@ class SandboxState:
 
     def subscription(self, customer_id: str, sub_id: str) -> dict[str, Any] | None:
         """Return one subscription record, or None."""
-        self.materialise(customer_id)
         return self.subscriptions.get(customer_id.lower(), {}).get(sub_id.lower())
 
     def user(self, customer_id: str, user_id: str) -> dict[str, Any] | None:
         """Return one user record, or None."""
         return self.users.get(customer_id.lower(), {}).get(user_id.lower())
+
+    def add_subscription(self, sub: dict[str, Any]) -> None:
+        """Store a subscription record under its customer; its term end is due."""
+        self.subscriptions.setdefault(sub["customerId"].lower(), {})[
+            sub["id"].lower()
+        ] = sub
+        self.next_due = None
 
     # ------------------------------------------------------------------ invitations
 
@@ -200,129 +180,65 @@ class SandboxState:
         self._customer_ids = None
         return record
 
-    # ------------------------------------------------------------------ orders
-
-    def add_subscription(self, sub: dict[str, Any]) -> None:
-        """Store a subscription record under its customer."""
-        self.subscriptions.setdefault(sub["customerId"].lower(), {})[
-            sub["id"].lower()
-        ] = sub
-
-    def materialise(self, customer_id: str, now: float | None = None) -> None:
-        """Provision the subscriptions of the tenant's orders whose delay passed."""
-        orders = self.orders.get(customer_id.lower())
-        if not orders:
-            return
-        moment = time.time() if now is None else now
-        for order in orders.values():
-            due = order.get("provisionAt")
-            if due is None or due > moment:
-                continue
-            self._provision(order)
-
-    def materialise_all(self) -> None:
-        """Provision every order whose delay has passed (all tenants)."""
-        moment = time.time()
-        for customer_id in list(self.orders):
-            self.materialise(customer_id, moment)
-
-    def _provision(self, order: dict[str, Any]) -> None:
-        """Create the subscriptions of a pending order and mark it completed."""
-        now = utcnow()
-        created = datetime.fromtimestamp(order["provisionAt"], UTC)
-        for item in order["lineItems"]:
-            offer = catalog.offer_by_id(item["offerId"])
-            if offer is None:  # validated at order time; defensive only
-                continue
-            sub_id = str(uuid.uuid4())
-            end = created.replace(hour=0, minute=0, second=0, microsecond=0)
-            try:
-                end = end.replace(year=end.year + 1)
-            except ValueError:  # 29 February
-                end = end.replace(year=end.year + 1, day=28)
-            sub: dict[str, Any] = {
-                "id": sub_id,
-                "offerId": offer["id"],
-                "offerName": offer["name"],
-                "friendlyName": item.get("friendlyName") or offer["name"],
-                "quantity": item["quantity"],
-                "unitType": "Licenses",
-                "creationDate": iso(created),
-                "effectiveStartDate": iso(
-                    created.replace(hour=0, minute=0, second=0, microsecond=0)
-                ),
-                "commitmentEndDate": iso(end),
-                "status": "active",
-                "autoRenewEnabled": True,
-                "isTrial": False,
-                "hasPurchasableAddons": False,
-                "billingType": "license",
-                "billingCycle": order["billingCycle"],
-                "termDuration": "P1Y",
-                "contractType": "subscription",
-                "partnerId": PARTNER_ID,
-                "orderId": order["id"],
-                "suspensionReasons": [],
-                "customerId": order["customerId"],
-                "skuId": offer["skuId"],
-                "version": 0,
-            }
-            bump_etag(sub)
-            self.add_subscription(sub)
-            item["subscriptionId"] = sub_id
-        order["status"] = "completed"
-        order["provisionAt"] = None
-        order["completedAt"] = iso(now)
-
     # ------------------------------------------------------------------ licences
 
     def sku_units(self, customer_id: str) -> dict[str, dict[str, int]]:
         """Return per skuId: activeUnits, suspendedUnits and consumedUnits.
 
         Units come from every subscription of the tenant (any partner) granting the
-        skuId: active ones count as active, suspended ones as suspended. Consumed units
-        are the users holding the skuId. Only skuIds with a live (not deleted)
-        subscription or a holder appear.
+        skuId, plus licences the tenant bought through other channels (the customer's
+        ``otherChannelUnits``): active ones count as active, suspended ones as
+        suspended. Consumed units are the users holding the skuId. Only skuIds with a
+        subscription that is not deleted, other-channel units or a holder appear.
         """
-        self.materialise(customer_id)
         units: dict[str, dict[str, int]] = {}
+
+        def row(sku: str) -> dict[str, int]:
+            return units.setdefault(sku, {"active": 0, "suspended": 0, "consumed": 0})
+
         for sub in self.subscriptions.get(customer_id.lower(), {}).values():
-            if sub.get("status") == "deleted":
+            status = sub.get("status")
+            if status == "deleted":
                 continue
-            row = units.setdefault(
-                sub["skuId"], {"active": 0, "suspended": 0, "consumed": 0}
-            )
-            if sub.get("status") == "active":
-                row["active"] += int(sub.get("quantity") or 0)
-            elif sub.get("status") == "suspended":
-                row["suspended"] += int(sub.get("quantity") or 0)
+            counts = row(sub["skuId"])
+            if status == "active":
+                counts["active"] += int(sub.get("quantity") or 0)
+            elif status == "suspended":
+                counts["suspended"] += int(sub.get("quantity") or 0)
+        tenant = self.customers.get(customer_id.lower()) or {}
+        for sku, count in (tenant.get("otherChannelUnits") or {}).items():
+            row(sku.lower())["active"] += int(count)
         for user in self.users.get(customer_id.lower(), {}).values():
             for sku in user.get("licenses", ()):
-                row = units.setdefault(
-                    sku, {"active": 0, "suspended": 0, "consumed": 0}
-                )
-                row["consumed"] += 1
+                row(sku)["consumed"] += 1
         return units
 
     # ------------------------------------------------------------------ dump
 
     def dump(self) -> dict[str, Any]:
-        """Return the whole state as JSON-ready plain data (after provisioning)."""
-        self.materialise_all()
+        """Return the whole state as JSON-ready plain data."""
 
-        def flat(source: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        def flat(source: Store) -> list[dict[str, Any]]:
             return [dict(r) for per in source.values() for r in per.values()]
 
+        subscriptions = flat(self.subscriptions)
         return {
             "seed": self.seed,
             "customer_count": self.customer_count,
             "partner_id": PARTNER_ID,
+            "clock": {"offsetSeconds": self.clock_offset},
             "customers": [dict(c) for c in self.customers.values()],
             "invitations": [dict(c) for c in self.invitations.values()],
-            "subscriptions": flat(self.subscriptions),
+            "subscriptions": subscriptions,
+            "billing": [_billing(s) for s in subscriptions],
             "users": flat(self.users),
             "orders": flat(self.orders),
+            "carts": flat(self.carts),
+            "transitions": flat(self.transitions),
             "offers": [dict(o) for o in catalog.OFFERS],
+            "products": [
+                asdict(s) | {"catalogItemId": s.catalog_item_id} for s in products.SKUS
+            ],
             "settings": dict(self.settings),
             "faults": [
                 {k: v for k, v in f.items() if not k.startswith("_")}
@@ -331,3 +247,22 @@ class SandboxState:
             "requests": list(self.requests),
             "writes": list(self.writes),
         }
+
+
+def _billing(sub: dict[str, Any]) -> dict[str, Any]:
+    """Return whether (and through when) a subscription is being billed."""
+    row: dict[str, Any] = {
+        "subscriptionId": sub["id"],
+        "customerId": sub["customerId"],
+        "subscriptionStatus": sub.get("status"),
+    }
+    ledger = sub.get("billing")
+    if isinstance(ledger, dict):
+        row["commerce"] = "new"
+        row["billing"] = ledger.get("status")
+        row["billedThrough"] = ledger.get("billedThrough")
+        row["events"] = ledger.get("events", [])
+        return row
+    row["commerce"] = "legacy"
+    row["billing"] = "billing" if sub.get("status") == "active" else "stopped"
+    return row

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-from sandbox.api import customers, offers, orders, subscriptions, users
+from sandbox.api import (
+    carts,
+    customers,
+    offers,
+    orders,
+    products,
+    subscriptions,
+    transitions,
+    users,
+)
 from sandbox.api.common import Handler, Route
 from sandbox.state import SandboxState
 from sandbox.web import ApiError, Request, Response
@@ -18,9 +27,12 @@ from sandbox.web import ApiError, Request, Response
 ROUTES: list[Route] = [
     *customers.ROUTES,
     *subscriptions.ROUTES,
+    *transitions.ROUTES,
     *orders.ROUTES,
+    *carts.ROUTES,
     *users.ROUTES,
     *offers.ROUTES,
+    *products.ROUTES,
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 from sandbox import render
@@ -10,8 +11,10 @@ from sandbox.api.common import (
     CUSTOMER_PAGE_CAP,
     Route,
     customer_or_404,
+    json_object,
     seek_page,
 )
+from sandbox.records import iso
 from sandbox.state import PARTNER_TENANT_ID, SandboxState
 from sandbox.web import ApiError, Request, Response
 
@@ -69,8 +72,63 @@ def relationship_request(state: SandboxState, request: Request) -> Response:
     )
 
 
+MCA_TEMPLATE_ID = "117a77b0-9360-443b-8795-c6dedc750cf9"
+
+
+def _agreement_json(customer: dict[str, Any]) -> dict[str, Any]:
+    """Return the customer's Microsoft Customer Agreement acceptance resource."""
+    contact = customer.get("mcaContact") or {}
+    return {
+        "primaryContact": contact,
+        "templateId": MCA_TEMPLATE_ID,
+        "dateAgreed": customer.get("mcaDateAgreed"),
+        "type": "MicrosoftCustomerAgreement",
+        "agreementLink": "https://aka.ms/customeragreement",
+        "attributes": {"objectType": "Agreement"},
+    }
+
+
+def list_agreements(state: SandboxState, request: Request, cid: str) -> Response:
+    """GET /customers/{cid}/agreements[?agreementType=MicrosoftCustomerAgreement]."""
+    customer = customer_or_404(state, cid)
+    kind = (request.query.get("agreementtype") or "MicrosoftCustomerAgreement").lower()
+    accepted = customer.get("mcaAccepted", True)
+    items = (
+        [_agreement_json(customer)]
+        if accepted
+        and kind
+        in (
+            "microsoftcustomeragreement",
+            "all",
+        )
+        else []
+    )
+    return Response(200, render.collection(items))
+
+
+def accept_agreement(state: SandboxState, request: Request, cid: str) -> Response:
+    """POST /customers/{cid}/agreements: confirm the customer accepted the MCA."""
+    customer = customer_or_404(state, cid)
+    body = json_object(request, "an Agreement")
+    contact = body.get("primarycontact")
+    if not isinstance(contact, dict) or not contact.get("email"):
+        raise ApiError(
+            400, 800002, "Invalid request input: primaryContact.email is required."
+        )
+    customer["mcaAccepted"] = True
+    customer["mcaDateAgreed"] = str(body.get("dateagreed") or iso(state.now()))
+    customer["mcaContact"] = {
+        "firstName": contact.get("firstname"),
+        "lastName": contact.get("lastname"),
+        "email": contact.get("email"),
+        "phoneNumber": contact.get("phonenumber"),
+    }
+    return Response(201, _agreement_json(customer))
+
+
 ROUTES: list[Route] = [
     ("/customers", {"GET": list_customers}),
     ("/customers/relationshiprequests", {"GET": relationship_request}),
     ("/customers/{cid}", {"GET": get_customer}),
+    ("/customers/{cid}/agreements", {"GET": list_agreements, "POST": accept_agreement}),
 ]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
-from sandbox import render, rules
+from sandbox import provisioning, render, rules
 from sandbox.api.common import Route, customer_or_404, json_object
-from sandbox.state import SandboxState, iso, utcnow
+from sandbox.state import SandboxState
 from sandbox.web import ApiError, Request, Response, snake_enum
 
 _LINE_NUMBER_ERROR = "Line Item number should be from 0 to number of line items count"
@@ -18,7 +16,6 @@ _CYCLES_BY_INT = {1: "monthly", 2: "annual", 3: "none", 4: "one_time"}
 def list_orders(state: SandboxState, request: Request, cid: str) -> Response:
     """GET /customers/{cid}/orders."""
     customer_or_404(state, cid)
-    state.materialise(cid)
     orders = state.orders.get(cid.lower(), {}).values()
     return Response(
         200,
@@ -31,7 +28,6 @@ def list_orders(state: SandboxState, request: Request, cid: str) -> Response:
 def order_or_404(state: SandboxState, cid: str, oid: str) -> dict[str, Any]:
     """Return an order record (after provisioning) or raise 404/20000."""
     customer_or_404(state, cid)
-    state.materialise(cid)
     record = state.orders.get(cid.lower(), {}).get(oid.lower())
     if record is None:
         raise ApiError(404, 20000, f"Order Id not found: {oid}")
@@ -73,30 +69,19 @@ def create_order(state: SandboxState, request: Request, cid: str) -> Response:
     if not isinstance(raw_items, list) or not raw_items:
         raise ApiError(400, 800002, "Invalid request input: lineItems is required.")
     _line_numbers(raw_items)
-    items = [rules.order_line(item) for item in raw_items]
     cycle = body.get("billingcycle") or "monthly"
     if isinstance(cycle, int):
         cycle = _CYCLES_BY_INT.get(cycle, "monthly")
-    order_id = str(uuid.uuid4()).upper()
-    delay = float(state.settings["provisioning_delay_seconds"])
-    record: dict[str, Any] = {
-        "id": order_id,
-        "customerId": customer["id"],
-        "referenceCustomerId": customer["id"],
-        "billingCycle": snake_enum(str(cycle)),
-        "currencyCode": "USD",
-        "lineItems": sorted(items, key=lambda i: i["lineItemNumber"]),
-        "creationDate": iso(utcnow()),
-        "status": "pending",
-        "provisionAt": time.time() + max(0.0, delay),
-    }
-    state.orders.setdefault(cid.lower(), {})[order_id.lower()] = record
-    if delay <= 0:
-        state.materialise(cid)
+    cycle = snake_enum(str(cycle))
+    items = [rules.order_line(item, cycle) for item in raw_items]
+    rules.agreement_accepted(customer)
+    record = provisioning.place_order(
+        state, customer, items, cycle, request_id=request.header("ms-requestid")
+    )
     return Response(
         201,
         render.order(record),
-        [("Location", f"/customers/{customer['id']}/orders/{order_id}")],
+        [("Location", f"/customers/{customer['id']}/orders/{record['id']}")],
     )
 
 

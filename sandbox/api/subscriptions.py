@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox import render, rules
+from typing import Any
+
+from sandbox import nce, products, render, rules
 from sandbox.api.common import (
     Route,
     customer_or_404,
@@ -51,7 +53,8 @@ def subscription_provisioning(
 def patch_subscription(
     state: SandboxState, request: Request, cid: str, sid: str
 ) -> Response:
-    """PATCH …/subscriptions/{sid}: status, autoRenewEnabled, quantity, name."""
+    """PATCH …/subscriptions/{sid}: status, autoRenewEnabled, quantity, name, and
+    for new commerce cancellation and ``scheduledNextTermInstructions``."""
     sub = subscription_or_404(state, cid, sid)
     if sub.get("partnerId") not in (PARTNER_ID, "", None):
         raise ApiError(
@@ -66,6 +69,9 @@ def patch_subscription(
     body = json_object(request, "an object")
     changes = rules.subscription_changes(sub, body)
     current = str(sub.get("status"))
+    if nce.is_nce(sub):
+        _patch_new_commerce(state, sub, body, changes, current)
+        return Response(200, render.subscription(sub))
     if changes:
         rules.check_subscription_update(state, sub, current, changes)
     for key, value in changes.items():
@@ -76,6 +82,68 @@ def patch_subscription(
         )
     bump_etag(sub)
     return Response(200, render.subscription(sub))
+
+
+def _patch_new_commerce(
+    state: SandboxState,
+    sub: dict[str, Any],
+    body: dict[str, Any],
+    changes: dict[str, Any],
+    current: str,
+) -> None:
+    """Apply a PATCH to a new-commerce subscription (all checks before any write)."""
+    now = state.now()
+    existing = sub.get("scheduledNextTermInstructions")
+    scheduled: Any = existing
+    if "schedulednextterminstructions" in body:
+        scheduled = nce.scheduled_instructions(
+            sub, body["schedulednextterminstructions"]
+        )
+        if scheduled != existing:
+            changes["scheduledNextTermInstructions"] = scheduled
+    if changes:
+        rules.check_subscription_update(state, sub, current, changes)
+    status = changes.get("status")
+    sku = products.by_catalog_item(str(sub["offerId"]))
+    quantity = changes.get("quantity")
+    if quantity is not None and sku is not None and quantity > sku.maximum_quantity:
+        raise ApiError(
+            400,
+            2002,
+            "Subscription quantity is not within minimum and maximum allowed "
+            f"quantity (1..{sku.maximum_quantity})",
+        )
+    auto_renew = changes.get("autoRenewEnabled", sub.get("autoRenewEnabled"))
+    if scheduled and not auto_renew and status != "deleted":
+        raise ApiError(
+            400,
+            800002,
+            "Invalid request input: scheduledNextTermInstructions need "
+            "autoRenewEnabled true.",
+        )
+    if status == "deleted":
+        nce.cancel(sub, now)
+    elif status == "suspended":
+        nce.suspend(sub, now)
+    elif status == "active":
+        nce.reactivate(sub, now)
+    if quantity is not None and status != "deleted":
+        nce.set_quantity(sub, quantity, now)
+        if "scheduledNextTermInstructions" not in changes:
+            scheduled = None  # any mid-term change deletes a scheduled one
+    if "autoRenewEnabled" in changes and status != "deleted":
+        sub["autoRenewEnabled"] = changes["autoRenewEnabled"]
+        if not changes["autoRenewEnabled"]:
+            scheduled = None
+    if "friendlyName" in changes:
+        sub["friendlyName"] = changes["friendlyName"]
+    if scheduled and sub["status"] != "deleted":
+        sub["scheduledNextTermInstructions"] = scheduled
+    else:
+        sub.pop("scheduledNextTermInstructions", None)
+    nce.refresh(sub, now)
+    state.next_due = None
+    bump_etag(sub)
 
 
 ROUTES: list[Route] = [

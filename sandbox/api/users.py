@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox import catalog, render, rules
+from sandbox import render, rules
 from sandbox.api.common import (
     USER_PAGE_CAP,
     Route,
@@ -109,8 +109,7 @@ def license_updates(
     removing = {s.lower() for s in remove}
     user["licenses"] = [s for s in user["licenses"] if s.lower() not in removing]
     for sku in new:
-        offer = catalog.offer_by_sku(sku)
-        user["licenses"].append(offer["skuId"] if offer else sku.lower())
+        user["licenses"].append(render.known_sku_id(sku))
     result: dict[str, Any] = {
         "licensesToAssign": [{"skuId": sku, "excludedPlans": None} for sku in assign],
         "licensesToRemove": remove,

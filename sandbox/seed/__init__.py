@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sandbox.seed import generated, legacy
+from sandbox.seed import generated, legacy, modern
 from sandbox.seed.builder import SEED_NAMESPACE, Builder, midnight
 from sandbox.seed.legacy import (
     ADVENTURE_WORKS,
@@ -31,30 +31,46 @@ from sandbox.seed.legacy import (
     TREY_RESEARCH,
     WIDE_WORLD,
 )
+from sandbox.seed.modern import (
+    ALPINE_SKI_HOUSE,
+    BEST_FOR_YOU,
+    FOURTH_COFFEE,
+    GRAPHIC_DESIGN,
+    MARGIES_TRAVEL,
+    PROSEWARE,
+    VANARSDEL,
+)
 from sandbox.state import SandboxState
 
 __all__ = [
     "ADVENTURE_WORKS",
+    "ALPINE_SKI_HOUSE",
+    "BEST_FOR_YOU",
     "COHO_WINERY",
     "CONTOSO",
     "FABRIKAM",
+    "FOURTH_COFFEE",
+    "GRAPHIC_DESIGN",
     "INVITATIONS",
     "LAMNA",
     "LITWARE",
     "LONG_NAME",
+    "MARGIES_TRAVEL",
     "NORTHWIND",
     "NO_SUBSCRIPTIONS",
+    "PROSEWARE",
     "SCENARIO_CUSTOMERS",
     "TAILSPIN",
     "TREY_RESEARCH",
+    "VANARSDEL",
     "WIDE_WORLD",
     "build_state",
     "scenario_tenant_id",
 ]
 
 #: Scenario customers in listing order (the first ``customers`` of them are seeded).
-SCENARIO_CUSTOMERS: tuple[str, ...] = legacy.LEGACY_SCENARIOS
-_SCENARIOS = legacy.BUILDERS
+SCENARIO_CUSTOMERS: tuple[str, ...] = legacy.LEGACY_SCENARIOS + modern.MODERN_SCENARIOS
+_SCENARIOS = legacy.BUILDERS + modern.BUILDERS
 
 
 def scenario_tenant_id(name: str, seed: int) -> str:

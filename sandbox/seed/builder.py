@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, nce, products
 from sandbox.seed.names import FIRST_NAMES, LAST_NAMES
 from sandbox.state import PARTNER_ID, SandboxState, bump_etag, iso
 
@@ -89,6 +89,7 @@ class Builder:
             "billingEmail": f"{first.lower()}.{last.lower()}@{domain}",
             "scenario": name if scenario else None,
             "pendingInvitation": pending,
+            "mcaAccepted": True,
         }
         key = tid.lower()
         if pending:
@@ -220,6 +221,78 @@ class Builder:
         for user in holders:
             if sku not in user["licenses"]:
                 user["licenses"].append(sku)
+        return sub
+
+    def nce_subscription(
+        self,
+        rng: random.Random,
+        tenant: dict[str, Any],
+        key: str,
+        quantity: int,
+        *,
+        holders: Sequence[dict[str, Any]] = (),
+        term: str = "P1Y",
+        cycle: str = "monthly",
+        started_days_ago: int = 120,
+        auto_renew: bool = True,
+        status: str = "active",
+        partner_id: str = PARTNER_ID,
+        renewals: int = 0,
+    ) -> dict[str, Any]:
+        """Create a new-commerce subscription whose current term started
+        ``started_days_ago`` (after ``renewals`` earlier terms), with its order;
+        give holders the licence."""
+        sku = products.sku(key)
+        start = self.today - timedelta(days=started_days_ago)
+        created = start - timedelta(
+            days=365 * renewals, seconds=-rng.randint(600, 60000)
+        )
+        order_id = guid(rng).upper()
+        sub = nce.create(
+            sub_id=guid(rng),
+            customer_id=tenant["id"],
+            sku=sku,
+            quantity=quantity,
+            term=term,
+            cycle=cycle,
+            start=start,
+            order_id=order_id,
+            now=self.today,
+            auto_renew=auto_renew,
+            partner_id=partner_id,
+            created=created,
+        )
+        if status == "suspended":
+            nce.suspend(sub, self.today - timedelta(days=min(3, started_days_ago)))
+        elif status != "active":
+            sub["status"] = status
+            sub["autoRenewEnabled"] = False
+            sub["billing"]["status"] = "stopped"
+            nce.refresh(sub, self.today)
+        self.state.add_subscription(sub)
+        self.state.orders[tenant["id"].lower()][order_id.lower()] = {
+            "id": order_id,
+            "customerId": tenant["id"],
+            "referenceCustomerId": tenant["id"],
+            "billingCycle": cycle,
+            "currencyCode": "USD",
+            "lineItems": [
+                {
+                    "lineItemNumber": 0,
+                    "offerId": sku.catalog_item_id,
+                    "friendlyName": sub["friendlyName"],
+                    "quantity": quantity,
+                    "termDuration": term,
+                    "subscriptionId": sub["id"],
+                }
+            ],
+            "creationDate": iso(created),
+            "status": "completed",
+            "provisionAt": None,
+        }
+        for user in holders:
+            if sku.entra_sku_id not in user["licenses"]:
+                user["licenses"].append(sku.entra_sku_id)
         return sub
 
     def scenario_tenant(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, products
 from sandbox.seed.builder import Builder
 from sandbox.seed.names import PREFIXES, SUFFIX_NAMES, SUFFIXES, TRADES
 from sandbox.state import OTHER_PARTNER_ID, PARTNER_ID
@@ -49,7 +49,9 @@ def company_name(b: Builder, rng: random.Random) -> tuple[str, str, str, str]:
 
 
 def generated(b: Builder, index: int) -> None:
-    """Create generated customer number ``index`` with a realistic estate."""
+    """Create generated customer number ``index`` with a realistic 2026 estate:
+    mostly new commerce; a fifth on a retired Dynamics AX SKU and a sixth on a
+    retired CRM Online SKU (legacy, as in the seeds)."""
     rng = random.Random(f"{b.seed}:customer:{index}")
     name, country, culture, stem = company_name(b, rng)
     tenant = b.tenant(rng, name, country, culture, domain_stem=stem)
@@ -58,10 +60,10 @@ def generated(b: Builder, index: int) -> None:
     people = b.users(rng, tenant, count, missing_probability=0.02)
 
     kind = rng.random()
-    if kind < 0.35:
+    if kind < 0.20:
         base = rng.choices(catalog.AX_RETIRED, weights=_AX_WEIGHTS)[0]
         retired(b, rng, tenant, people, base)
-    elif kind < 0.65:
+    elif kind < 0.35:
         base = rng.choices(_CRM_BASES, weights=_CRM_WEIGHTS)[0]
         base_sub, holders = retired(b, rng, tenant, people, base)
         if rng.random() < 0.15:
@@ -79,8 +81,8 @@ def generated(b: Builder, index: int) -> None:
                 partner_id=base_sub["partnerId"],
                 parent=base_sub,
             )
-    if kind >= 0.65 or rng.random() < 0.55:
-        current(b, rng, tenant, people)
+    if kind >= 0.35 or rng.random() < 0.55:
+        modern(b, rng, tenant, people)
 
 
 def retired(
@@ -120,41 +122,54 @@ def retired(
     return sub, holders
 
 
-def current(
+_MAIN_SEATS: tuple[str, ...] = (
+    products.BUSINESS_BASIC,
+    products.BUSINESS_STANDARD,
+    products.BUSINESS_PREMIUM,
+    products.M365_E3,
+    products.O365_E3,
+    products.O365_E1,
+    products.M365_E5,
+)
+_MAIN_WEIGHTS: tuple[float, ...] = (0.20, 0.20, 0.20, 0.15, 0.10, 0.10, 0.05)
+
+
+def modern(
     b: Builder,
     rng: random.Random,
     tenant: dict[str, Any],
     people: list[dict[str, Any]],
 ) -> None:
-    """Create one or two ordinary current-offer subscriptions."""
-    main = rng.choice((catalog.O365_E3, catalog.O365_E1, catalog.M365_BUSINESS_BASIC))
-    offers = [main]
-    if rng.random() < 0.3:
-        offers.append(catalog.EXCHANGE_PLAN1)
-    for offer_name in offers:
-        if offer_name == catalog.EXCHANGE_PLAN1:
-            holders = people[: len(people) // 3]
-        else:
-            holders = people
-        quantity = max(1, len(holders) + rng.randint(0, 4))
+    """Create the new-commerce subscriptions of a generated customer."""
+    plan = [(rng.choices(_MAIN_SEATS, weights=_MAIN_WEIGHTS)[0], people)]
+    if rng.random() < 0.25:
+        plan.append((products.EXCHANGE_PLAN1, people[len(people) * 2 // 3 :]))
+    if rng.random() < 0.10:
+        dynamics = rng.choice((products.D365_CE_PLAN, products.D365_SALES_ENTERPRISE))
+        plan.append((dynamics, people[: len(people) // 3]))
+    for key, holders in plan:
+        terms = products.sku(key).terms
+        term, cycle = rng.choice(terms[:3]) if len(terms) > 2 else rng.choice(terms)
+        months = 1 if term == "P1M" else 12
+        started = rng.randint(0, 30 * months - 1)
+        if rng.random() < 0.06:
+            started = rng.randint(0, 6)  # inside the cancellation window
         roll = rng.random()
-        status, end_days = "active", rng.randint(1, 365)
-        if roll < 0.02:
+        status = "active"
+        if roll < 0.03:
             status = "suspended"
-        elif roll < 0.03:
-            status, end_days = "expired", -rng.randint(1, 60)
-        b.subscription(
+        elif roll < 0.05:
+            status, started = "expired", 30 * months + rng.randint(5, 60)
+        b.nce_subscription(
             rng,
             tenant,
-            offer_name,
-            quantity,
+            key,
+            max(1, len(holders) + rng.randint(0, 4)),
             holders=holders if status != "expired" else (),
-            status=status,
+            term=term,
+            cycle=cycle,
+            started_days_ago=started,
             auto_renew=status == "active" and rng.random() < 0.9,
-            end_in_days=end_days,
-            partner_id=OTHER_PARTNER_ID if rng.random() < 0.03 else PARTNER_ID,
-            billing_cycle=rng.choice(("monthly", "annual")),
+            status=status,
+            renewals=rng.randint(0, 3),
         )
-
-
-# -------------------------------------------------------------- scenarios

@@ -9,18 +9,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox import catalog
+from sandbox import catalog, products
 from sandbox.seed import (
     ADVENTURE_WORKS,
+    ALPINE_SKI_HOUSE,
+    BEST_FOR_YOU,
     CONTOSO,
     FABRIKAM,
+    FOURTH_COFFEE,
+    GRAPHIC_DESIGN,
     INVITATIONS,
     LITWARE,
     LONG_NAME,
+    MARGIES_TRAVEL,
     NO_SUBSCRIPTIONS,
     NORTHWIND,
+    PROSEWARE,
     SCENARIO_CUSTOMERS,
     TAILSPIN,
+    VANARSDEL,
     WIDE_WORLD,
     build_state,
     scenario_tenant_id,
@@ -189,8 +196,16 @@ def test_generated_customers_have_a_realistic_mix() -> None:
         for subs in by_customer.values()
         if any(s["offerName"] in catalog.CRM_RETIRED for s in subs)
     )
-    assert 0.30 < ax / len(generated) < 0.40
-    assert 0.25 < crm / len(generated) < 0.35
+    assert 0.15 < ax / len(generated) < 0.25
+    assert 0.10 < crm / len(generated) < 0.20
+    subs = [s for per in by_customer.values() for s in per]
+    modern = [
+        s for s in subs if s.get("productType", {}).get("id") == "OnlineServicesNCE"
+    ]
+    assert len(modern) > 0.6 * len(subs)
+    assert {s["termDuration"] for s in modern} == {"P1M", "P1Y"}
+    assert {s["billingCycle"] for s in modern} == {"monthly", "annual"}
+    assert any(s["refundableQuantity"]["totalQuantity"] for s in modern)
     statuses = Counter(s["status"] for subs in by_customer.values() for s in subs)
     assert statuses["suspended"] and statuses["expired"] and statuses["disabled"]
     assert any(
@@ -233,3 +248,51 @@ def test_dates_are_relative_to_today() -> None:
     sub_today = build_state(10, seed=1).subscriptions_of(today["id"])[0]
     sub_later = later.subscriptions_of(today["id"])[0]
     assert sub_today["commitmentEndDate"] != sub_later["commitmentEndDate"]
+
+
+def test_the_modern_scenarios_have_their_documented_shape() -> None:
+    state = build_state(len(SCENARIO_CUSTOMERS), seed=1)
+    dump = state.dump()
+    today = datetime.now(UTC)
+
+    def days_to(text: str) -> float:
+        moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return (moment - today).total_seconds() / 86400
+
+    proseware = _tenant(dump, PROSEWARE)
+    (e3,) = proseware["subscriptions"]
+    assert e3["offerId"] == products.sku(products.M365_E3).catalog_item_id
+    assert (e3["quantity"], e3["autoRenewEnabled"]) == (20, True)
+    assert sum(e3["skuId"] in u["licenses"] for u in proseware["users"]) == 18
+
+    margies = {
+        s["offerName"]: s for s in _tenant(dump, MARGIES_TRAVEL)["subscriptions"]
+    }
+    plan = margies["Dynamics 365 Customer Engagement Plan"]
+    assert (
+        plan["autoRenewEnabled"] is False
+        and 80 < days_to(plan["commitmentEndDate"]) < 100
+    )
+
+    (e1,) = _tenant(dump, ALPINE_SKI_HOUSE)["subscriptions"]
+    assert (e1["termDuration"], e1["transitionStragglers"]) == ("P1M", 2)
+
+    for sub in _tenant(dump, BEST_FOR_YOU)["subscriptions"]:
+        assert 0 < days_to(sub["cancellationAllowedUntilDate"]) <= 7
+
+    graphic = {
+        s["offerName"]: s for s in _tenant(dump, GRAPHIC_DESIGN)["subscriptions"]
+    }
+    assert (
+        10 < days_to(graphic["Microsoft 365 Business Basic"]["commitmentEndDate"]) < 13
+    )
+    assert graphic["Microsoft 365 E5"]["autoRenewEnabled"] is False
+
+    fourth = {s["offerName"]: s for s in _tenant(dump, FOURTH_COFFEE)["subscriptions"]}
+    premium = fourth["Microsoft 365 Business Premium"]
+    assert (
+        premium["status"] == "suspended" and premium["billing"]["status"] == "billing"
+    )
+
+    vanarsdel = {s["offerName"] for s in _tenant(dump, VANARSDEL)["subscriptions"]}
+    assert "Dynamics 365 Unified Operations Plan" in vanarsdel

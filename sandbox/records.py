@@ -1,0 +1,43 @@
+"""Identities and small helpers shared by the sandbox's records: partner ids, ISO
+time text and etags."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox import catalog
+
+#: Our partner's MPN id in the sandbox.
+PARTNER_ID = "4847383"
+#: MPN id carried by subscriptions sold by another partner or channel.
+OTHER_PARTNER_ID = "9988776"
+#: Our partner's own tenant id (appears in the reseller relationship request url).
+PARTNER_TENANT_ID = str(uuid.uuid5(catalog.CATALOG_NAMESPACE, "partner-tenant"))
+
+
+def iso(moment: datetime) -> str:
+    """Return a UTC datetime as Partner Center's ``YYYY-MM-DDTHH:MM:SSZ`` text."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def utcnow() -> datetime:
+    """Return the current (real) time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def make_etag(record_id: str, version: int) -> str:
+    """Return an opaque etag for a resource id and version."""
+    raw = f'{{"id":{json.dumps(record_id)},"version":{int(version)}}}'
+    return base64.b64encode(raw.encode()).decode()
+
+
+def bump_etag(sub: dict[str, Any]) -> None:
+    """Give a subscription record a new version and etag."""
+    sub["version"] = int(sub.get("version", 0)) + 1
+    sub["etag"] = make_etag(sub["id"], sub["version"])
