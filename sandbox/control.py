@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ class Control:
                 (r"/_sandbox/invitations/(?P<tid>[^/]+)/accept", "POST", self.accept),
                 (r"/_sandbox/clock", "GET|POST", self.clock),
                 (r"/_sandbox/customers/(?P<cid>[^/]+)", "PATCH", self.merge_customer),
+                (r"/_sandbox/customers/(?P<cid>[^/]+)/users", "POST", self.add_users),
                 (
                     r"/_sandbox/customers/(?P<cid>[^/]+)/"
                     r"(?P<kind>subscriptions|users)/(?P<rid>[^/]+)",
@@ -164,6 +166,54 @@ class Control:
             body.pop("id", None)
             record.update(body)
             return Response(200, dict(record))
+
+    def add_users(self, method: str, body: dict[str, Any], cid: str) -> Response:
+        """POST /_sandbox/customers/{cid}/users: add ``count`` users (large tenants).
+
+        Body: ``{"count": N, "licenses": [skuId, ...], "usageLocation": "US"}``.
+        Each new user holds the given skuIds; the answer lists their ids.
+        """
+        unknown = set(body) - {"count", "licenses", "usageLocation"}
+        if unknown:
+            raise ValueError(f"unknown keys: {sorted(unknown)}")
+        count = body.get("count")
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int)
+            or not 0 < count <= 20000
+        ):
+            raise ValueError("count must be a whole number from 1 to 20000")
+        licenses = body.get("licenses", [])
+        if not isinstance(licenses, list) or not all(
+            isinstance(x, str) for x in licenses
+        ):
+            raise ValueError("licenses must be a list of skuIds")
+        with self.state.lock:
+            customer = self.state.customers.get(cid.lower())
+            if customer is None:
+                return Response(404, {"error": f"unknown customer {cid}"})
+            store = self.state.users.setdefault(cid.lower(), {})
+            domain = customer.get("domain") or "example.com"
+            start = len(store)
+            ids = []
+            for number in range(start, start + count):
+                uid = str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"{cid.lower()}/user/{number}")
+                )
+                store[uid] = {
+                    "id": uid,
+                    "customerId": customer["id"],
+                    "userPrincipalName": f"user{number}@{domain}",
+                    "firstName": "User",
+                    "lastName": str(number),
+                    "displayName": f"User {number}",
+                    "usageLocation": body.get("usageLocation", "US"),
+                    "userDomainType": "none",
+                    "state": "active",
+                    "licenses": [x.lower() for x in licenses],
+                }
+                ids.append(uid)
+            return Response(201, {"ids": ids})
 
     def merge(
         self, method: str, body: dict[str, Any], cid: str, kind: str, rid: str
