@@ -38,6 +38,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--duplicate-request-id", choices=("replay", "conflict"), default="replay"
     )
+    parser.add_argument(
+        "--refresh-token-grace",
+        type=int,
+        default=None,
+        help="seconds a replaced refresh token still works (default: for ever)",
+    )
+    parser.add_argument(
+        "--require-mfa",
+        action="store_true",
+        help="answer app+user calls without an MFA claim with 401 code 900421",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log")
     return parser.parse_args(argv)
 
@@ -57,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         page_end_style=args.page_end_style,
         duplicate_request_id=args.duplicate_request_id,
+        refresh_token_grace_seconds=args.refresh_token_grace,
+        require_mfa=args.require_mfa,
     )
     stop = threading.Event()
 

@@ -86,7 +86,7 @@ class SandboxApp:
         self.log_requests = log_requests
         self.log_stream = log_stream or sys.stdout
         self._log_lock = threading.Lock()
-        self.tokens = TokenService()
+        self.tokens = TokenService(state)
         self.faults = FaultBook(state.seed)
         self.pipeline = ApiPipeline(state, self.tokens, self.faults, Router())
         self.control = Control(state, self.faults, self.pipeline.bucket)

@@ -15,6 +15,12 @@ from sandbox import catalog
 PARTNER_ID = "4847383"
 #: MPN id carried by subscriptions sold by another partner or channel.
 OTHER_PARTNER_ID = "9988776"
+#: Indirect resellers selling through us: MPN id -> name. A subscription whose
+#: ``partnerId`` is one of them is still ours (it names the reseller of record).
+INDIRECT_RESELLERS: dict[str, str] = {
+    "6655443": "Lakeshore IT Resellers",
+    "7766554": "Southridge Cloud Partners",
+}
 #: Our partner's own tenant id (appears in the reseller relationship request url).
 PARTNER_TENANT_ID = str(uuid.uuid5(catalog.CATALOG_NAMESPACE, "partner-tenant"))
 
@@ -41,3 +47,9 @@ def bump_etag(sub: dict[str, Any]) -> None:
     """Give a subscription record a new version and etag."""
     sub["version"] = int(sub.get("version", 0)) + 1
     sub["etag"] = make_etag(sub["id"], sub["version"])
+
+
+def owned(sub: dict[str, Any]) -> bool:
+    """Return whether we sold a subscription (directly or via an indirect reseller)."""
+    partner = sub.get("partnerId")
+    return partner in (PARTNER_ID, "", None) or partner in INDIRECT_RESELLERS

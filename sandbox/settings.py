@@ -18,6 +18,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "page_end_style": "absent",
     "duplicate_request_id": "replay",
     "checkout_agreement_error": "request",
+    "refresh_token_grace_seconds": None,
+    "require_mfa": False,
+    "user_tokens_mfa": True,
 }
 
 
@@ -52,6 +55,9 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "page_end_style": _choice(PAGE_END_STYLES),
     "duplicate_request_id": _choice(DUPLICATE_REQUEST_ID_MODES),
     "checkout_agreement_error": _choice(AGREEMENT_ERROR_STYLES),
+    "refresh_token_grace_seconds": _optional_int,
+    "require_mfa": _bool,
+    "user_tokens_mfa": _bool,
 }
 
 

@@ -70,6 +70,10 @@ class SandboxState:
         self.clock_offset = 0.0
         #: Clock time (epoch seconds) of the next thing due (None: scan again).
         self.next_due: float | None = None
+        #: Issued access tokens: token -> {expires, kind: app|user, mfa}.
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        #: Issued or redeemed refresh tokens: token -> {issued, replacedAt, mfa}.
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.faults: list[dict[str, Any]] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)

@@ -14,7 +14,7 @@ from sandbox.api.common import (
     json_object,
     seek_page,
 )
-from sandbox.records import iso
+from sandbox.records import INDIRECT_RESELLERS, iso
 from sandbox.state import PARTNER_TENANT_ID, SandboxState
 from sandbox.web import ApiError, Request, Response
 
@@ -70,6 +70,23 @@ def relationship_request(state: SandboxState, request: Request) -> Response:
     return Response(
         200, {"url": url, "attributes": {"objectType": "RelationshipRequest"}}
     )
+
+
+def indirect_resellers(state: SandboxState, request: Request, cid: str) -> Response:
+    """GET /customers/{cid}/relationships: the indirect resellers of a customer."""
+    customer = customer_or_404(state, cid)
+    items = [
+        {
+            "id": mpn,
+            "name": INDIRECT_RESELLERS.get(mpn, mpn),
+            "relationshipType": "IsIndirectResellerOf",
+            "state": "Active",
+            "mpnId": mpn,
+            "attributes": {"objectType": "PartnerRelationship"},
+        }
+        for mpn in customer.get("indirectResellers", [])
+    ]
+    return Response(200, render.collection(items))
 
 
 MCA_TEMPLATE_ID = "117a77b0-9360-443b-8795-c6dedc750cf9"
@@ -131,4 +148,5 @@ ROUTES: list[Route] = [
     ("/customers/relationshiprequests", {"GET": relationship_request}),
     ("/customers/{cid}", {"GET": get_customer}),
     ("/customers/{cid}/agreements", {"GET": list_agreements, "POST": accept_agreement}),
+    ("/customers/{cid}/relationships", {"GET": indirect_resellers}),
 ]

@@ -11,7 +11,8 @@ from sandbox.api.common import (
     json_object,
     subscription_or_404,
 )
-from sandbox.state import PARTNER_ID, SandboxState, bump_etag
+from sandbox.records import PARTNER_ID, owned
+from sandbox.state import SandboxState, bump_etag
 from sandbox.web import ApiError, Request, Response
 
 
@@ -56,7 +57,7 @@ def patch_subscription(
     """PATCH …/subscriptions/{sid}: status, autoRenewEnabled, quantity, name, and
     for new commerce cancellation and ``scheduledNextTermInstructions``."""
     sub = subscription_or_404(state, cid, sid)
-    if sub.get("partnerId") not in (PARTNER_ID, "", None):
+    if not owned(sub):
         raise ApiError(
             403,
             20002,

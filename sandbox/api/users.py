@@ -16,10 +16,50 @@ from sandbox.api.common import (
 from sandbox.state import SandboxState
 from sandbox.web import ApiError, Request, Response
 
+#: GDAP roles that let a partner read a customer's users and their licences.
+READ_ROLES = frozenset(
+    {
+        "Directory Readers",
+        "Global Reader",
+        "License Administrator",
+        "User Administrator",
+        "Directory Writers",
+    }
+)
+#: GDAP roles that let a partner change users' licences.
+WRITE_ROLES = frozenset(
+    {"License Administrator", "User Administrator", "Directory Writers"}
+)
+
+
+def gdap_allows(state: SandboxState, cid: str, *, write: bool) -> None:
+    """Raise 403/2032 unless the customer's GDAP roles cover a user read or write.
+
+    A customer without ``gdapRoles`` grants every role.
+    """
+    customer = customer_or_404(state, cid)
+    roles = customer.get("gdapRoles")
+    if roles is None:
+        return
+    needed = WRITE_ROLES if write else READ_ROLES
+    if set(roles) & needed:
+        return
+    raise ApiError(
+        403,
+        2032,
+        "Access denied",
+        [
+            f"GranularAdminAccessException : the partner's GDAP relationship with "
+            f"customer {customer['id']} grants {sorted(roles) or 'no roles'}; this "
+            f"call needs one of {sorted(needed)}."
+        ],
+    )
+
 
 def list_users(state: SandboxState, request: Request, cid: str) -> Response:
     """GET /customers/{cid}/users?size=N with seek paging (cap 100)."""
     customer = customer_or_404(state, cid)
+    gdap_allows(state, cid, write=False)
     users = state.users.get(cid.lower(), {})
     body = seek_page(
         state,
@@ -35,6 +75,7 @@ def list_users(state: SandboxState, request: Request, cid: str) -> Response:
 
 def get_user(state: SandboxState, request: Request, cid: str, uid: str) -> Response:
     """GET /customers/{cid}/users/{uid}."""
+    gdap_allows(state, cid, write=False)
     return Response(200, render.user(user_or_404(state, cid, uid)))
 
 
@@ -42,6 +83,7 @@ def user_licenses(
     state: SandboxState, request: Request, cid: str, uid: str
 ) -> Response:
     """GET …/users/{uid}/licenses[?licenseGroupIds=Group1]."""
+    gdap_allows(state, cid, write=False)
     user = user_or_404(state, cid, uid)
     groups = (request.query.get("licensegroupids") or "group1").lower()
     skus = user["licenses"] if "group1" in groups else []
@@ -66,6 +108,7 @@ def license_updates(
     state: SandboxState, request: Request, cid: str, uid: str
 ) -> Response:
     """POST …/users/{uid}/licenseupdates: assign and remove in one call."""
+    gdap_allows(state, cid, write=True)
     user = user_or_404(state, cid, uid)
     body = json_object(request, "LicenseUpdate")
     assign = rules.license_list(body.get("licensestoassign"), "licensesToAssign")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sandbox.seed import generated, legacy, modern
+from sandbox.seed import generated, legacy, live, modern
 from sandbox.seed.builder import SEED_NAMESPACE, Builder, midnight
 from sandbox.seed.legacy import (
     ADVENTURE_WORKS,
@@ -30,6 +30,13 @@ from sandbox.seed.legacy import (
     TAILSPIN,
     TREY_RESEARCH,
     WIDE_WORLD,
+)
+from sandbox.seed.live import (
+    HUMONGOUS,
+    HUMONGOUS_RESELLER,
+    RELECLOUD,
+    WINGTIP,
+    WOODGROVE,
 )
 from sandbox.seed.modern import (
     ALPINE_SKI_HOUSE,
@@ -51,6 +58,8 @@ __all__ = [
     "FABRIKAM",
     "FOURTH_COFFEE",
     "GRAPHIC_DESIGN",
+    "HUMONGOUS",
+    "HUMONGOUS_RESELLER",
     "INVITATIONS",
     "LAMNA",
     "LITWARE",
@@ -59,18 +68,23 @@ __all__ = [
     "NORTHWIND",
     "NO_SUBSCRIPTIONS",
     "PROSEWARE",
+    "RELECLOUD",
     "SCENARIO_CUSTOMERS",
     "TAILSPIN",
     "TREY_RESEARCH",
     "VANARSDEL",
     "WIDE_WORLD",
+    "WINGTIP",
+    "WOODGROVE",
     "build_state",
     "scenario_tenant_id",
 ]
 
 #: Scenario customers in listing order (the first ``customers`` of them are seeded).
-SCENARIO_CUSTOMERS: tuple[str, ...] = legacy.LEGACY_SCENARIOS + modern.MODERN_SCENARIOS
-_SCENARIOS = legacy.BUILDERS + modern.BUILDERS
+SCENARIO_CUSTOMERS: tuple[str, ...] = (
+    legacy.LEGACY_SCENARIOS + modern.MODERN_SCENARIOS + live.LIVE_SCENARIOS
+)
+_SCENARIOS = legacy.BUILDERS + modern.BUILDERS + live.BUILDERS
 
 
 def scenario_tenant_id(name: str, seed: int) -> str:

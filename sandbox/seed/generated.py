@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from sandbox import catalog, products
+from sandbox.records import INDIRECT_RESELLERS
 from sandbox.seed.builder import Builder
 from sandbox.seed.names import PREFIXES, SUFFIX_NAMES, SUFFIXES, TRADES
 from sandbox.state import OTHER_PARTNER_ID, PARTNER_ID
@@ -147,6 +148,10 @@ def modern(
     if rng.random() < 0.10:
         dynamics = rng.choice((products.D365_CE_PLAN, products.D365_SALES_ENTERPRISE))
         plan.append((dynamics, people[: len(people) // 3]))
+    reseller = PARTNER_ID
+    if rng.random() < 0.08:
+        reseller = rng.choice(tuple(INDIRECT_RESELLERS))
+        tenant["indirectResellers"] = [reseller]
     for key, holders in plan:
         terms = products.sku(key).terms
         term, cycle = rng.choice(terms[:3]) if len(terms) > 2 else rng.choice(terms)
@@ -172,4 +177,5 @@ def modern(
             auto_renew=status == "active" and rng.random() < 0.9,
             status=status,
             renewals=rng.randint(0, 3),
+            partner_id=reseller,
         )
