@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from pydantic import model_validator
 
 from partner_center.models.base import (
-    AnyList,
     Code,
     EnumStr,
     Links,
@@ -89,12 +88,16 @@ class TransitionEligibility(PCModel):
 
 
 class TransitionEvent(PCModel):
-    """A step of a transition: ``name`` Conversion or SeatReassignment."""
+    """A step of a transition: ``name`` Conversion or SeatReassignment.
+
+    A SeatReassignment's ``errors`` (code 12) name the users whose licence was not
+    moved: move those yourself.
+    """
 
     name: str | None = None
     status: EnumStr = None
     timestamp: Any = None
-    errors: AnyList = []
+    errors: Annotated[list[TransitionError], NoneAsEmpty] = []
 
 
 class Transition(PCModel):
@@ -118,16 +121,24 @@ class Transition(PCModel):
 
     @property
     def finished(self) -> bool:
-        """Return True when every event reached Completed or Failed."""
+        """Return True when the transition (or every event) is Completed or Failed."""
         done = {"completed", "failed"}
+        if self.status:
+            return self.status.lower() in done
         return bool(self.events) and all(
             (e.status or "").lower() in done for e in self.events
         )
 
     @property
     def failed(self) -> bool:
-        """Return True if any event failed."""
-        return any((e.status or "").lower() == "failed" for e in self.events)
+        """Return True if the transition or any of its events failed."""
+        statuses = [self.status, *(e.status for e in self.events)]
+        return any((s or "").lower() == "failed" for s in statuses)
+
+    @property
+    def event_errors(self) -> list[TransitionError]:
+        """Return the errors of every event (e.g. users left behind, code 12)."""
+        return [error for event in self.events for error in event.errors]
 
 
 class TransitionHistory(PCModel):
