@@ -70,9 +70,21 @@ def pc_sandbox_server() -> Iterator[Any]:
         server.stop()
 
 
+# Settings a test may change; a reset keeps settings, so each test restores them.
+LIVE_DEFAULTS = {
+    "refresh_token_grace_seconds": None,
+    "require_mfa": False,
+    "user_tokens_mfa": True,
+    "checkout_agreement_error": "request",
+    "retry_after_seconds": None,
+    "page_end_style": "absent",
+}
+
+
 @pytest.fixture
 def pc_sandbox(pc_sandbox_server: Any) -> SandboxControl:
-    """Return control of a freshly reset sandbox."""
+    """Return control of a freshly reset sandbox with default settings."""
     control = SandboxControl(pc_sandbox_server.url)
     control.reset(SANDBOX_CUSTOMERS, SANDBOX_SEED)
+    control.settings(**LIVE_DEFAULTS)
     return control
