@@ -50,7 +50,8 @@ class CallRecord:
     or ``"timeout"`` / ``"connection_error"`` when no answer was read.
     ``operation`` is the ``Operation`` code of the endpoint method that made the
     call (also on the reads a write method makes, such as the GET before a PATCH),
-    or None for plain reads.
+    or None for plain reads. ``app_user`` is True when the call carried the
+    app+user token (users, licences, subscribed SKUs, invitations).
     """
 
     method: str
@@ -62,6 +63,7 @@ class CallRecord:
     error_code: str | None
     is_write: bool
     operation: str | None = None
+    app_user: bool = False
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,7 @@ class Transport:
                     error_code=code,
                     is_write=is_write,
                     operation=operation,
+                    app_user=user,
                 )
             )
 

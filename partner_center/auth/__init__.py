@@ -21,6 +21,7 @@ from partner_center.auth.base import (
     RefreshTokenStore,
     StaticTokenProvider,
     TokenProvider,
+    token_claims,
     token_failure,
 )
 from partner_center.auth.entra import MsalAppTokenProvider, MsalUserTokenProvider
@@ -41,5 +42,6 @@ __all__ = [
     "SandboxUserTokenProvider",
     "StaticTokenProvider",
     "TokenProvider",
+    "token_claims",
     "token_failure",
 ]

@@ -13,6 +13,9 @@ token or an access token.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import re
 import threading
@@ -42,6 +45,7 @@ __all__ = [
     "StaticTokenProvider",
     "TokenProvider",
     "scrub",
+    "token_claims",
     "token_failure",
 ]
 
@@ -131,6 +135,22 @@ def lifetime(expires_in: Any) -> float:
     return seconds if seconds > 0 else _ASSUMED_LIFETIME_SECONDS
 
 
+def token_claims(token: str | None) -> dict[str, Any]:
+    """Return the claims of a JWT-shaped access token, unverified; {} if unreadable.
+
+    For display only (e.g. whether ``amr`` holds ``mfa``); never trust them.
+    """
+    parts = (token or "").split(".")
+    if len(parts) != 3:
+        return {}
+    padded = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
 def token_failure(
     where: str,
     *,
@@ -198,6 +218,17 @@ class CachingTokenProvider(ABC):
         with self._lock:
             self._token = None
             self._refresh_at = 0.0
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        """Return the unverified claims of the cached token ({} if none)."""
+        return token_claims(self._token)
+
+    @property
+    def has_mfa_claim(self) -> bool | None:
+        """Return whether the cached token's ``amr`` holds ``mfa`` (None if unknown)."""
+        amr = self.claims.get("amr")
+        return "mfa" in amr if isinstance(amr, list) else None
 
     @abstractmethod
     def _fetch(self) -> tuple[str, float]:

@@ -12,7 +12,8 @@ import uuid
 import pytest
 
 from partner_center.auth import MemoryRefreshTokenStore
-from partner_center.client import PartnerCenterClient
+from partner_center.auth.base import CachingTokenProvider
+from partner_center.client import CallRecord, PartnerCenterClient
 from partner_center.config import PartnerCenterConfig, build_client
 from partner_center.errors import (
     AgreementNotAccepted,
@@ -159,3 +160,25 @@ def test_an_indirect_resellers_subscription_is_still_ours_to_change(
 
     assert sub.partner_id == "6655443"
     assert after.auto_renew_enabled is False
+
+
+@pytest.mark.parametrize("mfa", [True, False])
+def test_the_user_tokens_mfa_claim_and_app_user_calls_can_be_shown(
+    sandbox: SandboxControl, consented: str, mfa: bool
+) -> None:
+    sandbox.settings(user_tokens_mfa=mfa)
+    records: list[CallRecord] = []
+    pc = build_client(
+        PartnerCenterConfig.sandbox(
+            sandbox.url, refresh_token_store=MemoryRefreshTokenStore(consented)
+        ),
+        on_call=records.append,
+    )
+
+    pc.get_relationship_request()
+    list(pc.iter_customers(size=500))
+
+    assert isinstance(pc.user_tokens, CachingTokenProvider)
+    assert pc.user_tokens.has_mfa_claim is mfa
+    assert pc.user_tokens.claims["idtyp"] == "user"
+    assert [r.app_user for r in records] == [True, False]
