@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from sandbox.server import make_server
+from sandbox.persist import StateFileError
+from sandbox.server import SandboxServer, make_server
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -49,19 +51,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="answer app+user calls without an MFA claim with 401 code 900421",
     )
+    parser.add_argument(
+        "--state-file",
+        default=None,
+        help="load the state from this JSON file if it exists, and save it there "
+        "after every change (a restart carries on where it was)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log")
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM; return the exit status."""
-    args = parse_args(argv)
-    server = make_server(
+def _is_loopback(host: str) -> bool:
+    """Return whether ``host`` names only this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _server(args: argparse.Namespace) -> SandboxServer:
+    """Return the bound server the command line asks for."""
+    return make_server(
         args.host,
         args.port,
         args.customers,
         args.seed,
         log_requests=not args.quiet,
+        state_file=args.state_file,
         rate_limit_per_minute=args.rate_limit,
         provisioning_delay_seconds=args.provisioning_delay,
         retry_after_seconds=args.retry_after,
@@ -71,6 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         refresh_token_grace_seconds=args.refresh_token_grace,
         require_mfa=args.require_mfa,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; return the exit status."""
+    args = parse_args(argv)
+    if not _is_loopback(args.host):
+        print(
+            f"warning: listening on {args.host}: the /_sandbox control endpoints have "
+            "no authentication; anyone who can reach this port can change the state",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        server = _server(args)
+    except StateFileError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr, flush=True)
+        return 2
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -79,9 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     server.start()
+    with server.state.lock:
+        customers, seed = server.state.customer_count, server.state.seed
+    loaded = f", state file {args.state_file}" if args.state_file else ""
     print(
         f"sandbox listening on {server.url} "
-        f"(customers={args.customers}, seed={args.seed})",
+        f"(customers={customers}, seed={seed}{loaded})",
         flush=True,
     )
     while not stop.wait(0.5):

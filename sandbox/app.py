@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import IO, Any
 
 from sandbox.api import Router
 from sandbox.control import Control
 from sandbox.faults import FaultBook
+from sandbox.persist import Persister
 from sandbox.pipeline import DROP_KEY, ApiPipeline, error_response, now_stamp
 from sandbox.state import SandboxState
 from sandbox.tokens import TokenService
@@ -90,6 +92,15 @@ class SandboxApp:
         self.faults = FaultBook(state.seed)
         self.pipeline = ApiPipeline(state, self.tokens, self.faults, Router())
         self.control = Control(state, self.faults, self.pipeline.bucket)
+        self.persister: Persister | None = None
+
+    def persist_to(self, path: Path) -> None:
+        """Save the state to ``path`` now and after every change from now on."""
+        self.persister = Persister(self.state, path)
+        self.pipeline.persister = self.persister
+        with self.state.lock:
+            self.state.dirty = True
+        self.persister.flush()
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -107,6 +118,8 @@ class SandboxApp:
             response = self.tokens.serve(request)
         else:
             response = error_response(ApiError(404, 1000, "Not found"))
+        if self.persister is not None:
+            self.persister.flush()
         if self.log_requests:
             self._log_line(request, response, note, started)
         if environ.get(DROP_KEY):

@@ -134,6 +134,7 @@ class Control:
             record = self.state.accept_invitation(tid)
             if record is None:
                 return Response(404, {"error": "unknown invitation tenant"})
+            self.state.dirty = True
             return Response(200, render.customer(record, by_id=True))
 
     def clock(self, method: str, body: dict[str, Any]) -> Response:
@@ -145,6 +146,7 @@ class Control:
             if method == "POST":
                 self.state.clock_offset = _clock_offset(self.state, body)
                 self.state.next_due = None
+                self.state.dirty = True
                 report = provisioning.settle(self.state)
             return Response(
                 200,
@@ -165,6 +167,7 @@ class Control:
                 return Response(404, {"error": f"unknown customer {cid}"})
             body.pop("id", None)
             record.update(body)
+            self.state.dirty = True
             return Response(200, dict(record))
 
     def add_users(self, method: str, body: dict[str, Any], cid: str) -> Response:
@@ -234,6 +237,7 @@ class Control:
             if kind == "subscriptions" and "etag" not in body:
                 bump_etag(record)
             self.state.next_due = None
+            self.state.dirty = True
             return Response(200, dict(record))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sandbox import provisioning
 from sandbox.api import Router
 from sandbox.faults import POST_ACTIONS, FaultBook
+from sandbox.persist import Persister
 from sandbox.state import DEDUP_LIMIT, SandboxState
 from sandbox.tokens import TokenService
 from sandbox.web import ApiError, Request, Response, TokenBucket, retry_after
@@ -71,6 +72,8 @@ class ApiPipeline:
         self.faults = faults
         self.router = router
         self.bucket = TokenBucket()
+        #: Saves the state after a change (``--state-file``), or None.
+        self.persister: Persister | None = None
 
     def serve(self, request: Request, environ: dict[str, Any]) -> tuple[Response, str]:
         """Return (response, log note); set DROP_KEY to send no response."""
@@ -133,6 +136,8 @@ class ApiPipeline:
                         "fault": entry["fault"],
                     }
                 )
+        if self.persister is not None:
+            self.persister.flush()
         if post == "timeout":
             time.sleep(self._timeout_seconds(rule, settings))
         return response, note
@@ -224,6 +229,7 @@ class ApiPipeline:
                 )
             if request.method in WRITE_METHODS and response.status < 300:
                 entry["applied"] = True
+                state.dirty = True
             if dedup and response.status < 500:
                 state.dedup[key] = {
                     "status": response.status,

@@ -18,9 +18,15 @@ from sandbox.terms import parse_iso, renewal_due, term_end
 
 
 def settle(state: SandboxState) -> dict[str, list[str]]:
-    """Apply everything due by the clock; return ids renewed, expired, provisioned."""
+    """Apply everything due by the clock; return the ids of the orders provisioned,
+    subscriptions renewed or expired and transitions completed."""
     now_ts = state.time()
-    report: dict[str, list[str]] = {"provisioned": [], "renewed": [], "expired": []}
+    report: dict[str, list[str]] = {
+        "provisioned": [],
+        "renewed": [],
+        "expired": [],
+        "transitions": [],
+    }
     if state.next_due is not None and now_ts < state.next_due:
         return report
     now = datetime.fromtimestamp(now_ts, UTC)
@@ -35,10 +41,13 @@ def settle(state: SandboxState) -> dict[str, list[str]]:
             due = record.get("completeAt")
             if due is not None and due <= now_ts:
                 complete_transition(state, record, now)
+                report["transitions"].append(record["operationId"])
     for cid, subs in state.subscriptions.items():
         for sub in list(subs.values()):
             _age(state, cid, sub, now, report)
     state.next_due = _next_due(state, now)
+    if any(report.values()):
+        state.dirty = True
     return report
 
 

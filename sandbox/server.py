@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from sandbox.app import DROP_KEY, SandboxApp
+from sandbox.persist import load
 from sandbox.seed import build_state
 from sandbox.state import SandboxState, validate_settings
 
@@ -142,16 +144,26 @@ def make_server(
     *,
     log_requests: bool = False,
     log_stream: IO[str] | None = None,
+    state_file: str | Path | None = None,
     **settings: Any,
 ) -> SandboxServer:
     """Return a bound (not yet serving) sandbox server.
 
-    Raise ValueError for an unknown or invalid setting, OSError if the port is taken.
+    With ``state_file``, the state saved there is loaded if the file exists (then
+    ``customers`` and ``seed`` are ignored), and saved there after every change.
+    Raise ValueError for an unknown or invalid setting, ``StateFileError`` for an
+    unreadable state file, OSError if the port is taken.
     """
     clean = validate_settings(settings)
-    state = build_state(customers, seed)
+    path = Path(state_file) if state_file is not None else None
+    if path is not None and path.exists():
+        state = load(path)
+    else:
+        state = build_state(customers, seed)
     state.settings.update(clean)
     app = SandboxApp(state, log_requests=log_requests, log_stream=log_stream)
+    if path is not None:
+        app.persist_to(path)
     httpd = ThreadingWSGIServer((host, port), _RequestHandler)
     httpd.set_app(app)
     return SandboxServer(httpd, app)
@@ -165,6 +177,7 @@ def start_sandbox(
     *,
     log_requests: bool = False,
     log_stream: IO[str] | None = None,
+    state_file: str | Path | None = None,
     **settings: Any,
 ) -> SandboxServer:
     """Return a sandbox serving in a background thread (port 0 picks a free port).
@@ -179,6 +192,7 @@ def start_sandbox(
         seed,
         log_requests=log_requests,
         log_stream=log_stream,
+        state_file=state_file,
         **settings,
     )
     return server.start()

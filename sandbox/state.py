@@ -80,6 +80,8 @@ class SandboxState:
         self.writes: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self.dedup: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
         self._customer_ids: list[str] | None = None
+        #: True when the state changed since it was last saved (see sandbox.persist).
+        self.dirty = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -99,6 +101,7 @@ class SandboxState:
         self.transitions = other.transitions
         self.clock_offset = other.clock_offset
         self.next_due = None
+        self.dirty = True
         self.faults = []
         self.requests.clear()
         self.writes.clear()

@@ -164,6 +164,7 @@ class TokenService:
             body["scope"] = form.get("scope", "")
         else:
             body["resource"] = form.get("resource", "")
+        self.state.dirty = True
         if user:
             fresh = "sbx-refresh." + uuid.uuid4().hex
             self.state.refresh_tokens[fresh] = {
