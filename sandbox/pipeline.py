@@ -1,9 +1,10 @@
 """The ``/v1`` request pipeline.
 
-latency -> rate limit (429) -> bearer token (401) -> fault rules answered before any
-work (429/500/503) -> MS-RequestId de-duplication of writes -> handler (under the
-state lock) -> faults applied after the write (drop_response, malformed_json,
-timeout) -> request log.
+latency -> rate limit (429) -> bearer token (401, 900421) -> fault rules answered
+before any work (429/500/503) -> MS-RequestId de-duplication of writes -> settle
+(provisioning, transitions, renewals due by the clock) and the handler, under the
+state lock -> request log and save (``--state-file``) -> faults applied after the
+write (drop_response, malformed_json, timeout).
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+import requests
+
 from sandbox import products
 from sandbox.seed import BEST_FOR_YOU, CONTOSO, PROSEWARE
 
@@ -81,6 +84,30 @@ def test_a_checkout_is_never_placed_twice(api: Any) -> None:
         )
         == 1
     )
+
+
+def test_a_checkout_whose_answer_is_lost_is_replayed_not_bought_again(
+    api: Any,
+) -> None:
+    cid = api.scenario(PROSEWARE)["id"]
+    cart = _cart(api, cid, _line(TEAMS, 4))
+    path = f"/customers/{cid}/carts/{cart['id']}/checkout"
+    api.fault(method="POST", path="/checkout$", action="drop_response")
+    headers = {"MS-RequestId": str(uuid.uuid4())}
+    with pytest.raises(requests.ConnectionError):
+        api.post(path, headers=headers)
+    (write,) = [w for w in api.dump()["writes"] if w["path"].endswith("/checkout")]
+    assert write["ms_request_id"] == headers["MS-RequestId"]
+    retry = api.post(path, headers=headers)
+    assert retry.status_code == 201
+    teams = [
+        s
+        for s in api.get(f"/customers/{cid}/subscriptions").json()["items"]
+        if s["offerId"] == TEAMS.catalog_item_id
+    ]
+    assert [s["id"] for s in teams] == [
+        retry.json()["orders"][0]["lineItems"][0]["subscriptionId"]
+    ]
 
 
 def test_lines_that_cannot_be_bought_carry_errors_and_fail_their_order_group(

@@ -105,6 +105,12 @@ def test_the_state_dump_has_every_documented_key(api: Any) -> None:
         "settings",
         "faults",
         "requests",
+        "writes",
+        "billing",
+        "carts",
+        "transitions",
+        "products",
+        "clock",
     }
     assert len(dump["customers"]) == 20 and len(dump["invitations"]) == 3
     assert {c["companyName"] for c in dump["invitations"]} >= {LAMNA}
