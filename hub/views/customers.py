@@ -28,7 +28,7 @@ from hub.selectors.customers import (
     CustomerFilters,
     customer_latest_sync,
     customer_list_counts,
-    customer_retired_offer_ids,
+    customer_retired_index,
     customer_running_sync,
     customer_search,
     customer_subscription_statuses,
@@ -40,7 +40,7 @@ from hub.selectors.customers import (
 )
 from hub.selectors.migrations import customer_migration_summaries
 from hub.services.audit import audit_record, client_ip
-from hub.tasks.sync import SYNC_LOCK_SECONDS, sync_partner_center
+from hub.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
 
 PAGE_SIZE = 50
 MAX_DAYS = 3650
@@ -213,15 +213,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     filters = _filters(CustomerFilterForm(request.GET), notices)
     statuses = customer_subscription_statuses()
     filters = _known_status(filters, statuses, notices)
-    retired_offer_ids = customer_retired_offer_ids()
+    retired = customer_retired_index()
     paginator = Paginator(
-        customer_search(filters=filters, retired_offer_ids=retired_offer_ids),
+        customer_search(filters=filters, retired=retired),
         PAGE_SIZE,
     )
     page = _page(paginator, request.GET.get("page"), notices)
-    customers = customer_tag_rows(
-        customers=list(page.object_list), retired_offer_ids=retired_offer_ids
-    )
+    customers = customer_tag_rows(customers=list(page.object_list), retired=retired)
     summaries = customer_migration_summaries(customer_ids=[c.pk for c in customers])
     for customer in customers:
         customer.migration_summary = summaries.get(customer.pk)  # type: ignore[attr-defined]
@@ -231,10 +229,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "paginator": paginator,
         "filters": filters,
         "notices": notices,
-        "counts": customer_list_counts(retired_offer_ids=retired_offer_ids),
+        "counts": customer_list_counts(retired=retired),
         "expiring_soon_days": EXPIRING_SOON_DAYS,
         "statuses": statuses,
-        "has_mappings": bool(retired_offer_ids),
+        "has_mappings": retired.has_retired,
         "clear_url": reverse("customer_list"),
         "first_url": _query(filters, page=1),
         "prev_url": _query(filters, page=page.previous_page_number())
@@ -282,7 +280,7 @@ def sync_request(request: HttpRequest) -> HttpResponse:
     )
     if running is None:
         message = "Refresh from Partner Center requested."
-        sync_partner_center.delay_on_commit(requested_by_id=request.user.pk)  # type: ignore[attr-defined]
+        sync_enqueue(requested_by=request.user)
         notice = "Refresh requested… the list updates when the sync finishes."
     else:
         message = "Refresh requested while a sync was already running; none queued."

@@ -24,7 +24,6 @@ from hub.models import Customer, Migration, MigrationState, RetireMode
 from hub.roles import OPERATOR, VIEWER, has_role, role_required
 from hub.selectors.customers import customer_subscription_rows
 from hub.selectors.migrations import (
-    PlanItem,
     customer_ids_of_migrations,
     customer_migration_summaries,
     customer_panel,
@@ -43,6 +42,7 @@ from hub.services.migrations import (
     migration_retry,
     migration_start,
 )
+from hub.workflow.plan import PlanItem
 
 
 class HtmxRequest(HttpRequest):

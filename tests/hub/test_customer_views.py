@@ -64,7 +64,7 @@ def estate(db: Any, retired_mapping: SkuMapping) -> dict[str, Customer]:
     contoso = CustomerFactory(company_name="Contoso Ltd", domain="contoso.example")
     SubscriptionFactory(
         customer=contoso,
-        offer_id=RETIRED_OFFER.lower(),
+        offer_id=RETIRED_OFFER,
         offer_name="Dynamics AX Enterprise",
         auto_renew_enabled=False,
         commitment_end_date=timezone.now() + timedelta(days=20),

@@ -24,7 +24,7 @@ from hub.models import (
 )
 from hub.selectors.migrations import customer_migration_summaries
 from hub.services.migrations import migration_cancel
-from hub.services.steps import migration_claim
+from hub.workflow.lease import migration_claim
 from tests.factories import CustomerFactory, SubscriptionFactory
 from tests.hub.migration_support import (
     CONTOSO,
