@@ -13,14 +13,13 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hub.models import SyncRun
 from hub.roles import OPERATOR, VIEWER, role_required
+from hub.selectors.activity import customer_activity
 from hub.selectors.customers import (
     EXPIRING_SOON_DAYS,
     SORT_EXPIRY,
@@ -38,7 +37,7 @@ from hub.selectors.customers import (
 from hub.selectors.customers import (
     customer_detail as select_customer_detail,
 )
-from hub.selectors.migrations import customer_migration_summaries
+from hub.selectors.migrations import customer_migration_summaries, customer_panel
 from hub.services.audit import audit_record, client_ip
 from hub.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
 
@@ -47,7 +46,6 @@ MAX_DAYS = 3650
 # A requested refresh that no worker has started after this long is reported
 # as stuck instead of being polled for ever.
 PENDING_SYNC_PATIENCE = timedelta(minutes=10)
-AUDIT_EVENTS_TEMPLATE = "audit/_customer_events.html"
 
 _DAYS_MESSAGE = f"Use a whole number of days from 0 to {MAX_DAYS}."
 
@@ -252,18 +250,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @role_required(VIEWER)
 @require_GET
 def customer_detail(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
-    """Show one customer: subscriptions, seat counts, users and their licences."""
+    """Show one customer: migrations, subscriptions, seat counts, users, activity."""
     customer = select_customer_detail(tenant_id=tenant_id)
     if customer is None:
         raise Http404("No customer with this tenant id.")
-    try:
-        get_template(AUDIT_EVENTS_TEMPLATE)
-        audit_events_template: str | None = AUDIT_EVENTS_TEMPLATE
-    except TemplateDoesNotExist:
-        audit_events_template = None
     context = {
         "customer": customer,
-        "audit_events_template": audit_events_template,
+        "panel": customer_panel(customer=customer),
+        "activity": customer_activity(tenant_id=customer.tenant_id),
     }
     return render(request, "customers/detail.html", context)
 

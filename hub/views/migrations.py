@@ -280,7 +280,8 @@ def _panel_context(request: HtmxRequest, customer: Customer) -> dict[str, Any]:
 def migration_customer_panel(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
     """Return a customer's migrations panel (the customer page polls it)."""
     customer = get_object_or_404(Customer, tenant_id=tenant_id)
-    return render(request, "migrations/_panel.html", _panel_context(request, customer))
+    context = _panel_context(request, customer)
+    return render(request, "customers/detail.html#migration_panel", context)
 
 
 @require_GET
@@ -320,7 +321,7 @@ def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpRespo
     extra = {"notice": notice, "notice_tone": tone}
     if request.POST.get("scope") == "customer":
         context = _panel_context(request, migration.customer) | extra
-        return render(request, "migrations/_panel.html", context)
+        return render(request, "customers/detail.html#migration_panel", context)
     card = migration_card(migration_id=migration.pk)
     context = {"card": card, "migration": migration} | extra
     return render(request, "migrations/detail.html#panel", context)

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from hub.models import Customer, Migration, Outcome, RetireMode
+from hub.selectors.activity import customer_activity
 from hub.services.audit import audit_record
 from partner_center.client import CallRecord
 from tests.factories import CustomerFactory, CustomerUserFactory, SubscriptionFactory
@@ -73,8 +74,13 @@ def _move_licences(customer: Customer, migration: Migration, users: int) -> list
 
 
 def _render(customer: Customer) -> str:
-    return Template('{% include "audit/_customer_events.html" %}').render(
-        Context({"customer": customer})
+    """Render the customer page's Activity card as its view does."""
+    return render_to_string(
+        "customers/detail.html#activity",
+        {
+            "customer": customer,
+            "activity": customer_activity(tenant_id=customer.tenant_id),
+        },
     )
 
 

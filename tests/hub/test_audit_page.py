@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from hub.models import AuditEvent, AuditVerification, Outcome
+from hub.selectors.activity import customer_activity
 from hub.selectors.audit import AuditFilters, audit_events_filtered
 from hub.services.audit import audit_chain_verify, audit_record
 from tests.factories import CustomerFactory
@@ -364,8 +365,9 @@ def test_the_customer_page_fragment_shows_that_customers_latest_events() -> None
         )
     audit_record(action="sync.requested", customer_tenant_id=FABRIKAM, message="other")
 
-    html = Template('{% include "audit/_customer_events.html" %}').render(
-        Context({"customer": customer})
+    html = render_to_string(
+        "customers/detail.html#activity",
+        {"customer": customer, "activity": customer_activity(tenant_id=CONTOSO)},
     )
 
     assert "Subscription updated" in html and "req-24<" in html
