@@ -1,4 +1,5 @@
-"""Customer pages: the list, one customer, and the Partner Center refresh."""
+"""Customer pages: the list, one customer (and its migration panel's poll), and the
+Partner Center refresh."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from hub.models import SyncRun
+from hub.models import Customer, SyncRun
 from hub.roles import OPERATOR, VIEWER, role_required
 from hub.selectors.activity import customer_activity
 from hub.selectors.customers import (
@@ -37,15 +38,30 @@ from hub.selectors.customers import (
 from hub.selectors.customers import (
     customer_detail as select_customer_detail,
 )
-from hub.selectors.migrations import customer_migration_summaries, customer_panel
+from hub.selectors.migrations import (
+    CustomerPanel,
+    customer_migration_summaries,
+    customer_panel,
+)
 from hub.services.audit import audit_record, client_ip
 from hub.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
 
 PAGE_SIZE = 50
 MAX_DAYS = 3650
+MAX_POLL_IDS = 200
 # A requested refresh that no worker has started after this long is reported
 # as stuck instead of being polled for ever.
 PENDING_SYNC_PATIENCE = timedelta(minutes=10)
+# When a migration ends, the worker asks for its customer to be read again from
+# Partner Center (`enqueue_customer_sync`): that brings the tenant's licence counts
+# and every user's licences as Partner Center now has them. Until then the page
+# shows what the worker mirrored locally as it went (the new subscription, the
+# moved licences). So the customer page's panel keeps polling after a migration
+# it shows has ended, while the customer's `synced_at` is older than that end, and
+# the answer that sees `synced_at` move redraws the other sections and stops. A
+# re-read may never come (a failed migration sends none; Partner Center may be
+# down; no worker runs): polling then stops this long after the end.
+REREAD_PATIENCE = timedelta(minutes=2)
 
 _DAYS_MESSAGE = f"Use a whole number of days from 0 to {MAX_DAYS}."
 
@@ -247,19 +263,112 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/list.html", context)
 
 
+def _stamp(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _poll_ids(raw: str) -> set[int]:
+    """Return the migration ids of a poll's `running` parameter (junk is dropped).
+
+    They are only compared with the panel's, never sent to the database.
+    """
+    parts = (part.strip() for part in raw.split(",")[:MAX_POLL_IDS])
+    return {int(p) for p in parts if p.isascii() and p.isdigit() and len(p) <= 20}
+
+
+def _awaiting_reread(panel: CustomerPanel, customer: Customer) -> bool:
+    """Return True if a migration shown ended recently and the customer was not
+    re-read since (see REREAD_PATIENCE)."""
+    now = timezone.now()
+    synced = customer.synced_at
+    for card in panel.cards:
+        finished = card.migration.finished_at
+        if card.running or finished is None or now - finished > REREAD_PATIENCE:
+            continue
+        if synced is None or synced < finished:
+            return True
+    return False
+
+
+def _panel_context(customer: Customer, panel: CustomerPanel) -> dict[str, Any]:
+    """Return what the migration panel needs, with whether and what it polls.
+
+    The poll says which migrations the page shows running and when the customer
+    it shows was synced, so the answer knows whether the rest of the page is out
+    of date.
+    """
+    running = [card.migration.pk for card in panel.cards if card.running]
+    polling = bool(running) or _awaiting_reread(panel, customer)
+    query = urlencode(
+        {
+            "running": ",".join(str(pk) for pk in running),
+            "synced": _stamp(customer.synced_at),
+        }
+    )
+    return {"panel": panel, "panel_polling": polling, "panel_poll_query": query}
+
+
+def _detail(tenant_id: UUID) -> Customer:
+    customer = select_customer_detail(tenant_id=tenant_id)
+    if customer is None:
+        raise Http404("No customer with this tenant id.")
+    return customer
+
+
 @role_required(VIEWER)
 @require_GET
 def customer_detail(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     """Show one customer: migrations, subscriptions, seat counts, users, activity."""
-    customer = select_customer_detail(tenant_id=tenant_id)
-    if customer is None:
-        raise Http404("No customer with this tenant id.")
+    customer = _detail(tenant_id)
     context = {
         "customer": customer,
-        "panel": customer_panel(customer=customer),
         "activity": customer_activity(tenant_id=customer.tenant_id),
+        **_panel_context(customer, customer_panel(customer=customer)),
     }
     return render(request, "customers/detail.html", context)
+
+
+def customer_panel_update(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    refresh: bool,
+    panel: CustomerPanel | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """Return the customer page's migration panel; with `refresh`, every other
+    section of the page too, as out-of-band swaps.
+
+    The query count does not depend on the customer's rows.
+    """
+    if panel is None:
+        panel = customer_panel(customer=customer)
+    context: dict[str, Any] = {"refresh": refresh, **(extra or {})}
+    if refresh:
+        # Read after the panel: the sections are at least as new as the poll's
+        # `synced` says, so a re-read landing in between is drawn or polled again.
+        customer = _detail(customer.tenant_id)
+        context["activity"] = customer_activity(tenant_id=customer.tenant_id)
+    context |= {"customer": customer, **_panel_context(customer, panel)}
+    return render(request, "customers/detail.html#panel_update", context)
+
+
+@require_GET
+@role_required(VIEWER)
+def customer_migration_panel(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    """Return the customer page's migration panel (the page polls it).
+
+    The other sections come too when a migration the page showed running has
+    ended, or the customer was synced since the page drew them.
+    """
+    customer = get_object_or_404(Customer, tenant_id=tenant_id)
+    panel = customer_panel(customer=customer)
+    still_running = {card.migration.pk for card in panel.cards if card.running}
+    ended = bool(_poll_ids(request.GET.get("running", "")) - still_running)
+    resynced = request.GET.get("synced", "") != _stamp(customer.synced_at)
+    return customer_panel_update(
+        request, customer, panel=panel, refresh=ended or resynced
+    )
 
 
 @role_required(OPERATOR)
@@ -305,6 +414,11 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("customers/", customer_list, name="customer_list"),
     path("customers/<uuid:tenant_id>/", customer_detail, name="customer_detail"),
+    path(
+        "customers/<uuid:tenant_id>/migrations/panel/",
+        customer_migration_panel,
+        name="migration_customer_panel",
+    ),
     path("sync/", sync_request, name="sync_request"),
     path("sync/status/", sync_status, name="sync_status"),
 ]

@@ -26,7 +26,6 @@ from hub.selectors.customers import customer_subscription_rows
 from hub.selectors.migrations import (
     customer_ids_of_migrations,
     customer_migration_summaries,
-    customer_panel,
     migration_card,
     migration_list,
     migration_plan,
@@ -42,6 +41,7 @@ from hub.services.migrations import (
     migration_retry,
     migration_start,
 )
+from hub.views.customers import customer_panel_update
 from hub.workflow.plan import PlanItem
 
 
@@ -271,19 +271,6 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
     )
 
 
-def _panel_context(request: HtmxRequest, customer: Customer) -> dict[str, Any]:
-    return {"customer": customer, "panel": customer_panel(customer=customer)}
-
-
-@require_GET
-@role_required(VIEWER)
-def migration_customer_panel(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
-    """Return a customer's migrations panel (the customer page polls it)."""
-    customer = get_object_or_404(Customer, tenant_id=tenant_id)
-    context = _panel_context(request, customer)
-    return render(request, "customers/detail.html#migration_panel", context)
-
-
 @require_GET
 @role_required(VIEWER)
 def migration_detail(request: HtmxRequest, pk: int) -> HttpResponse:
@@ -298,7 +285,12 @@ def migration_detail(request: HtmxRequest, pk: int) -> HttpResponse:
 
 
 def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpResponse:
-    """Run an operator action; answer with the fragment it came from, or redirect."""
+    """Run an operator action; answer with the fragment it came from, or redirect.
+
+    On the customer page that is the migration panel with every other section out
+    of band: the action may have ended the migration, and the poll that follows
+    only redraws them when something changes after this answer.
+    """
     if pk > MAX_ID:
         raise Http404("No such migration.")
     migration = get_object_or_404(
@@ -320,8 +312,9 @@ def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpRespo
         )
     extra = {"notice": notice, "notice_tone": tone}
     if request.POST.get("scope") == "customer":
-        context = _panel_context(request, migration.customer) | extra
-        return render(request, "customers/detail.html#migration_panel", context)
+        return customer_panel_update(
+            request, migration.customer, refresh=True, extra=extra
+        )
     card = migration_card(migration_id=migration.pk)
     context = {"card": card, "migration": migration} | extra
     return render(request, "migrations/detail.html#panel", context)
@@ -384,11 +377,6 @@ urlpatterns: list[URLPattern] = [
         "customers/<uuid:tenant_id>/migrate/",
         migration_plan_page,
         name="migration_plan",
-    ),
-    path(
-        "customers/<uuid:tenant_id>/migrations/panel/",
-        migration_customer_panel,
-        name="migration_customer_panel",
     ),
     path("migrations/", migration_list_page, name="migration_list"),
     path("migrations/progress/", migration_progress, name="migration_progress"),

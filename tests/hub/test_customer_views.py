@@ -25,6 +25,7 @@ from hub.models import (
     SyncRun,
     UserLicense,
 )
+from hub.services.audit import audit_record
 from tests.factories import (
     CustomerFactory,
     CustomerUserFactory,
@@ -680,6 +681,43 @@ def test_the_customer_page_query_count_does_not_grow_with_users_or_subscriptions
     large = _detail_queries(client, customer)
 
     assert small == large
+
+
+def _panel_redraw_queries(client: Any, customer: Customer) -> int:
+    url = reverse("migration_customer_panel", args=[customer.tenant_id])
+    with CaptureQueriesContext(connection) as captured:
+        # Without the `synced` the page drew, the answer redraws every section.
+        response = client.get(url)
+    assert response.status_code == 200
+    assert 'id="customer-users" hx-swap-oob="true"' in response.content.decode()
+    return len(captured.captured_queries)
+
+
+def test_the_panel_poll_redraws_the_page_in_as_many_queries_for_many_rows(
+    client: Any, viewer: Any, db: Any
+) -> None:
+    client.force_login(viewer)
+    customer = CustomerFactory()
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            user = CustomerUserFactory(customer=customer)
+            UserLicense.objects.create(user=user, sku_id=str(uuid.uuid4()))
+            SubscriptionFactory(customer=customer)
+            audit_record(
+                action="partner_center.write",
+                customer_tenant_id=str(customer.tenant_id),
+                target_user_id=user.user_id,
+                message="POST licenseupdates",
+            )
+
+    add(3)
+    small = _panel_redraw_queries(client, customer)
+    add(30)
+    large = _panel_redraw_queries(client, customer)
+
+    assert small == large
+    assert small <= _detail_queries(client, customer) + 2
 
 
 # ----------------------------------------------------------------------- sandbox

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from hub.models import (
 )
 from hub.selectors.migrations import customer_migration_summaries
 from hub.services.migrations import migration_cancel
+from hub.services.sync import sync_customer_refresh
+from hub.views.customers import REREAD_PATIENCE
 from hub.workflow.lease import migration_claim
 from tests.factories import CustomerFactory, SubscriptionFactory
 from tests.hub.migration_support import (
@@ -476,6 +479,7 @@ def test_cancelling_after_some_moves_states_what_was_bought_and_moved(
 
     page = response.content.decode()
     assert response.status_code == 200
+    assert _redrawn(page) == SECTIONS
     assert (
         f"Bought 15 seats of Dynamics 365 for Unified Operations (subscription "
         f"{migration.new_subscription_id}), order {migration.order_id}." in page
@@ -668,20 +672,79 @@ def test_row_summaries_take_the_same_number_of_queries_for_many_customers(
     assert not summaries[few[1]].hosts_poller
 
 
-def test_the_customer_panel_polls_while_running_and_not_once_finished(
+def _panel_poll_url(html: str) -> str:
+    """Return the URL the customer page's migration panel polls ("" if it does not)."""
+    panel = re.search(r'<section id="migration-panel"[^>]*>', html)
+    assert panel is not None
+    url = re.search(r'hx-get="([^"]+)"', panel.group(0))
+    return unescape(url.group(1)) if url else ""
+
+
+def _redrawn(html: str) -> list[str]:
+    """Return the ids of the sections an answer swaps out of band."""
+    return re.findall(r'id="([\w-]+)" hx-swap-oob="true"', html)
+
+
+SECTIONS = [
+    "customer-head",
+    "customer-subscriptions",
+    "customer-licences",
+    "customer-users",
+    "customer-audit",
+]
+
+
+def test_the_customer_panel_polls_until_the_ended_migration_is_re_read(
     synced: Any, sandbox: Any, client: Client, operator: Any
 ) -> None:
     [migration] = start(CONTOSO, operator)
     client.force_login(operator)
-    url = reverse("migration_customer_panel", args=[customer(CONTOSO).tenant_id])
-    page = client.get(url).content.decode()
-    assert 'hx-trigger="every 2s"' in page and "data-poll" in page
+    page = client.get(
+        reverse("customer_detail", args=[customer(CONTOSO).tenant_id])
+    ).content.decode()
+    poll = _panel_poll_url(page)
+    assert f"running={migration.pk}" in poll and 'hx-trigger="every 2s"' in page
+    running = client.get(poll).content.decode()
+    assert _panel_poll_url(running) == poll
+    assert _redrawn(running) == []  # nothing below the panel changed
+
     drive(migration)
+    ended = client.get(poll).content.decode()
+    # The migration ended: the sections below say what the panel says...
+    assert "Completed" in ended
+    assert _redrawn(ended) == SECTIONS
+    assert "Auto renews on" in ended
+    assert "Suspended · deprovisioned after" in ended
+    assert "DYN365_UNIFIED_OPERATIONS" not in ended  # only a re-read brings counts
+    # ...and the panel polls on until the worker has re-read the customer.
+    waiting = _panel_poll_url(ended)
+    assert waiting and "running=&" in waiting
+    assert _redrawn(client.get(waiting).content.decode()) == []
+
+    sync_customer_refresh(customer=customer(CONTOSO), migration_id=migration.pk)
+    reread = client.get(waiting).content.decode()
+    assert _panel_poll_url(reread) == ""
+    assert "hx-trigger" not in reread
+    assert _redrawn(reread) == SECTIONS
+    assert "DYN365_UNIFIED_OPERATIONS" in reread
+    assert "Last synced" in reread
+
+
+def test_the_customer_panel_stops_waiting_for_a_re_read_that_does_not_come(
+    synced: Any, sandbox: Any, client: Client, operator: Any
+) -> None:
+    migration = drive(start(CONTOSO, operator)[0])
+    client.force_login(operator)
+    url = reverse("customer_detail", args=[customer(CONTOSO).tenant_id])
+    assert _panel_poll_url(client.get(url).content.decode())
+
+    Migration.objects.filter(pk=migration.pk).update(
+        finished_at=timezone.now() - REREAD_PATIENCE - timedelta(seconds=1)
+    )
+
     page = client.get(url).content.decode()
-    assert "hx-trigger" not in page
+    assert _panel_poll_url(page) == ""
     assert "Completed" in page
-    assert "Auto renews on" in page
-    assert "Suspended · deprovisioned after" in page
 
 
 def test_the_customer_page_shows_the_migration_panel(
