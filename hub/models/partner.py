@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,9 +10,20 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from hub.models.catalog import scheduled_sku_names
 from partner_center import models as pc
 
 SUSPENSION_DEPROVISION_DAYS = 120
+NCE_PRODUCT_TYPE = "OnlineServicesNCE"
+# Partner Center writes a far-future commitment end date (e.g. 9999-12-10) on a
+# subscription that has no end: shown as no end date, never "Expires on 9999".
+FAR_FUTURE_YEAR = 9999
+_TERM = re.compile(r"P(\d+)([DMY])")
+_CATALOG_PATH = re.compile(
+    r"/products/(?P<product>[^/?]+)(?:/skus/(?P<sku>[^/?]+))?"
+    r"(?:/availabilities/(?P<availability>[^/?]+))?",
+    re.I,
+)
 # PostgreSQL's bigint and integer ceilings: larger numbers from Partner Center are
 # clipped rather than failing a whole customer's sync.
 BIGINT_MAX = 2**63 - 1
@@ -54,6 +66,48 @@ def date_text(value: datetime) -> str:
     return f"{value:%b} {value.day}, {value:%Y}"
 
 
+def term_text(duration: str | None) -> str:
+    """Return an ISO-8601 term as the portal says it: "monthly", "1 year", "3 years".
+
+    An unusual value is returned as sent; a missing one as "".
+    """
+    value = (duration or "").strip().upper()
+    match = _TERM.fullmatch(value)
+    if match is None:
+        return value
+    number, unit = int(match.group(1)), match.group(2)
+    if unit == "M" and number == 1:
+        return "monthly"
+    word = {"D": "day", "M": "month", "Y": "year"}[unit]
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
+def catalog_ids(item: pc.Subscription) -> tuple[str, str, str]:
+    """Return the (productId, skuId, availabilityId) of a new-commerce subscription.
+
+    From its `offerId` (`product:sku:availability`), else from its `links`
+    (`product`, `sku`, `availability`); ("", "", "") for a legacy one.
+    """
+    parts = item.catalog_parts
+    if parts is not None:
+        product, sku, availability = parts
+    else:
+        links = item.link_uris
+        product = sku = availability = ""
+        for name in ("availability", "sku", "product"):
+            match = _CATALOG_PATH.search(links.get(name, ""))
+            if match is not None:
+                product = match.group("product") or ""
+                sku = match.group("sku") or ""
+                availability = match.group("availability") or ""
+                break
+    return (
+        normalise_offer_id(product),
+        normalise_offer_id(sku),
+        normalise_offer_id(availability),
+    )
+
+
 def is_foreign_partner(partner_id: str) -> bool:
     """Return True if a subscription's partnerId names another partner or channel."""
     value = normalise_guid(partner_id)
@@ -93,6 +147,8 @@ class Offer(models.Model):
     minimum_quantity = models.PositiveIntegerField(default=1)
     maximum_quantity = models.PositiveIntegerField(default=10000)
     billing = models.CharField(max_length=32, blank=True)
+    # The offers the catalogue names as its upgrade or conversion targets.
+    successor_ids = models.JSONField(default=list, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -112,6 +168,7 @@ class Subscription(models.Model):
 
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    DELETED = "deleted"
 
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="subscriptions"
@@ -132,6 +189,22 @@ class Subscription(models.Model):
     partner_id = models.CharField(max_length=64, blank=True)
     order_id = models.CharField(max_length=128, blank=True)
     parent_subscription_id = models.CharField(max_length=64, blank=True)
+    # New commerce: `productType.id`, the catalogue ids of what it is, the end of
+    # its cancellation window, the seats still refundable, and the change
+    # scheduled for its next term (`scheduled_sku_name` from the synced catalogue).
+    product_type = models.CharField(max_length=64, blank=True)
+    product_id = models.CharField(max_length=40, blank=True)
+    sku_id = models.CharField(max_length=16, blank=True)
+    availability_id = models.CharField(max_length=40, blank=True)
+    cancellation_allowed_until = models.DateTimeField(null=True, blank=True)
+    refundable_quantity = models.IntegerField(null=True, blank=True)
+    scheduled_product_id = models.CharField(max_length=40, blank=True)
+    scheduled_sku_id = models.CharField(max_length=16, blank=True)
+    scheduled_availability_id = models.CharField(max_length=40, blank=True)
+    scheduled_sku_name = models.CharField(max_length=255, blank=True)
+    scheduled_quantity = models.IntegerField(null=True, blank=True)
+    scheduled_term_duration = models.CharField(max_length=16, blank=True)
+    scheduled_billing_cycle = models.CharField(max_length=32, blank=True)
     # Set when PartnerHub itself suspended the subscription; drives the
     # "deprovisioned after" label. Kept across syncs while it stays suspended.
     suspended_by_partnerhub_at = models.DateTimeField(null=True, blank=True)
@@ -139,23 +212,44 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["commitment_end_date", "offer_name"]
+        indexes = [
+            models.Index(
+                fields=["product_id", "sku_id"], name="subscription_catalog_sku"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
 
     @classmethod
     def values_from_pc(
-        cls, item: pc.Subscription, *, customer_id: int, current: Subscription | None
+        cls,
+        item: pc.Subscription,
+        *,
+        customer_id: int,
+        current: Subscription | None,
+        sku_names: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Return this table's columns for Partner Center's subscription `item`.
 
         Ids are normalised, text clipped to the columns. `suspended_by_partnerhub_at`
         is kept from `current` while the subscription stays suspended.
+        `sku_names` maps catalogue ids (`PRODUCT:SKU`) to titles, to name the SKU
+        of a scheduled change; without one the change is named by its ids.
         """
         status = clip(cls, "status", (item.status or "").strip().lower())
         suspended_at = None
         if current is not None and status.strip().lower() == cls.SUSPENDED:
             suspended_at = current.suspended_by_partnerhub_at
+        product_id, sku_id, availability_id = catalog_ids(item)
+        kind = item.product_type
+        refundable = item.refundable_quantity
+        scheduled = item.scheduled_next_term_instructions
+        term = scheduled.product if scheduled is not None else None
+        next_product = normalise_offer_id(term.product_id if term else "")
+        next_sku = normalise_offer_id(term.sku_id if term else "")
+        next_key = f"{next_product}:{next_sku}" if next_product and next_sku else ""
+        next_name = (sku_names or {}).get(next_key, "") if next_key else ""
         return {
             "subscription_id": normalise_guid(item.id),
             "customer_id": customer_id,
@@ -176,6 +270,37 @@ class Subscription(models.Model):
             "order_id": clip(cls, "order_id", normalise_guid(item.order_id)),
             "parent_subscription_id": normalise_guid(item.parent_subscription_id),
             "suspended_by_partnerhub_at": suspended_at,
+            "product_type": clip(
+                cls, "product_type", (kind.id or kind.display_name) if kind else ""
+            ),
+            "product_id": clip(cls, "product_id", product_id),
+            "sku_id": clip(cls, "sku_id", sku_id),
+            "availability_id": clip(cls, "availability_id", availability_id),
+            "cancellation_allowed_until": item.cancellation_allowed_until_date,
+            "refundable_quantity": (
+                clip_int(refundable.total_quantity)
+                if refundable is not None and refundable.total_quantity is not None
+                else None
+            ),
+            "scheduled_product_id": clip(cls, "scheduled_product_id", next_product),
+            "scheduled_sku_id": clip(cls, "scheduled_sku_id", next_sku),
+            "scheduled_availability_id": clip(
+                cls,
+                "scheduled_availability_id",
+                normalise_offer_id(term.availability_id if term else ""),
+            ),
+            "scheduled_sku_name": clip(cls, "scheduled_sku_name", next_name),
+            "scheduled_quantity": (
+                clip_int(scheduled.quantity)
+                if scheduled is not None and scheduled.quantity is not None
+                else None
+            ),
+            "scheduled_term_duration": clip(
+                cls, "scheduled_term_duration", term.term_duration if term else ""
+            ),
+            "scheduled_billing_cycle": clip(
+                cls, "scheduled_billing_cycle", term.billing_cycle if term else ""
+            ),
         }
 
     @classmethod
@@ -184,7 +309,12 @@ class Subscription(models.Model):
     ) -> Subscription:
         """Create or update the local copy of Partner Center's subscription `item`."""
         current = cls.objects.filter(subscription_id=normalise_guid(item.id)).first()
-        values = cls.values_from_pc(item, customer_id=customer.pk, current=current)
+        values = cls.values_from_pc(
+            item,
+            customer_id=customer.pk,
+            current=current,
+            sku_names=scheduled_sku_names([item]),
+        )
         if current is None:
             return cls.objects.create(**values)
         for name, value in values.items():
@@ -202,6 +332,28 @@ class Subscription(models.Model):
         return self.status.strip().lower() == self.SUSPENDED
 
     @property
+    def is_cancelled(self) -> bool:
+        return self.status.strip().lower() == self.DELETED
+
+    @property
+    def is_nce(self) -> bool:
+        """Return True for a new-commerce subscription.
+
+        `productType.id` says so when Partner Center sent one; otherwise a
+        `product:sku:availability` offer id does (as the client decides).
+        """
+        if self.product_type:
+            return self.product_type.strip().lower() == NCE_PRODUCT_TYPE.lower()
+        return bool(self.product_id and self.sku_id)
+
+    @property
+    def catalogue_key(self) -> str:
+        """Return the catalogue id of what it is: `PRODUCT:SKU`, or the offer id."""
+        if self.product_id and self.sku_id:
+            return f"{self.product_id}:{self.sku_id}"
+        return self.offer_id
+
+    @property
     def is_foreign(self) -> bool:
         """Return True if its partnerId names another partner or channel."""
         return is_foreign_partner(self.partner_id)
@@ -211,28 +363,84 @@ class Subscription(models.Model):
         return self.friendly_name or self.offer_name or self.offer_id
 
     @property
+    def ends_on(self) -> datetime | None:
+        """Return the commitment end date; None when missing or far future."""
+        end = self.commitment_end_date
+        if end is None or end.year >= FAR_FUTURE_YEAR:
+            return None
+        return end
+
+    @property
+    def term(self) -> str:
+        """Return the term in the portal's words ("1 year", "monthly"), or ""."""
+        return term_text(self.term_duration)
+
+    @property
+    def scheduled_change_name(self) -> str:
+        """Return the SKU it changes to at renewal, if a change of SKU is scheduled."""
+        if not (self.scheduled_product_id and self.scheduled_sku_id):
+            return ""
+        same = (self.scheduled_product_id, self.scheduled_sku_id) == (
+            self.product_id,
+            self.sku_id,
+        )
+        if same:
+            return ""
+        return (
+            self.scheduled_sku_name
+            or f"{self.scheduled_product_id}:{self.scheduled_sku_id}"
+        )
+
+    @property
     def deprovisioned_after(self) -> datetime | None:
-        if self.suspended_by_partnerhub_at is None:
+        """Return when a legacy subscription PartnerHub suspended is deprovisioned.
+
+        None for new commerce: suspending it keeps billing and deprovisions nothing.
+        """
+        if self.suspended_by_partnerhub_at is None or self.is_nce:
             return None
         return self.suspended_by_partnerhub_at + timedelta(
             days=SUSPENSION_DEPROVISION_DAYS
         )
 
     @property
+    def cancellable_until(self) -> datetime | None:
+        """Return the end of an NCE subscription's open cancellation window, or None."""
+        until = self.cancellation_allowed_until
+        if until is None or not self.is_nce:
+            return None
+        if not (self.is_active or self.is_suspended) or until <= timezone.now():
+            return None
+        return until
+
+    @property
+    def cancellable_label(self) -> str:
+        """Return "Cancellable until <date>" inside the window, else ""."""
+        until = self.cancellable_until
+        return f"Cancellable until {date_text(until)}" if until else ""
+
+    @property
     def label(self) -> str:
         """Return the status as resellers know it from the Partner Center portal."""
         status = (self.status or "").strip()
-        end = self.commitment_end_date
-        end_text = date_text(end) if end else "an unknown date"
+        end = self.ends_on
         if status.lower() == self.ACTIVE:
+            change = self.scheduled_change_name
+            if change and self.auto_renew_enabled and end is not None:
+                return f"Changes to {change} on {date_text(end)}"
             if self.auto_renew_enabled:
-                return f"Auto renews on {end_text}"
-            return f"Expires on {end_text}"
+                text = f"Auto renews on {date_text(end)}" if end else "Auto renews"
+                return f"{text} · {self.term}" if self.term else text
+            if end is not None:
+                return f"Expires on {date_text(end)}"
+            return "Active · no end date"
         if status.lower() == self.SUSPENDED:
             after = self.deprovisioned_after
             if after is not None:
                 return f"Suspended · deprovisioned after {date_text(after)}"
             return "Suspended"
+        if status.lower() == self.DELETED:
+            return "Cancelled"
         return status or "unknown"
 
     @property
@@ -240,8 +448,8 @@ class Subscription(models.Model):
         """Return a CSS tone for the label: ok, warn, muted or bad."""
         status = (self.status or "").lower()
         if status == self.ACTIVE:
-            return "ok" if self.auto_renew_enabled else "warn"
-        if status == self.SUSPENDED:
+            return "ok" if self.auto_renew_enabled or not self.ends_on else "warn"
+        if status in (self.SUSPENDED, self.DELETED):
             return "muted"
         return "bad"
 

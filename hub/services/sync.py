@@ -46,6 +46,7 @@ from hub.models import (
     normalise_guid,
     normalise_offer_id,
 )
+from hub.models.catalog import ProductSku, catalogue_key, scheduled_sku_names
 from hub.services.audit import audit_record
 from hub.services.invitations import invitations_match_after_sync
 from hub.workflow.enqueue import send_now, send_on_commit
@@ -120,6 +121,19 @@ SUBSCRIPTION_FIELDS = (
     "order_id",
     "parent_subscription_id",
     "suspended_by_partnerhub_at",
+    "product_type",
+    "product_id",
+    "sku_id",
+    "availability_id",
+    "cancellation_allowed_until",
+    "refundable_quantity",
+    "scheduled_product_id",
+    "scheduled_sku_id",
+    "scheduled_availability_id",
+    "scheduled_sku_name",
+    "scheduled_quantity",
+    "scheduled_term_duration",
+    "scheduled_billing_cycle",
 )
 SUBSCRIBED_SKU_FIELDS = (
     "sku_part_number",
@@ -144,7 +158,28 @@ OFFER_FIELDS = (
     "minimum_quantity",
     "maximum_quantity",
     "billing",
+    "successor_ids",
 )
+PRODUCT_SKU_FIELDS = (
+    "product_id",
+    "sku_id",
+    "title",
+    "product_title",
+    "entra_sku_id",
+    "sku_part_number",
+    "catalog_item_id",
+    "is_purchasable",
+    "is_end_of_sale",
+    "is_add_on",
+    "minimum_quantity",
+    "maximum_quantity",
+    "terms",
+    "successor_ids",
+)
+# Past this many products in the modern catalogue's listing, only the products
+# PartnerHub needs (held, scheduled, mapped, and their successors) have their SKUs
+# read: the live catalogue lists thousands, and each needs two more calls.
+MODERN_FULL_READ_LIMIT = 300
 CUSTOMER_FIELDS = ("company_name", "domain", "relationship_to_partner")
 UNLISTED = (
     "Partner Center no longer lists this customer; "
@@ -433,6 +468,16 @@ def sync_offers(*, client: PartnerCenterClient, country: str) -> int:
             "minimum_quantity": _int(item.minimum_quantity, 1, minimum=0),
             "maximum_quantity": _int(item.maximum_quantity, 10000, minimum=0),
             "billing": _text(item.billing, Offer, "billing"),
+            "successor_ids": sorted(
+                {
+                    normalise_offer_id(target)
+                    for target in [
+                        *item.upgrade_target_offers,
+                        *item.conversion_target_offers,
+                    ]
+                    if target
+                }
+            ),
         }
     existing = {o.offer_id: o for o in Offer.objects.filter(country=country)}
     for offer_id, row in existing.items():
@@ -447,6 +492,141 @@ def sync_offers(*, client: PartnerCenterClient, country: str) -> int:
             existing=existing,
             wanted=wanted,
             fields=OFFER_FIELDS,
+            touch={"synced_at": timezone.now()},
+        )
+
+
+def _needed_product_ids() -> set[str]:
+    """Return the modern product ids held, scheduled or named by a mapping."""
+    keys = set(
+        SkuMapping.objects.filter(retired_offer_id__contains=":").values_list(
+            "retired_offer_id", flat=True
+        )
+    ) | set(
+        SkuMappingTarget.objects.filter(target_offer_id__contains=":").values_list(
+            "target_offer_id", flat=True
+        )
+    )
+    found = {catalogue_key(k).split(":")[0] for k in keys}
+    for column in ("product_id", "scheduled_product_id"):
+        found |= set(
+            Subscription.objects.exclude(**{column: ""})
+            .values_list(column, flat=True)
+            .distinct()
+        )
+    return {normalise_offer_id(p) for p in found if p}
+
+
+def _truthy(value: Any) -> bool:
+    """Return a catalogue flag sent as a bool or as text ("true")."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def _product_sku_rows(
+    *, client: PartnerCenterClient, country: str, product: pc.Product
+) -> dict[str, dict[str, Any]]:
+    """Return the ProductSku columns of every SKU of one product, by key."""
+    rows: dict[str, dict[str, Any]] = {}
+    for sku in client.list_skus(product.id, country=country):
+        key = catalogue_key(f"{product.id}:{sku.id}")
+        attributes = sku.dynamic_attributes or {}
+        availabilities = client.list_availabilities(product.id, sku.id, country=country)
+        buyable = [a for a in availabilities if a.is_purchasable is not False]
+        chosen = next(iter(buyable or availabilities), None)
+        successors = {
+            catalogue_key(str(target))
+            for target in attributes.get("upgradeTargetOffers") or []
+            if target
+        }
+        for availability in availabilities:
+            for instruction in availability.renewal_instructions:
+                options = (
+                    instruction.get("renewalOptions") or []
+                    if isinstance(instruction, dict)
+                    else []
+                )
+                for option in options:
+                    if isinstance(option, dict) and option.get("renewToId"):
+                        successors.add(catalogue_key(str(option["renewToId"])))
+        successors.discard(key)
+        end_of_sale = _truthy(attributes.get("isEndOfSale"))
+        rows[key] = {
+            "key": _text(key, ProductSku, "key"),
+            "country": _text(country, ProductSku, "country"),
+            "product_id": _text(key.split(":")[0], ProductSku, "product_id"),
+            "sku_id": _text(key.split(":")[1], ProductSku, "sku_id"),
+            "title": _text(sku.title or product.title or key, ProductSku, "title"),
+            "product_title": _text(product.title, ProductSku, "product_title"),
+            "entra_sku_id": _text(sku.entra_sku_id or "", ProductSku, "entra_sku_id"),
+            "sku_part_number": _text(
+                attributes.get("skuPartNumber"), ProductSku, "sku_part_number"
+            ),
+            "catalog_item_id": _text(
+                normalise_offer_id(chosen.catalog_item_id if chosen else ""),
+                ProductSku,
+                "catalog_item_id",
+            ),
+            "is_purchasable": bool(buyable) and not end_of_sale,
+            "is_end_of_sale": end_of_sale,
+            "is_add_on": _truthy(attributes.get("isAddon")),
+            "minimum_quantity": _int(sku.minimum_quantity, 1, minimum=0),
+            "maximum_quantity": _int(sku.maximum_quantity, 10000, minimum=0),
+            "terms": [
+                [term.duration or "", term.billing_cycle or ""]
+                for term in (chosen.terms if chosen else [])
+            ],
+            "successor_ids": sorted(successors),
+        }
+    return rows
+
+
+def sync_products(*, client: PartnerCenterClient, country: str) -> int:
+    """Load the modern catalogue's SKUs of `country`; return the rows written.
+
+    Every listed product is read while the listing is small; past
+    MODERN_FULL_READ_LIMIT products, only those PartnerHub needs and their
+    successors. A SKU no longer listed under a product that was read is kept,
+    marked not purchasable; SKUs of products not read are left as they are.
+    """
+    products = list(client.iter_products(country=country))
+    by_id = {normalise_offer_id(p.id): p for p in products}
+    if len(by_id) <= MODERN_FULL_READ_LIMIT:
+        queue = list(by_id)
+    else:
+        queue = sorted(_needed_product_ids() & set(by_id))
+    wanted: dict[str, dict[str, Any]] = {}
+    read: set[str] = set()
+    while queue:
+        product_id = queue.pop(0)
+        if product_id in read:
+            continue
+        read.add(product_id)
+        rows = _product_sku_rows(
+            client=client, country=country, product=by_id[product_id]
+        )
+        wanted.update(rows)
+        for row in rows.values():
+            for successor in row["successor_ids"]:
+                successor_product = successor.split(":")[0]
+                if successor_product in by_id and successor_product not in read:
+                    queue.append(successor_product)
+    existing = {s.key: s for s in ProductSku.objects.filter(country=country)}
+    for key, sku_row in existing.items():
+        if key in wanted:
+            continue
+        values = {name: getattr(sku_row, name) for name in PRODUCT_SKU_FIELDS}
+        values.update(key=sku_row.key, country=sku_row.country)
+        if sku_row.product_id in read or sku_row.product_id not in by_id:
+            values["is_purchasable"] = False
+        wanted[key] = values
+    with transaction.atomic():
+        return _sync_upsert(
+            model=ProductSku,
+            existing=existing,
+            wanted=wanted,
+            fields=PRODUCT_SKU_FIELDS,
             touch={"synced_at": timezone.now()},
         )
 
@@ -524,11 +704,13 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
         | Subscription.objects.filter(subscription_id__in=ids)
     }
     wanted_subs: dict[str, dict[str, Any]] = {}
+    sku_names = scheduled_sku_names(snapshot.subscriptions)
     for item in snapshot.subscriptions:
         values = Subscription.values_from_pc(
             item,
             customer_id=customer.pk,
             current=current_subs.get(normalise_guid(item.id)),
+            sku_names=sku_names,
         )
         wanted_subs[values["subscription_id"]] = values
     written += _sync_upsert(
@@ -804,6 +986,14 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         except _STEP_ERRORS as exc:
             logger.warning("Offer catalogue sync failed: %s", exc)
             state.notes.append(_plain_error(exc, "the offer catalogue"))
+        state.stage = "the modern catalogue"
+        try:
+            run.rows_written += _with_throttle_retries(
+                state, lambda: sync_products(client=client, country=country)
+            )
+        except _STEP_ERRORS as exc:
+            logger.warning("Modern catalogue sync failed: %s", exc)
+            state.notes.append(_plain_error(exc, "the modern catalogue"))
         state.stage = "the SKU mappings"
         run.rows_written += sync_bind_mappings(country=country)
 

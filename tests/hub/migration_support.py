@@ -32,13 +32,16 @@ def restore_migration_data() -> None:
     """Write the rows the data migrations create, where they are missing.
 
     That is the role groups, the audit chain head and the SKU catalogue (migration
-    0002, whose `forwards` only creates what does not exist). A transactional test
+    0002, whose `forwards` only creates what does not exist), and the new-commerce
+    mappings with every seeded target in its own alternative (0009). A transactional test
     empties every table when it ends. Serialized rollback does not reliably put the
     rows back: it keeps them on the connection object of the context that created
     the test database, and once Playwright's sync API runs an event loop in the
     test thread, ORM calls get another connection object that lacks them.
     """
     module = importlib.import_module("hub.migrations.0002_roles_and_sku_catalogue")
+    module.forwards(django_apps, None)
+    module = importlib.import_module("hub.migrations.0009_seed_new_commerce_mappings")
     module.forwards(django_apps, None)
 
 

@@ -28,7 +28,8 @@ def targets(name: str) -> list[str]:
 
 
 def test_the_catalogue_holds_the_domain_table_in_document_order(db: Any) -> None:
-    assert SkuMapping.objects.count() == 10
+    seeds = SkuMapping.objects.filter(product_line__in=["Dynamics AX", "CRM Online"])
+    assert seeds.count() == 10
     assert targets("Dynamics AX Enterprise") == [
         "Dynamics 365 for Unified Operations",
         "Dynamics 365 Plan",

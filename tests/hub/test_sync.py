@@ -216,8 +216,11 @@ def test_the_partnerhub_suspension_date_is_kept_only_while_suspended(
     sandbox: Any, db: Any
 ) -> None:
     sync_run()
+    # A legacy one: the 120-day deprovisioning label is legacy-only.
     sub = (
-        Subscription.objects.filter(status="active").select_related("customer").first()
+        Subscription.objects.filter(status="active", product_type="", product_id="")
+        .select_related("customer")
+        .first()
     )
     assert sub is not None
     path = f"/_sandbox/customers/{sub.customer.tenant_id}/subscriptions/{sub.subscription_id}"
