@@ -38,6 +38,7 @@ from hub.models.partner import (
     normalise_guid,
     normalise_offer_id,
 )
+from hub.models.writes import PendingWrite, pending_write_open, pending_write_settle
 
 __all__ = [
     "ATTENTION_STATES",
@@ -57,6 +58,7 @@ __all__ = [
     "MigrationState",
     "Offer",
     "Outcome",
+    "PendingWrite",
     "ResellerInvitation",
     "RetireMode",
     "SkuMapping",
@@ -71,6 +73,8 @@ __all__ = [
     "is_foreign_partner",
     "normalise_guid",
     "normalise_offer_id",
+    "pending_write_open",
+    "pending_write_settle",
     "register_step_state",
     "state_label",
 ]

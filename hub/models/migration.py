@@ -41,6 +41,11 @@ CLOSED_STATES: list[str] = [
     MigrationState.NEEDS_CUSTOMER_ACTION,
     MigrationState.CANCELLED,
 ]
+# States whose purchase a new migration of the same source may take over.
+HANDED_OVER_STATES: list[str] = [
+    MigrationState.CANCELLED,
+    MigrationState.FAILED,
+]
 # States that need a person: shown as cards on the customer page, whatever batch.
 ATTENTION_STATES: list[str] = [
     MigrationState.FAILED,
@@ -192,7 +197,14 @@ class Migration(models.Model):
                 fields=["source_subscription"],
                 condition=~Q(state__in=CLOSED_STATES),
                 name="one_open_migration_per_source_subscription",
-            )
+            ),
+            # One order belongs to at most one live migration. A cancelled or
+            # failed one may hand its purchase over to a new migration.
+            models.UniqueConstraint(
+                fields=["order_id"],
+                condition=~Q(order_id="") & ~Q(state__in=HANDED_OVER_STATES),
+                name="one_live_migration_per_order",
+            ),
         ]
         indexes = [models.Index(fields=["customer", "state"])]
 

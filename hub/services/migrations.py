@@ -136,11 +136,14 @@ def migration_start(
                     if item.retire_mode == RetireMode.SUSPEND
                     else "let it expire at its end date"
                 )
-                reused = (
-                    f"; reuses the subscription bought by migration #{earlier.pk}"
-                    if earlier is not None
-                    else ""
-                )
+                reused = ""
+                if earlier is not None:
+                    reused = (
+                        f"; reuses the subscription bought by migration #{earlier.pk}"
+                        if earlier.bought
+                        else f"; takes over the unconfirmed order of migration "
+                        f"#{earlier.pk}"
+                    )
                 _audit(
                     migration,
                     "migration.started",
@@ -178,6 +181,18 @@ def migration_retry(
     Raise MigrationNotAllowed unless the migration is failed.
     """
     step = registry.retry_step(migration).key
+    try:
+        return _retry(migration, step, actor, ip_address)
+    except IntegrityError as exc:
+        raise MigrationNotAllowed(
+            "A newer migration of the same subscription took over this one's "
+            "purchase: open that one instead. Nothing was changed."
+        ) from exc
+
+
+def _retry(
+    migration: Migration, step: str, actor: Any, ip_address: str | None
+) -> Migration:
     with transaction.atomic():
         updated = Migration.objects.filter(
             pk=migration.pk, state=MigrationState.FAILED

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
+from hub.models.writes import pending_writes_close_stale
 from hub.services.audit import audit_chain_verify
 
-__all__ = ["verify_audit_chain"]
+__all__ = ["close_stale_pending_writes", "verify_audit_chain"]
+
+# Far longer than any step waits before looking again (provisioning, backoff).
+PENDING_WRITE_PATIENCE = timedelta(hours=6)
 
 
 # A walk over a million events takes about a minute; allow far more than the
@@ -22,3 +28,9 @@ def verify_audit_chain() -> bool:
     The result is stored as an AuditVerification row, which the audit page shows.
     """
     return audit_chain_verify().ok
+
+
+@shared_task(name="hub.tasks.close_stale_pending_writes", ignore_result=True)
+def close_stale_pending_writes() -> int:
+    """Give every write whose outcome nobody settled its audit event; return how many."""
+    return pending_writes_close_stale(older_than=PENDING_WRITE_PATIENCE)

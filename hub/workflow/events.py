@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.models import Migration, Outcome
+from hub.models import Migration, Outcome, pending_write_settle
 from hub.models.audit import audit_record
 
 
@@ -25,4 +25,28 @@ def audit_migration(
         migration_id=m.pk,
         message=message,
         details=details,
+    )
+
+
+def settle_by_readback(request_id: Any, *, applied: bool, what: str) -> bool:
+    """Settle a write whose answer was lost, from what a read-back found.
+
+    `what` names the write in plain words ("licence move for a@b.example").
+    Return True if an audit event was written (the write was still pending).
+    """
+    if request_id is None:
+        return False
+    if applied:
+        message = (
+            f"{what}: applied. Its answer was never read; a read-back found the change."
+        )
+    else:
+        message = (
+            f"{what}: not applied. Its answer was never read and a read-back found no "
+            "change; it is sent again."
+        )
+    return pending_write_settle(
+        str(request_id),
+        outcome=Outcome.SUCCESS if applied else Outcome.FAILURE,
+        message=message,
     )

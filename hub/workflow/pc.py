@@ -8,10 +8,10 @@ from typing import Any
 
 from django.conf import settings
 
-from hub.models import Outcome
-from hub.models.audit import audit_record
+from hub.models import Outcome, pending_write_open, pending_write_settle
 from partner_center.client import CallRecord, PartnerCenterClient
 from partner_center.config import PartnerCenterConfig, build_client
+from partner_center.records import WriteIntent
 
 RATE_LIMIT_KEY = "partnerhub:partner-center:bucket"
 
@@ -62,31 +62,49 @@ def partner_center_client(
 ) -> PartnerCenterClient:
     """Return a client for the configured Partner Center.
 
-    Every write it sends leaves one audit event carrying the method, path, status,
-    MS-RequestId, MS-CorrelationId, duration and error code, attributed to
-    `actor` (or the system) and to `customer` / `migration_id`. `observer` sees
-    every call, reads included.
+    Every write it sends is recorded before it goes out and leaves exactly one
+    audit event (method, path, status, MS-RequestId, MS-CorrelationId, duration,
+    error code), attributed to `actor` (or the system) and to `customer` /
+    `migration_id`. A write whose answer never arrived stays pending until a
+    read-back settles it (see `hub.models.writes`). `observer` sees every call,
+    reads included.
     """
+
+    def on_write(intent: WriteIntent) -> None:
+        pending_write_open(
+            request_id=intent.request_id,
+            correlation_id=intent.correlation_id,
+            method=intent.method,
+            path=intent.path,
+            operation=intent.operation or "",
+            actor=actor,
+            customer=customer,
+            migration_id=migration_id,
+        )
 
     def on_call(record: CallRecord) -> None:
         if observer is not None:
             observer(record)
-        if not record.is_write:
+        if not record.is_write or record.status is None:
+            # No answer was read: whoever learns the outcome settles the write.
             return
-        ok = record.status is not None and record.status < 400
-        audit_record(
-            action="partner_center.write",
-            actor=actor,
+        ok = record.status < 400
+        pending_write_settle(
+            record.request_id,
             outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
-            customer_tenant_id=str(customer.tenant_id) if customer else "",
-            customer_name=customer.company_name if customer else "",
-            migration_id=migration_id,
-            message=f"{record.method} {record.path} → "
-            f"{record.status if record.status is not None else 'no response'}",
+            message=f"{record.method} {record.path} → {record.status}",
             call=record,
+            fallback={
+                "actor": actor,
+                "customer_tenant_id": str(customer.tenant_id) if customer else "",
+                "customer_name": customer.company_name if customer else "",
+                "migration_id": migration_id,
+            },
         )
 
     config = partner_center_config()
     if max_local_wait != config.max_local_wait:
         config = replace(config, max_local_wait=max_local_wait)
-    return build_client(config, on_call=on_call, redis_url=settings.REDIS_URL)
+    return build_client(
+        config, on_call=on_call, redis_url=settings.REDIS_URL, on_write=on_write
+    )

@@ -174,6 +174,13 @@ class PlanItem:
 
 def reuse_text(earlier: Migration) -> str:
     """Return the plan's words for a purchase reused from an earlier migration."""
+    if not earlier.bought:
+        return (
+            f"Takes over the order for {earlier.quantity} seats of "
+            f"{earlier.target_offer_name} that migration #{earlier.pk} sent but "
+            "never saw confirmed: it is looked for by its reference first, so "
+            "nothing is bought twice."
+        )
     return (
         f"Reuses the {earlier.target_offer_name} subscription bought by migration "
         f"#{earlier.pk} ({earlier.quantity} seats): nothing new is bought for it."
@@ -186,8 +193,10 @@ def reusable_purchases(
     """Return, per source subscription pk, ended migrations whose purchase is unused.
 
     A cancelled or failed migration that bought the new subscription left it active
-    and billed; a new migration of the same source to the same offer takes it over
-    instead of buying again. Newest first; one already taken over is left out.
+    and billed; one that sent its order but never saw the answer may have bought it.
+    A new migration of the same source to the same offer takes the purchase over
+    (its order, or its MS-RequestId and so its reference) instead of buying again.
+    Newest first; one already taken over is left out.
     """
     pks = [s.pk for s in subscriptions]
     rows = list(
@@ -195,19 +204,23 @@ def reusable_purchases(
             source_subscription_id__in=pks,
             state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
         )
-        .filter(~Q(order_id="") | ~Q(new_subscription_id=""))
+        .filter(
+            ~Q(order_id="")
+            | ~Q(new_subscription_id="")
+            | Q(purchase_request_id__isnull=False)
+        )
         .order_by("-created_at", "-id")
     )
     if not rows:
         return {}
-    holders: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for source, order, sub, pk in Migration.objects.filter(
-        source_subscription_id__in=pks
-    ).values_list("source_subscription_id", "order_id", "new_subscription_id", "pk"):
-        holders[(source, order, sub)].append(pk)
+    holders: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for source, request_id, pk in Migration.objects.filter(
+        source_subscription_id__in=pks, purchase_request_id__isnull=False
+    ).values_list("source_subscription_id", "purchase_request_id", "pk"):
+        holders[(source, str(request_id))].append(pk)
     found: dict[int, list[Migration]] = defaultdict(list)
     for row in rows:
-        key = (row.source_subscription_id, row.order_id, row.new_subscription_id)
+        key = (row.source_subscription_id, str(row.purchase_request_id))
         if not any(pk > row.pk for pk in holders[key]):
             found[row.source_subscription_id].append(row)
     return found

@@ -36,10 +36,14 @@ from hub.workflow.settings import (
 )
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import (
+    AgreementNotAccepted,
     AuthError,
+    GdapAccessDenied,
     MalformedResponse,
+    MfaRequired,
     PartnerCenterError,
     PermanentError,
+    RefreshTokenExpired,
     Throttled,
     TransientError,
 )
@@ -207,16 +211,25 @@ def _customer_action(
 
 def _auth(ctx: StepContext, key: str, report: StepReport, exc: BaseException) -> None:
     assert isinstance(exc, AuthError)
-    if exc.transient:
-        _transient(ctx, key, report, exc)
-        return
+    if isinstance(exc, MfaRequired | RefreshTokenExpired):
+        # The error says what an admin must do (sign in with MFA, consent again).
+        text = f"{exc.message} Nothing more was sent; retry once that is done."
+    else:
+        text = (
+            "Partner Center refused PartnerHub's credentials. An admin must fix the "
+            "Partner Center connection settings, then retry."
+        )
+    _fail(ctx, key, text, "", exc.message)
+
+
+def _access(ctx: StepContext, key: str, report: StepReport, exc: BaseException) -> None:
+    """A missing agreement or GDAP role: someone must grant it before a retry."""
+    assert isinstance(exc, AgreementNotAccepted | GdapAccessDenied)
     _fail(
         ctx,
         key,
-        "Partner Center refused PartnerHub's credentials. An admin must fix the "
-        "Partner Center connection settings, then retry.",
-        "",
-        exc.message,
+        f"{exc.message} Then retry: nothing was changed by this step.",
+        *pc_error(exc),
     )
 
 
@@ -298,6 +311,8 @@ OUTCOMES: tuple[tuple[type[BaseException], Handler], ...] = (
     (TransientError, _transient),
     (MalformedResponse, _transient),
     (AuthError, _auth),
+    (AgreementNotAccepted, _access),
+    (GdapAccessDenied, _access),
     (PermanentError, _refused),
     (PartnerCenterError, _transient),
     (Exception, _unexpected),

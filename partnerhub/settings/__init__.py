@@ -327,4 +327,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hub.tasks.verify_audit_chain",
         "schedule": 24 * 3600.0,
     },
+    "close-stale-pending-writes": {
+        "task": "hub.tasks.close_stale_pending_writes",
+        "schedule": 3600.0,
+    },
 }

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from hub.models import Migration
 from hub.selectors.migrations import migration_cards, migration_plan
 from hub.services.migrations import migration_cancel
 from hub.workflow import registry
@@ -46,26 +44,6 @@ def test_starting_again_after_a_cancel_reuses_the_subscription_it_bought(
     second = drive(second)
 
     assert second.state == "completed", second.error_message
-    orders = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
-    assert len(orders) == 1
-
-
-def test_a_retried_purchase_adopts_the_order_a_cancelled_migration_left_behind(
-    synced: Any, sandbox: Any, operator: Any
-) -> None:
-    [first] = start(CONTOSO, operator)
-    first = drive(first, until=lambda m: m.state == "preflight")
-    migration_cancel(migration=first, actor=operator)
-    [second] = start(CONTOSO, operator)
-    # As if its own order had been sent and the answer lost.
-    Migration.objects.filter(pk=second.pk).update(
-        order_id="", new_subscription_id="", purchase_request_id=uuid.uuid4()
-    )
-
-    second = drive(second, until=lambda m: m.state == "preflight")
-
-    assert second.order_id == first.order_id
-    assert second.new_subscription_id == first.new_subscription_id
     orders = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
     assert len(orders) == 1
 

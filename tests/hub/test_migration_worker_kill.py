@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
-from hub.models import LicenseMove, Migration
+from hub.models import AuditEvent, LicenseMove, Migration
 from partnerhub.celery import app as celery_app
 from tests.hub.migration_support import (
     CONTOSO,
@@ -185,3 +186,70 @@ def test_a_migration_survives_its_worker_being_killed_with_sigkill(
         if s["id"] == migration.source_subscription.subscription_id
     )
     assert old["status"] == "suspended"
+
+
+WRITE_FAULTS = {
+    # what: (method, path regex, nth matching call)
+    "licence move": ("POST", r"/licenseupdates$", 4),
+    "order": ("POST", r"/orders$", 1),
+    "suspend": ("PATCH", r"/subscriptions/[^/]+$", 1),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("what", sorted(WRITE_FAULTS))
+def test_a_write_applied_just_before_sigkill_gets_exactly_one_audit_event(
+    synced: Any,
+    sandbox: Any,
+    operator: Any,
+    worker_env: dict[str, str],
+    workers: list[subprocess.Popen[bytes]],
+    tmp_path: Path,
+    what: str,
+) -> None:
+    method, path, nth = WRITE_FAULTS[what]
+    [migration] = start(CONTOSO, operator)
+    # The write is applied, then its answer is held back long enough to kill.
+    sandbox.fault(method=method, path=path, action="timeout", nth=nth, delay_ms=60000)
+    doomed = _celery(worker_env, tmp_path, "doomed", beat=True)
+    workers.append(doomed)
+    with celery_app.connection_for_write(worker_env["CELERY_BROKER_URL"]) as conn:
+        celery_app.send_task(
+            "hub.tasks.migration_advance", args=[migration.pk], connection=conn
+        )
+
+    def held_write_applied() -> bool:
+        return any(
+            w["method"] == method and re.search(path, w["path"]) and w["fault"]
+            for w in sandbox.state()["writes"]
+        )
+
+    _wait_for(held_write_applied, 90, f"the {what} to be applied and held")
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=10)
+    sandbox.clear_faults()
+    survivor = _celery(worker_env, tmp_path, "survivor", beat=True)
+    workers.append(survivor)
+
+    def finished() -> bool:
+        return Migration.objects.get(pk=migration.pk).is_terminal
+
+    _wait_for(finished, 150, "the second worker to finish the migration")
+    migration.refresh_from_db()
+    assert migration.state == "completed", migration.error_message
+    applied = [
+        w["ms_request_id"]
+        for w in sandbox.state()["writes"]
+        if w["method"] in ("POST", "PATCH") and w["status"] < 400
+    ]
+    assert applied
+    events = Counter(
+        AuditEvent.objects.filter(action="partner_center.write", outcome="success")
+        .exclude(pc_request_id="")
+        .values_list("pc_request_id", flat=True)
+    )
+    missing = [r for r in applied if events[r.lower()] + events[r] == 0]
+    assert missing == [], f"applied writes without an audit event: {missing}"
+    assert all(n == 1 for n in events.values()), events

@@ -40,8 +40,9 @@ def _retired_count(client: Client) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("catalogue")
 def test_over_the_whole_demo_seed_migrate_the_retired_filter_and_the_count_agree(
-    sandbox: Any, catalogue: None, operator: Any, client: Client
+    sandbox: Any, operator: Any, client: Client
 ) -> None:
     sandbox.reset(DEMO_CUSTOMERS, DEMO_SEED)
     run = sync_run()
@@ -85,9 +86,9 @@ def test_a_subscription_matched_by_name_alone_is_retired_everywhere(
 
     summary = customer_migration_summaries(customer_ids=[customer.pk])[customer.pk]
     assert summary.retired_count == 1
-    assert [i.subscription.offer_name for i in migration_plan(customer=customer).items] == [
-        mapping.retired_name
-    ]
+    assert [
+        i.subscription.offer_name for i in migration_plan(customer=customer).items
+    ] == [mapping.retired_name]
     assert _listed_names(client, retired="1") == ["Named Only Ltd"]
     assert _retired_count(client) == 1
     listed = client.get(LIST, {"retired": "1"}).context["customers"]

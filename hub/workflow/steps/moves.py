@@ -7,6 +7,7 @@ import uuid
 from django.utils import timezone
 
 from hub.models import CustomerUser, LicenseMove, Migration, UserLicense, normalise_guid
+from hub.workflow.events import settle_by_readback
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import (
     ADVANCE,
@@ -103,9 +104,12 @@ def _move_one(ctx: StepContext, move: LicenseMove) -> None:
         held = held_skus(ctx, move.user_id)
         assign = [] if new in held else [new]
         remove = [old] if old in held else []
+        what = f"Licence move for {move.user_principal_name or move.user_id}"
         if not assign and not remove:
+            settle_by_readback(move.request_id, applied=True, what=what)
             _mark_moved(ctx, move)
             return
+        settle_by_readback(move.request_id, applied=False, what=what)
     move.attempts += 1
     try:
         ctx.client.update_user_licenses(

@@ -1,90 +1,135 @@
-"""Buy the target offer once; after any doubt, look for the purchase first."""
+"""Buy the target offer once; after any doubt, find this migration's own purchase.
+
+A purchase is attributed by identity, never by resemblance: the order's line item
+carries a reference made from the migration's stored MS-RequestId in its friendly
+name, and only an order or subscription carrying this migration's reference is
+adopted. Partner Center copies the friendly name to the subscription it creates.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+
+from django.db import IntegrityError
 
 from hub.models import (
     CustomerUser,
     LicenseMove,
     Migration,
-    MigrationState,
+    Outcome,
     normalise_guid,
-    normalise_offer_id,
 )
-from hub.workflow.events import audit_migration
+from hub.workflow.events import audit_migration, settle_by_readback
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, pc_error, wait
 from hub.workflow.settings import provisioning_poll_seconds
 from hub.workflow.step import Step
 from hub.workflow.wording import NO_USAGE_LOCATION, usage_location_problem
-from partner_center.errors import Conflict, PermanentError
+from partner_center.errors import (
+    AgreementNotAccepted,
+    Conflict,
+    GdapAccessDenied,
+    PermanentError,
+)
 
 KEY = "purchase"
-# Orders in Partner Center carry whole-second creation dates; allow for that and
-# for clock skew when looking for an order this migration may already have placed.
-ADOPTION_SLACK = timedelta(minutes=2)
 CODE_ORDER_IN_PROGRESS = 800060
+# Room left for the name in a friendly name that ends with the reference.
+NAME_ROOM = 100
+
+
+def purchase_reference(request_id: uuid.UUID) -> str:
+    """Return the reference a purchase carries: unique to its MS-RequestId."""
+    return f"PH-{request_id.hex[:12].upper()}"
+
+
+def friendly_name(m: Migration) -> str:
+    """Return the friendly name of the line item: the target and the reference."""
+    assert m.purchase_request_id is not None
+    return f"{m.target_offer_name[:NAME_ROOM]} ({purchase_reference(m.purchase_request_id)})"
+
+
+def _carries(name: str | None, reference: str) -> bool:
+    return bool(name) and reference in str(name).upper()
+
+
+def own_orders(ctx: StepContext) -> list[tuple[str, str]]:
+    """Return (order id, subscription id) of every order carrying this reference."""
+    m = ctx.migration
+    assert m.purchase_request_id is not None
+    reference = purchase_reference(m.purchase_request_id)
+    found: list[tuple[str, str]] = []
+    for order in ctx.client.list_orders(ctx.tenant):
+        for item in order.line_items:
+            if _carries(item.friendly_name, reference):
+                found.append(
+                    (normalise_guid(order.id), normalise_guid(item.subscription_id))
+                )
+    return found
 
 
 def _reconcile(ctx: StepContext) -> bool:
-    """Adopt an order or subscription this migration already bought; return True.
+    """Adopt the order (or subscription) this migration already bought; return True.
 
     Called before any resend of the order: the previous attempt may have been
     applied even though its answer was lost or never saved.
     """
     m = ctx.migration
-    target = m.target_offer_id
-    since = m.created_at - ADOPTION_SLACK
-    # A cancelled migration of the same source left its purchase for this one.
-    others = Migration.objects.exclude(pk=m.pk).exclude(
-        state=MigrationState.CANCELLED, source_subscription_id=m.source_subscription_id
-    )
-    taken_orders = set(others.exclude(order_id="").values_list("order_id", flat=True))
-    taken_subs = set(
-        others.exclude(new_subscription_id="").values_list(
-            "new_subscription_id", flat=True
-        )
-    )
-    for order in ctx.client.list_orders(ctx.tenant):
-        order_id = normalise_guid(order.id)
-        if order_id in taken_orders:
-            continue
-        if order.creation_date is not None and order.creation_date < since:
-            continue
-        for item in order.line_items:
-            if (
-                normalise_offer_id(item.offer_id) != target
-                or item.quantity != m.quantity
-            ):
-                continue
-            ctx.save(
-                order_id=order_id,
-                new_subscription_id=normalise_guid(item.subscription_id),
-            )
-            _audit_adoption(m, f"order {order_id}")
-            return True
-    for sub in ctx.client.list_subscriptions(ctx.tenant):
-        sub_id = normalise_guid(sub.id)
-        if normalise_offer_id(sub.offer_id) != target or sub_id in taken_subs:
-            continue
-        if normalise_guid(sub.order_id) in taken_orders:
-            continue
-        if sub.creation_date is None or sub.creation_date < since:
-            continue
-        ctx.save(order_id=normalise_guid(sub.order_id), new_subscription_id=sub_id)
-        _audit_adoption(m, f"subscription {sub_id}")
+    assert m.purchase_request_id is not None
+    reference = purchase_reference(m.purchase_request_id)
+    orders = own_orders(ctx)
+    if orders:
+        order_id, subscription_id = orders[0]
+        _adopt(ctx, order_id, subscription_id, f"order {order_id}")
+        _report_extra(m, orders[1:])
         return True
+    for sub in ctx.client.list_subscriptions(ctx.tenant):
+        if _carries(sub.friendly_name, reference):
+            sub_id = normalise_guid(sub.id)
+            _adopt(ctx, normalise_guid(sub.order_id), sub_id, f"subscription {sub_id}")
+            return True
+    settle_by_readback(m.purchase_request_id, applied=False, what=_what(m))
     return False
 
 
-def _audit_adoption(m: Migration, what: str) -> None:
+def _what(m: Migration) -> str:
+    return f"Order of {m.quantity} seats of {m.target_offer_name}"
+
+
+def _adopt(ctx: StepContext, order_id: str, subscription_id: str, what: str) -> None:
+    m = ctx.migration
+    assert m.purchase_request_id is not None
+    try:
+        ctx.save(order_id=order_id, new_subscription_id=subscription_id)
+    except IntegrityError as exc:
+        raise StepFailed(
+            f"{what} carries this migration's reference but another migration "
+            "holds it. Nothing more was bought; check the customer's orders in "
+            "Partner Center."
+        ) from exc
+    settle_by_readback(m.purchase_request_id, applied=True, what=_what(m))
     audit_migration(
         m,
         "migration.purchase_adopted",
-        f"Found {what} already bought by this migration; not buying again",
+        f"Found {what}, bought by this migration (reference "
+        f"{purchase_reference(m.purchase_request_id)}); not buying again",
     )
+
+
+def _report_extra(m: Migration, extra: list[tuple[str, str]]) -> None:
+    """Surface orders carrying this reference beyond the one adopted."""
+    for order_id, subscription_id in extra:
+        audit_migration(
+            m,
+            "migration.purchase_untracked",
+            f"Bought, not tracked: order {order_id} (subscription "
+            f"{subscription_id or 'not provisioned yet'}) also carries this "
+            f"migration's reference but the migration uses order {m.order_id}. "
+            "Cancel it in Partner Center if it is not needed.",
+            outcome=Outcome.FAILURE,
+            order_id=order_id,
+            subscription_id=subscription_id,
+        )
 
 
 def run(ctx: StepContext) -> StepOutcome:
@@ -106,12 +151,16 @@ def run(ctx: StepContext) -> StepOutcome:
                 {
                     "offerId": m.target_offer_id,
                     "quantity": m.quantity,
-                    "friendlyName": m.target_offer_name,
+                    "friendlyName": friendly_name(m),
                 }
             ],
             request_id=str(m.purchase_request_id),
             billing_cycle=cycle if cycle in ("monthly", "annual") else "monthly",
         )
+    except (AgreementNotAccepted, GdapAccessDenied):
+        # Refused until someone accepts or grants something; the runner says what.
+        ctx.save(purchase_request_id=None)
+        raise
     except Conflict as exc:
         if exc.code == CODE_ORDER_IN_PROGRESS:
             # Partner Center already has this request: find the order next time.

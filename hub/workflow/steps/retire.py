@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from hub.models import LicenseMove, Migration, MigrationState, RetireMode, Subscription
 from hub.models.partner import date_text, is_foreign_partner
+from hub.workflow.events import settle_by_readback
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import (
     ADVANCE,
@@ -61,9 +62,25 @@ def run(ctx: StepContext) -> StepOutcome:
         Subscription.upsert_from_pc(current, customer=m.customer)
         raise CustomerActionNeeded(customer_action_text(m))
     was = (current.status or "").strip().lower()
+    if m.retire_request_id is not None:
+        # An earlier claim sent the change; the read-back says whether it took.
+        done = (
+            was == Subscription.SUSPENDED
+            if m.retire_mode == RetireMode.SUSPEND
+            else current.auto_renew_enabled is False
+        )
+        settle_by_readback(
+            m.retire_request_id, applied=done, what=f"Retiring {source.display_name}"
+        )
+        if done:
+            local = Subscription.upsert_from_pc(current, customer=m.customer)
+            if local.is_suspended and local.suspended_by_partnerhub_at is None:
+                local.suspended_by_partnerhub_at = timezone.now()
+                local.save(update_fields=["suspended_by_partnerhub_at"])
+            return ADVANCE
     if was == Subscription.SUSPENDED:
-        # Already suspended (before the migration, or by an earlier claim): it
-        # cannot renew and a suspended one cannot be edited; leave it as it is.
+        # Already suspended before the migration: it cannot renew and a
+        # suspended one cannot be edited; leave it as it is.
         Subscription.upsert_from_pc(current, customer=m.customer)
         return ADVANCE
     if m.retire_request_id is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from hub.models import LicenseMove, Migration
 from hub.workflow.lease import StepContext
-from hub.workflow.outcomes import ADVANCE, StepFailed, StepOutcome
+from hub.workflow.outcomes import ADVANCE, CONTINUE, StepFailed, StepOutcome
 from hub.workflow.step import Step
 from hub.workflow.steps import moves
 from hub.workflow.steps.moves import held_skus
@@ -14,14 +16,26 @@ KEY = "verify"
 
 
 def run(ctx: StepContext) -> StepOutcome:
+    """Read back the users not yet verified; a pass resumes where it paused.
+
+    Each user read back holding exactly the new licence is stamped `verified_at`,
+    so throttling or a hand-over never makes a pass start again from the first
+    user. The step ends once every user has been read back.
+    """
     m = ctx.migration
     new, old = m.target_sku_id, m.source_sku_id
-    wrong: list[LicenseMove] = []
-    for move in m.license_moves.order_by("pk"):
+    todo = m.license_moves.filter(
+        verified_at__isnull=True, status=LicenseMove.Status.MOVED
+    )
+    for move in todo.order_by("pk"):
+        if ctx.out_of_time():
+            return CONTINUE
         ctx.renew_lease()
         held = held_skus(ctx, move.user_id)
         ctx.progressed()
         if new in held and old not in held:
+            move.verified_at = timezone.now()
+            move.save(update_fields=["verified_at"])
             continue
         move.status = LicenseMove.Status.PENDING
         move.request_id = None
@@ -31,7 +45,7 @@ def run(ctx: StepContext) -> StepOutcome:
             else "Read back: does not hold the new licence."
         )
         move.save(update_fields=["status", "request_id", "error_message"])
-        wrong.append(move)
+    wrong = list(m.license_moves.exclude(status=LicenseMove.Status.MOVED))
     if wrong:
         raise StepFailed(
             f"{count(len(wrong), 'user does', 'users do')} not hold the new licence "
