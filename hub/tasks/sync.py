@@ -26,12 +26,13 @@ SYNC_TIME_BUDGET = SYNC_SOFT_TIME_LIMIT - 240
 
 # One customer's refresh: a handful of reads, well inside these limits. Its lock
 # outlives the hard limit too. A throttled or busy refresh tries again later with a
-# countdown far below the visibility_timeout, a few times, then gives up: the next
-# full sync reads the customer anyway.
+# countdown far below the visibility_timeout until it gets through: the pages must
+# not keep showing the customer as it was before its migration.
 CUSTOMER_SYNC_SOFT_TIME_LIMIT = 300
 CUSTOMER_SYNC_TIME_LIMIT = 360
 CUSTOMER_SYNC_LOCK_SECONDS = CUSTOMER_SYNC_TIME_LIMIT + 60
-CUSTOMER_SYNC_MAX_RETRIES = 5
+CUSTOMER_SYNC_MAX_RETRIES = 12
+CUSTOMER_SYNC_BACKOFF_SECONDS = 2.0
 CUSTOMER_SYNC_BUSY_RETRY_SECONDS = 20.0
 CUSTOMER_SYNC_MAX_COUNTDOWN_SECONDS = 300.0
 
@@ -64,7 +65,7 @@ def sync_partner_center(requested_by_id: int | None = None) -> int | None:
 @shared_task(
     name="hub.tasks.sync_customer",
     bind=True,
-    max_retries=CUSTOMER_SYNC_MAX_RETRIES,
+    max_retries=None,
     soft_time_limit=CUSTOMER_SYNC_SOFT_TIME_LIMIT,
     time_limit=CUSTOMER_SYNC_TIME_LIMIT,
     ignore_result=True,
@@ -72,26 +73,33 @@ def sync_partner_center(requested_by_id: int | None = None) -> int | None:
 def sync_customer(self: Task, customer_id: int, migration_id: int | None = None) -> str:
     """Re-read one customer from Partner Center (its migration just ended).
 
-    Return "synced", "failed" (the customer shows a sync error), "busy" (another
-    refresh of it kept running) or "gone" (no such customer any more).
+    Throttling and a refresh already running are waited out, however long they
+    last (with backoff, each wait far below the broker's visibility timeout); a
+    refresh that failed is tried again up to CUSTOMER_SYNC_MAX_RETRIES times.
+    Return "synced", "failed" (the customer shows a sync error) or "gone" (no
+    such customer any more).
     """
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         return "gone"
-    final = self.request.retries >= CUSTOMER_SYNC_MAX_RETRIES
+    retries = self.request.retries or 0
     try:
         result = sync_customer_refresh(
             customer=customer,
             migration_id=migration_id,
-            final_attempt=final,
+            final_attempt=False,
             lock_seconds=CUSTOMER_SYNC_LOCK_SECONDS,
         )
     except SyncAlreadyRunning:
-        if final:
-            logger.info("Sync of customer %s skipped: still busy", customer_id)
-            return "busy"
         raise self.retry(countdown=CUSTOMER_SYNC_BUSY_RETRY_SECONDS) from None
     except Throttled as exc:
-        countdown = min(max(1.0, exc.retry_after), CUSTOMER_SYNC_MAX_COUNTDOWN_SECONDS)
-        raise self.retry(countdown=countdown) from None
+        raise self.retry(countdown=_backoff(retries, exc.retry_after)) from None
+    if not result.ok and retries < CUSTOMER_SYNC_MAX_RETRIES:
+        raise self.retry(countdown=_backoff(retries, 0.0))
     return "synced" if result.ok else "failed"
+
+
+def _backoff(retries: int, retry_after: float) -> float:
+    """Return the wait before refresh attempt `retries + 1`: grows, honours Retry-After."""
+    grown = CUSTOMER_SYNC_BACKOFF_SECONDS * 2 ** min(retries, 10)
+    return min(max(1.0, retry_after, grown), CUSTOMER_SYNC_MAX_COUNTDOWN_SECONDS)

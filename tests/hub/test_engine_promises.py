@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -166,3 +167,36 @@ def test_a_new_migration_takes_over_an_unconfirmed_order_by_its_reference(
     assert second.order_id == order["id"].lower()
     [event] = _write_events(first.purchase_request_id)
     assert event.outcome == "success" and "applied" in event.message
+
+
+def test_a_saved_step_survives_the_broker_being_down_and_beat_sends_it_later(
+    synced: Any,
+    sandbox: Any,
+    operator: Any,
+    caplog: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from celery import current_app
+
+    from hub.tasks.migration import migration_advance, requeue_due_migrations
+
+    [migration] = start(CONTOSO, operator)
+    broker = current_app.conf.broker_url
+    current_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    current_app._pool = None
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            state = migration_advance(migration.pk)  # the purchase, then a send
+    finally:
+        current_app.conf.broker_url = broker
+        current_app._pool = None
+
+    migration.refresh_from_db()
+    assert state == migration.state == "await_provisioning"
+    assert "beat sends it again" in caplog.text
+    assert "Traceback" not in caplog.text
+    # The row, not the lost message, says what is due: beat sends it.
+    Migration.objects.filter(pk=migration.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert requeue_due_migrations() == 1

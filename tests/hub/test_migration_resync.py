@@ -162,3 +162,21 @@ def test_a_throttled_refresh_is_left_for_later_then_recorded_on_its_last_try(
     event = AuditEvent.objects.latest("pk")
     assert event.action == "sync.failed"
     assert event.customer_tenant_id == str(contoso.tenant_id)
+
+
+def test_the_refresh_after_a_migration_keeps_trying_until_it_gets_through(
+    synced: Any, sandbox: Any
+) -> None:
+    """Throttled more often than any fixed number of tries: still re-read in the end."""
+    contoso = customer(CONTOSO)
+    sandbox.settings(retry_after_seconds=1)
+    path = f"/customers/{contoso.tenant_id}/subscriptions$"
+    sandbox.fault(path=path, action="429", count=8)
+
+    # Eager, as a worker would run it: every retry runs at once, in order.
+    outcome = sync_customer.apply(args=[contoso.pk], kwargs={"migration_id": None})
+
+    assert outcome.get() == "synced"
+    contoso.refresh_from_db()
+    assert contoso.sync_error == ""
+    assert AuditEvent.objects.filter(action="sync.completed").exists()
