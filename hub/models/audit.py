@@ -230,6 +230,10 @@ def audit_record(
         details=redact_value(details or {}),
     )
     if call is not None:
+        operation = getattr(call, "operation", None)
+        if operation and "operation" not in event.details:
+            # What the call did, as the client method that made it says.
+            event.details = {**event.details, "operation": str(operation)}
         event.pc_method = call.method
         event.pc_path = redact(call.path)[:512]
         event.pc_status = call.status

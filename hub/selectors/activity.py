@@ -43,7 +43,22 @@ class ActivityRow:
     moves: list[tuple[str, AuditEvent]] = field(default_factory=list)
 
 
+# What a write did, by the operation the client recorded where the call was made.
+_OPERATION_KINDS = {
+    "licence_update": "licence",
+    "order": "order",
+    "cart_checkout": "order",
+    "subscription_suspend": "suspend",
+    "subscription_auto_renew_off": "expire",
+    "subscription_patch": "subscription",
+}
+
+
 def _write_kind(event: AuditEvent, retire_modes: dict[int, str]) -> str:
+    operation = (event.details or {}).get("operation", "")
+    if operation in _OPERATION_KINDS:
+        return _OPERATION_KINDS[operation]
+    # Events written before operations were recorded: read the path.
     path = event.pc_path.split("?", 1)[0].rstrip("/")
     if event.pc_method == "POST" and _LICENCE_PATH.match(path):
         return "licence"

@@ -200,3 +200,22 @@ def test_a_saved_step_survives_the_broker_being_down_and_beat_sends_it_later(
         updated_at=timezone.now() - timedelta(minutes=5)
     )
     assert requeue_due_migrations() == 1
+
+
+def test_each_write_event_names_its_operation_as_the_call_site_recorded_it(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    migration = drive(migration)
+    assert migration.state == "completed", migration.error_message
+
+    operations = Counter(
+        e.details.get("operation")
+        for e in AuditEvent.objects.filter(
+            action="partner_center.write", migration_id=migration.pk
+        )
+    )
+
+    assert operations == Counter(
+        {"order": 1, "licence_update": 12, "subscription_suspend": 1}
+    )
