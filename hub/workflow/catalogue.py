@@ -136,6 +136,13 @@ class CatalogueIndex:
                 return CatalogueItem.of_sku(sku)
         return None
 
+    def items(self) -> list[CatalogueItem]:
+        """Return every loaded legacy offer and modern SKU, by name."""
+        self._load_skus()
+        found = [CatalogueItem.of_offer(o) for o in self.offers_by_id.values()]
+        found += [CatalogueItem.of_sku(s) for s in self.skus_by_key.values()]
+        return sorted(found, key=lambda i: (i.name.lower(), i.key))
+
     def mapping_for(self, offer_id: str, offer_name: str) -> SkuMapping | None:
         """Return the mapping whose retired SKU this offer is, or None.
 

@@ -169,13 +169,38 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": rule(LOGIN, 403, 405, 405),
         "POST": rule(LOGIN, 403, 302, 302),
     },
-    # SKU mappings: everyone reads, admins edit.
+    # SKU mappings: everyone reads, admins create, edit and delete.
     "sku_mapping_list": read_page(post=NOT_ALLOWED),
+    "sku_mapping_new": {
+        "GET": rule(LOGIN, 403, 403, 200, ("retired", "target", "product_line")),
+        "POST": rule(
+            LOGIN,
+            403,
+            403,
+            200,
+            (
+                "retired_offer_id",
+                "product_line",
+                "retired_name",
+                "target_0",
+                "alternative_0",
+            ),
+        ),
+    },
     "sku_mapping_edit": {
         "GET": rule(LOGIN, 403, 403, 200),
         "POST": rule(
-            LOGIN, 403, 403, 200, ("retired_offer_id", "target_0", "target_1")
+            LOGIN,
+            403,
+            403,
+            200,
+            ("retired_offer_id", "target_0", "target_1", "alternative_0"),
         ),
+    },
+    # Only a POST that confirms deletes; the walk's empty POST is asked again.
+    "sku_mapping_delete": {
+        "GET": rule(LOGIN, 403, 403, 200),
+        "POST": rule(LOGIN, 403, 403, 200),
     },
     # Audit and settings.
     "audit_list": read_page((*AUDIT_FILTERS, "before", "after"), post=NOT_ALLOWED),
