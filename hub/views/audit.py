@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date
 from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hub.models import AuditEvent, Outcome
@@ -27,6 +24,7 @@ from hub.selectors.audit import (
     audit_last_verification,
 )
 from hub.services.audit import KNOWN_ACTIONS, audit_record, client_ip
+from hub.views.csv_export import csv_lines, csv_response
 
 BIGINT_MAX = 2**63 - 1
 EARLIEST_DATE = date(1970, 1, 1)
@@ -168,29 +166,9 @@ CSV_COLUMNS = [
     ("prev_hash", "prev_hash"),
     ("hash", "hash"),
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula, after any
-# leading spaces (the full-width forms too, which some programs fold to ASCII).
-_FORMULA_TRIGGER = "[=+\\-@\uff1d\uff0b\uff0d\uff20]"
-# Where a spreadsheet may start a cell inside one CSV field: at its start, and after
-# any separator a program may split on when it imports or re-splits the text
-# (comma, semicolon, tab, pipe, line break). A tab or carriage return opening the
-# field is a trigger as well.
-# https://owasp.org/www-community/attacks/CSV_Injection
-_CELL_START = re.compile(rf"(^|[,;\t\r\n|])(?=\s*{_FORMULA_TRIGGER})|^(?=[\t\r])")
 
 
-def csv_safe(value: Any) -> str:
-    """Return `value` as CSV cell text no spreadsheet will run as a formula.
-
-    A quote mark goes in front of every place where a cell could start with a
-    formula, wherever a program splits the text: `x;=cmd` becomes `x;'=cmd`.
-    """
-    if value is None:
-        return ""
-    return _CELL_START.sub(lambda match: (match.group(1) or "") + "'", str(value))
-
-
-def _csv_row(event: AuditEvent) -> list[str]:
+def _csv_row(event: AuditEvent) -> list[Any]:
     row = []
     for _, attribute in CSV_COLUMNS:
         value = getattr(event, attribute)
@@ -198,24 +176,12 @@ def _csv_row(event: AuditEvent) -> list[str]:
             value = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         elif attribute == "details":
             value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-        row.append(csv_safe(value))
+        row.append(value)
     return row
 
 
-class _Echo:
-    """A file-like object whose write() returns the text, for csv.writer."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(events: Iterable[AuditEvent]) -> Iterator[str]:
-    # Every cell quoted: a program splitting on ; or tab still sees one cell.
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
-    # A byte-order mark makes spreadsheet programs read the file as UTF-8.
-    yield "\ufeff" + writer.writerow([name for name, _ in CSV_COLUMNS])
-    for event in events:
-        yield writer.writerow(_csv_row(event))
+    return csv_lines([name for name, _ in CSV_COLUMNS], map(_csv_row, events))
 
 
 @require_GET
@@ -241,16 +207,9 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
         ip_address=client_ip(request),
         details={"filters": form.filter_query()},
     )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(
-        _csv_lines(audit_events_for_export(filters=filters)),
-        content_type="text/csv; charset=utf-8",
+    return csv_response(
+        _csv_lines(audit_events_for_export(filters=filters)), name="audit"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="partnerhub-audit-{stamp}.csv"'
-    )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 urlpatterns: list[URLPattern] = [
