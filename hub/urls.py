@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern
 
+# Registers the `bigint` path converter before any views module declares a path.
+import hub.converters  # noqa: F401
 from hub.views import (
     accounts,
     audit,

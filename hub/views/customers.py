@@ -63,6 +63,8 @@ PENDING_SYNC_PATIENCE = timedelta(minutes=10)
 # down; no worker runs): polling then stops this long after the end.
 REREAD_PATIENCE = timedelta(minutes=2)
 
+SINCE_WINDOW = timedelta(days=1)
+
 _DAYS_MESSAGE = f"Use a whole number of days from 0 to {MAX_DAYS}."
 
 
@@ -215,6 +217,14 @@ def _parse_since(raw: str | None) -> datetime | None:
     except ValueError:
         return None
     if timezone.is_naive(moment):
+        return None
+    # A poll only ever sends the moment its refresh was requested: anything more
+    # than a day away is junk, and dropping it keeps `since - 1 second` and every
+    # comparison inside datetime's range (years 1 to 9999).
+    try:
+        if abs(moment - timezone.now()) > SINCE_WINDOW:
+            return None
+    except OverflowError:
         return None
     return moment
 

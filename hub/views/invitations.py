@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_POST
 
+import hub.converters  # noqa: F401  (registers the `bigint` path converter)
 from hub.models import ResellerInvitation
 from hub.models.invitations import normalise_domain
 from hub.roles import OPERATOR, VIEWER, role_required
@@ -26,8 +27,6 @@ from hub.services.invitations import InvitationRefused
 
 # Invitations shown on the page: every pending one, then the most recent others.
 LIST_LIMIT = 200
-# The largest primary key the databases store (a signed 64-bit integer).
-MAX_ID = 2**63 - 1
 NOTE_MAX_LENGTH = 2000
 
 _DOMAIN_HELP = "Enter a domain such as contoso.onmicrosoft.com or contoso.com."
@@ -165,8 +164,6 @@ def invitation_link_status(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     """Withdraw a pending invitation: PartnerHub stops waiting for it."""
-    if pk > MAX_ID:
-        raise Http404("No such invitation.")
     try:
         invitation = service.invitation_withdraw(
             invitation_id=pk, actor=request.user, ip_address=client_ip(request)
@@ -196,7 +193,7 @@ urlpatterns: list[URLPattern] = [
         name="invitation_link_status",
     ),
     path(
-        "invitations/<int:pk>/withdraw/",
+        "invitations/<bigint:pk>/withdraw/",
         invitation_withdraw,
         name="invitation_withdraw",
     ),

@@ -20,7 +20,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from hub.models import Customer, Migration, MigrationState, RetireMode
+from hub.converters import BIGINT_MAX
+from hub.models import Customer, Migration, MigrationState
 from hub.roles import OPERATOR, VIEWER, has_role, role_required
 from hub.selectors.customers import customer_subscription_rows
 from hub.selectors.migrations import (
@@ -51,8 +52,6 @@ class HtmxRequest(HttpRequest):
 
 PAGE_SIZE = 50
 MAX_POLL_IDS = 200
-# The largest primary key the databases store (a signed 64-bit integer).
-MAX_ID = 2**63 - 1
 MAX_QUANTITY = 100_000
 
 
@@ -80,7 +79,7 @@ class PlanItemForm(forms.Form):
                 "include": True,
                 "target": default.value if default else "",
                 "quantity": item.default_quantity,
-                "retire_mode": RetireMode.SUSPEND,
+                "retire_mode": item.default_retire_mode,
             },
         )
         kwargs["prefix"] = item.key
@@ -110,7 +109,7 @@ class PlanItemForm(forms.Form):
         item = self.item
         choice = item.choice(data.get("target") or "")
         if choice is not None and choice.problem:
-            self.add_error("target", f"{choice.name} is {choice.problem}.")
+            self.add_error("target", f"{choice.name}: {choice.problem}.")
         quantity = data.get("quantity")
         if quantity is not None:
             if quantity < item.minimum_quantity:
@@ -160,13 +159,32 @@ class PlanItemForm(forms.Form):
         )
 
 
-def _next_url(request: HtmxRequest, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+def safe_next(request: HttpRequest, raw: str | None, fallback: str = "") -> str:
+    """Return `raw` if it is a path on this site, else `fallback`.
+
+    Only a path that starts with one "/" is accepted: a URL-pattern name, a
+    scheme, a host or a protocol-relative "//host" is not, so `redirect()` never
+    reverses it (a NoReverseMatch after the action ran) nor leaves the site.
+    """
+    candidate = (raw or "").strip()
+    if (
+        candidate.startswith("/")
+        and not candidate.startswith(("//", "/\\"))
+        and "\\" not in candidate
+        and url_has_allowed_host_and_scheme(
+            candidate,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
     ):
         return candidate
     return fallback
+
+
+def _next_url(request: HttpRequest, fallback: str) -> str:
+    """Return the request's `next` (POST, else GET) if it is safe, else `fallback`."""
+    raw = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, raw, fallback)
 
 
 @require_http_methods(["GET", "POST"])
@@ -244,7 +262,13 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
     ids: list[int] = []
     for part in request.GET.get("ids", "").split(",")[:MAX_POLL_IDS]:
         part = part.strip()
-        if part.isascii() and part.isdigit() and int(part) <= MAX_ID:
+        # Length first: int() refuses text past 4,300 digits with a ValueError.
+        if (
+            part.isascii()
+            and part.isdigit()
+            and len(part) <= 19
+            and int(part) <= BIGINT_MAX
+        ):
             ids.append(int(part))
     customer_ids = customer_ids_of_migrations(migration_ids=ids)
     summaries = customer_migration_summaries(customer_ids=customer_ids)
@@ -266,7 +290,7 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
         {
             "rows": rows,
             "poll_query": ",".join(str(pk) for pk in still_running),
-            "next": request.GET.get("next", ""),
+            "next": safe_next(request, request.GET.get("next")),
         },
     )
 
@@ -275,7 +299,7 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
 @role_required(VIEWER)
 def migration_detail(request: HtmxRequest, pk: int) -> HttpResponse:
     """Show one migration's timeline; an htmx poll gets just the panel back."""
-    card = migration_card(migration_id=pk) if pk <= MAX_ID else None
+    card = migration_card(migration_id=pk)
     if card is None:
         raise Http404("No such migration.")
     context = {"card": card, "migration": card.migration}
@@ -291,11 +315,11 @@ def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpRespo
     of band: the action may have ended the migration, and the poll that follows
     only redraws them when something changes after this answer.
     """
-    if pk > MAX_ID:
-        raise Http404("No such migration.")
     migration = get_object_or_404(
         Migration.objects.select_related("customer", "source_subscription"), pk=pk
     )
+    # Decided before the action runs: nothing after it may fail on a bad `next`.
+    back = _next_url(request, reverse("migration_detail", args=[migration.pk]))
     try:
         action(migration=migration, actor=request.user, ip_address=client_ip(request))
     except MigrationNotAllowed as exc:
@@ -307,9 +331,7 @@ def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpRespo
             messages.add_message(
                 request, messages.ERROR if tone == "error" else messages.SUCCESS, notice
             )
-        return redirect(
-            _next_url(request, reverse("migration_detail", args=[migration.pk]))
-        )
+        return redirect(back)
     extra = {"notice": notice, "notice_tone": tone}
     if request.POST.get("scope") == "customer":
         return customer_panel_update(
@@ -380,8 +402,12 @@ urlpatterns: list[URLPattern] = [
     ),
     path("migrations/", migration_list_page, name="migration_list"),
     path("migrations/progress/", migration_progress, name="migration_progress"),
-    path("migrations/<int:pk>/", migration_detail, name="migration_detail"),
-    path("migrations/<int:pk>/retry/", migration_retry_view, name="migration_retry"),
-    path("migrations/<int:pk>/resume/", migration_resume_view, name="migration_resume"),
-    path("migrations/<int:pk>/cancel/", migration_cancel_view, name="migration_cancel"),
+    path("migrations/<bigint:pk>/", migration_detail, name="migration_detail"),
+    path("migrations/<bigint:pk>/retry/", migration_retry_view, name="migration_retry"),
+    path(
+        "migrations/<bigint:pk>/resume/", migration_resume_view, name="migration_resume"
+    ),
+    path(
+        "migrations/<bigint:pk>/cancel/", migration_cancel_view, name="migration_cancel"
+    ),
 ]
