@@ -18,10 +18,12 @@ from hub.models.migration import (
     LicenseMove,
     Migration,
     MigrationState,
+    MigrationTarget,
     RetireMode,
     register_step_state,
     state_label,
 )
+from hub.models.notifications import Notification
 from hub.models.partner import (
     BIGINT_MAX,
     Customer,
@@ -56,6 +58,8 @@ __all__ = [
     "LicenseMove",
     "Migration",
     "MigrationState",
+    "MigrationTarget",
+    "Notification",
     "Offer",
     "Outcome",
     "PendingWrite",

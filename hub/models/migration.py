@@ -82,6 +82,8 @@ def state_label(state: str) -> str:
 class RetireMode(models.TextChoices):
     SUSPEND = "suspend", "Suspend now"
     EXPIRE = "expire", "Let it expire at its end date"
+    # New commerce, inside the cancellation window: a prorated refund.
+    CANCEL = "cancel", "Cancel now for a refund"
 
 
 class MigrationQuerySet(models.QuerySet["Migration"]):
@@ -171,7 +173,11 @@ class Migration(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    # Stored before the order is sent and reused on every retry of that write.
+    # New commerce: the term and billing cycle bought, and the cart checked out.
+    term_duration = models.CharField(max_length=16, blank=True)
+    billing_cycle = models.CharField(max_length=32, blank=True)
+    cart_id = models.CharField(max_length=64, blank=True)
+    # Stored before the order (or checkout) is sent and reused on every retry.
     purchase_request_id = models.UUIDField(null=True, blank=True)
     order_id = models.CharField(max_length=128, blank=True)
     new_subscription_id = models.CharField(max_length=64, blank=True)
@@ -270,3 +276,40 @@ class LicenseMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_principal_name or self.user_id}: {self.status}"
+
+
+class MigrationTarget(models.Model):
+    """One SKU a migration buys and assigns to every user.
+
+    Most migrations have one; a one-to-many mapping (the Teams unbundling) gives
+    several, all bought in one order or cart and all assigned to each user. The
+    migration's own `target_*` fields repeat the first, for lists and summaries.
+    """
+
+    migration = models.ForeignKey(
+        Migration, on_delete=models.CASCADE, related_name="targets"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    # A legacy offer id, or a modern `productId:skuId`.
+    catalogue_id = models.CharField(max_length=128)
+    # New commerce: the `product:sku:availability` to buy ("" for legacy).
+    catalog_item_id = models.CharField(max_length=128, blank=True)
+    name = models.CharField(max_length=255)
+    # The Entra skuId its licences carry, once known.
+    sku_id = models.CharField(max_length=64, blank=True)
+    new_subscription_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["migration", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "position"], name="migration_target_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_modern(self) -> bool:
+        return ":" in self.catalogue_id

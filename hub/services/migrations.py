@@ -21,6 +21,7 @@ from hub.models import (
     LicenseMove,
     Migration,
     MigrationState,
+    MigrationTarget,
     RetireMode,
 )
 from hub.models.audit import audit_record
@@ -94,72 +95,16 @@ def migration_start(
     names = [item.plan.subscription.display_name for item in items]
     try:
         with transaction.atomic():
-            created = []
-            for item in items:
-                sub = item.plan.subscription
-                offer = item.target.offer
-                assert offer is not None  # the plan form refuses unbound targets
-                earlier = item.plan.reusable(offer.offer_id)
-                reuse: dict[str, Any] = {}
-                if earlier is not None:
-                    # Its purchase is active and billed: take it over, buy nothing.
-                    reuse = {
-                        "quantity": earlier.quantity,
-                        "order_id": earlier.order_id,
-                        "new_subscription_id": earlier.new_subscription_id,
-                        "purchase_request_id": earlier.purchase_request_id,
-                    }
-                migration = Migration.objects.create(
-                    batch_id=batch_id,
+            created = [
+                _create(
+                    item,
                     customer=customer,
-                    source_subscription=sub,
-                    source_offer_id=sub.offer_id,
-                    source_sku_id=item.plan.source_sku_id,
-                    target_offer_id=offer.offer_id,
-                    target_offer_name=offer.name,
-                    target_sku_id=offer.product_id,
-                    retire_mode=item.retire_mode,
-                    created_by=actor if getattr(actor, "pk", None) else None,
-                    **({"quantity": item.quantity} | reuse),
+                    batch_id=batch_id,
+                    actor=actor,
+                    ip=ip_address,
                 )
-                LicenseMove.objects.bulk_create(
-                    LicenseMove(
-                        migration=migration,
-                        user_id=user.user_id,
-                        user_principal_name=user.user_principal_name,
-                        display_name=user.display_name,
-                    )
-                    for user in item.plan.users
-                )
-                retire = (
-                    "suspend it now"
-                    if item.retire_mode == RetireMode.SUSPEND
-                    else "let it expire at its end date"
-                )
-                reused = ""
-                if earlier is not None:
-                    reused = (
-                        f"; reuses the subscription bought by migration #{earlier.pk}"
-                        if earlier.bought
-                        else f"; takes over the unconfirmed order of migration "
-                        f"#{earlier.pk}"
-                    )
-                _audit(
-                    migration,
-                    "migration.started",
-                    actor,
-                    ip_address,
-                    f"Started moving {sub.display_name} to {offer.name} "
-                    f"({migration.quantity} seats, {len(item.plan.users)} users; "
-                    f"{retire}{reused})",
-                    batch_id=str(batch_id),
-                    target_offer_id=offer.offer_id,
-                    quantity=migration.quantity,
-                    retire_mode=item.retire_mode,
-                    users=len(item.plan.users),
-                    reused_from=earlier.pk if earlier is not None else None,
-                )
-                created.append(migration)
+                for item in items
+            ]
             for migration in created:
                 enqueue_advance(migration.pk)
     except IntegrityError as exc:
@@ -171,6 +116,108 @@ def migration_start(
         ]
         raise MigrationAlreadyRunning(open_names or names) from exc
     return created
+
+
+def _create(
+    item: StartItem,
+    *,
+    customer: Customer,
+    batch_id: uuid.UUID,
+    actor: Any,
+    ip: str | None,
+) -> Migration:
+    """Create one migration with its targets and licence moves, and audit it."""
+    sub = item.plan.subscription
+    choice = item.target
+    offer = choice.offer
+    assert offer is not None  # the plan form refuses unbound targets
+    items = [i for i in choice.items if i is not None]
+    term, cycle = item.plan.default_term
+    earlier = item.plan.reusable(offer.offer_id)
+    reuse: dict[str, Any] = {}
+    if earlier is not None:
+        # Its purchase is (or may be) active and billed: take it over, buy nothing.
+        reuse = {
+            "quantity": earlier.quantity,
+            "order_id": earlier.order_id,
+            "new_subscription_id": earlier.new_subscription_id,
+            "purchase_request_id": earlier.purchase_request_id,
+            "cart_id": earlier.cart_id,
+            "term_duration": earlier.term_duration,
+            "billing_cycle": earlier.billing_cycle,
+        }
+    migration = Migration.objects.create(
+        batch_id=batch_id,
+        customer=customer,
+        source_subscription=sub,
+        source_offer_id=sub.offer_id,
+        source_sku_id=item.plan.source_sku_id,
+        target_offer_id=offer.offer_id,
+        target_offer_name=choice.name,
+        target_sku_id=offer.entra_sku_id,
+        retire_mode=item.retire_mode,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        **(
+            {
+                "quantity": item.quantity,
+                "term_duration": term if choice.is_modern else "",
+                "billing_cycle": cycle,
+            }
+            | reuse
+        ),
+    )
+    bought = {t.catalogue_id: t for t in earlier.targets.all()} if earlier else {}
+    MigrationTarget.objects.bulk_create(
+        MigrationTarget(
+            migration=migration,
+            position=position,
+            catalogue_id=target.key,
+            catalog_item_id=target.catalog_item_id,
+            name=target.name,
+            sku_id=target.entra_sku_id or getattr(bought.get(target.key), "sku_id", ""),
+            new_subscription_id=getattr(
+                bought.get(target.key), "new_subscription_id", ""
+            ),
+        )
+        for position, target in enumerate(items)
+    )
+    LicenseMove.objects.bulk_create(
+        LicenseMove(
+            migration=migration,
+            user_id=user.user_id,
+            user_principal_name=user.user_principal_name,
+            display_name=user.display_name,
+        )
+        for user in item.plan.users
+    )
+    retire = {
+        RetireMode.SUSPEND: "suspend it now",
+        RetireMode.CANCEL: "cancel it for a refund",
+    }.get(RetireMode(item.retire_mode), "let it expire at its end date")
+    reused = ""
+    if earlier is not None:
+        reused = (
+            f"; reuses the subscription bought by migration #{earlier.pk}"
+            if earlier.bought
+            else f"; takes over the unconfirmed order of migration #{earlier.pk}"
+        )
+    _audit(
+        migration,
+        "migration.started",
+        actor,
+        ip,
+        f"Started moving {sub.display_name} to {choice.name} "
+        f"({migration.quantity} seats, {len(item.plan.users)} users; "
+        f"{retire}{reused})",
+        batch_id=str(batch_id),
+        target_offer_id=offer.offer_id,
+        targets=[t.key for t in items],
+        quantity=migration.quantity,
+        retire_mode=item.retire_mode,
+        users=len(item.plan.users),
+        reused_from=earlier.pk if earlier is not None else None,
+    )
+    return migration
 
 
 def migration_retry(

@@ -48,7 +48,8 @@ class CatalogueItem:
             entra_sku_id=offer.product_id,
             is_modern=False,
             is_available_for_purchase=offer.is_available_for_purchase,
-            is_end_of_sale=not offer.is_available_for_purchase,
+            # The legacy catalogue says only whether an offer can be bought now.
+            is_end_of_sale=False,
             is_add_on=offer.is_add_on,
             minimum_quantity=offer.minimum_quantity,
             maximum_quantity=offer.maximum_quantity,

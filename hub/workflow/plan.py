@@ -13,20 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 
 from hub.models import (
     Customer,
     CustomerUser,
     Migration,
     MigrationState,
-    Offer,
     RetireMode,
     SkuMapping,
     Subscription,
     UserLicense,
     date_text,
 )
-from hub.workflow.catalogue import catalogue_index
+from hub.workflow.catalogue import CatalogueItem, catalogue_index
 from hub.workflow.registry import stopped_at_text
 from hub.workflow.wording import usage_location_problem
 
@@ -37,26 +37,54 @@ ALREADY_SUSPENDED = "Already suspended — left as it is"
 
 @dataclass
 class TargetChoice:
-    """One target the mapping allows, with the synced offer it is bound to."""
+    """One alternative the mapping allows: the SKUs every user of it gets.
 
-    name: str
-    offer: Offer | None
+    Most alternatives are one SKU; a one-to-many mapping (the Teams unbundling)
+    gives several, all bought together and all assigned to each user.
+    """
+
+    names: list[str]
+    items: list[CatalogueItem | None]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return " + ".join(self.names)
+
+    @property
+    def offer(self) -> CatalogueItem | None:
+        """Return the first SKU's catalogue item (None while any is unbound)."""
+        if not self.items or any(item is None for item in self.items):
+            return None
+        return self.items[0]
 
     @property
     def offer_id(self) -> str:
-        return self.offer.offer_id if self.offer else ""
+        offer = self.offer
+        return offer.offer_id if offer is not None else ""
 
     @property
     def value(self) -> str:
-        """Return the form value: the offer id, or the name while unbound."""
+        """Return the form value: the first catalogue id, or the name while unbound."""
         return self.offer_id or f"name:{self.name}"
 
     @property
+    def is_modern(self) -> bool:
+        return any(item is not None and item.is_modern for item in self.items)
+
+    @property
     def problem(self) -> str:
-        if self.offer is None:
-            return "not in the synced offer catalogue"
-        if not self.offer.is_available_for_purchase:
-            return "not available for purchase"
+        for name, item, problem in zip(
+            self.names, self.items, self.problems, strict=False
+        ):
+            if item is None:
+                return (
+                    "not in the synced offer catalogue"
+                    if len(self.names) == 1
+                    else (f"{name}: not in the synced catalogue")
+                )
+            if problem:
+                return f"{name}: {problem}" if len(self.names) > 1 else problem
         return ""
 
 
@@ -66,7 +94,7 @@ class PlanItem:
 
     subscription: Subscription
     mapping: SkuMapping
-    source_offer: Offer | None
+    source_offer: CatalogueItem | None
     source_sku_id: str
     choices: list[TargetChoice]
     users: list[CustomerUser]
@@ -124,16 +152,47 @@ class PlanItem:
 
     @property
     def retire_choices(self) -> list[tuple[str, str]]:
+        """Return how the old subscription may end, each with what it costs.
+
+        Only what Partner Center allows for it: a new-commerce subscription is
+        never suspended (it would keep billing); it can be cancelled for a
+        prorated refund only inside its cancellation window. The first choice is
+        the default: the cheapest safe one.
+        """
+        sub = self.subscription
         if self.already_suspended:
             # Nothing to retire: the migration leaves it as it is.
             return [(RetireMode.EXPIRE, ALREADY_SUSPENDED)]
         end = self.end_date
-        expire = (
-            f"Let it expire on {date_text(end)}"
-            if end
-            else "Let it expire at its end date"
+        ends = f"on {date_text(end)}" if end and end.year < 9999 else "at its end date"
+        if sub.is_nce:
+            expire = f"Turn auto-renew off: it stays billed until it expires {ends}"
+            window = sub.cancellation_allowed_until
+            if window is not None and window > timezone.now():
+                cancel = (
+                    f"Cancel it for a prorated refund (allowed until "
+                    f"{date_text(window)}; the new licences are in place first)"
+                )
+                return [(RetireMode.CANCEL, cancel), (RetireMode.EXPIRE, expire)]
+            return [(RetireMode.EXPIRE, expire)]
+        return [
+            (RetireMode.SUSPEND, "Suspend now"),
+            (RetireMode.EXPIRE, f"Let it expire {ends}"),
+        ]
+
+    @property
+    def default_retire_mode(self) -> str:
+        return self.retire_choices[0][0]
+
+    @property
+    def default_term(self) -> tuple[str, str]:
+        """Return (term, billing cycle) to buy: the source's, where it has them."""
+        sub = self.subscription
+        term = sub.term_duration or (
+            "P1Y" if sub.billing_cycle.lower() == "annual" else "P1M"
         )
-        return [(RetireMode.SUSPEND, "Suspend now"), (RetireMode.EXPIRE, expire)]
+        cycle = (sub.billing_cycle or "monthly").lower()
+        return term, cycle
 
     def choice(self, value: str) -> TargetChoice | None:
         """Return the target choice posted as `value`, or None."""
@@ -273,7 +332,7 @@ def migration_plan(*, customer: Customer) -> Plan:
     }
     items: list[PlanItem] = []
     skipped: list[SkippedSubscription] = []
-    candidates: list[tuple[Subscription, SkuMapping, Offer | None]] = []
+    candidates: list[tuple[Subscription, SkuMapping, CatalogueItem | None]] = []
     for sub in sorted(retired, key=lambda s: (s.offer_name, s.subscription_id)):
         sub.customer = customer
         existing = blocked.get(sub.pk)
@@ -304,17 +363,21 @@ def migration_plan(*, customer: Customer) -> Plan:
             continue
         mapping = index.mapping_for(sub.offer_id, sub.offer_name)
         assert mapping is not None
-        candidates.append((sub, mapping, index.offer(sub.offer_id)))
+        candidates.append((sub, mapping, index.item(sub.offer_id, sub.offer_name)))
     sku_ids = {
-        offer.product_id for _, _, offer in candidates if offer and offer.product_id
+        offer.entra_sku_id for _, _, offer in candidates if offer and offer.entra_sku_id
     }
     holders = _users_holding(customer, sku_ids)
     bought = reusable_purchases(sub for sub, _, _ in candidates)
     for sub, mapping, offer in candidates:
-        sku = offer.product_id if offer else ""
+        sku = offer.entra_sku_id if offer else ""
         choices = [
-            TargetChoice(t.target_name, index.offer(t.target_offer_id, t.target_name))
-            for t in mapping.targets.all()
+            TargetChoice(
+                names=[t.target_name for t in group],
+                items=[index.target_item(t) for t in group],
+                problems=[index.target_problem(t) for t in group],
+            )
+            for group in mapping.alternatives()
         ]
         items.append(
             PlanItem(

@@ -35,6 +35,11 @@ def held_skus(ctx: StepContext, user_id: str) -> set[str]:
     }
 
 
+def target_skus(m: Migration) -> list[tuple[str, str]]:
+    """Return (skuId, name) of every licence each user must hold afterwards."""
+    return [(t.sku_id, t.name) for t in m.targets.order_by("position")]
+
+
 def _record_local_move(migration: Migration, move: LicenseMove) -> None:
     """Mirror a finished licence move in the synced licences, so pages agree now."""
     user = CustomerUser.objects.filter(
@@ -43,11 +48,10 @@ def _record_local_move(migration: Migration, move: LicenseMove) -> None:
     if user is None:
         return
     UserLicense.objects.filter(user=user, sku_id=migration.source_sku_id).delete()
-    UserLicense.objects.get_or_create(
-        user=user,
-        sku_id=migration.target_sku_id,
-        defaults={"sku_name": migration.target_offer_name},
-    )
+    for sku_id, name in target_skus(migration):
+        UserLicense.objects.get_or_create(
+            user=user, sku_id=sku_id, defaults={"sku_name": name}
+        )
 
 
 def _mark_moved(ctx: StepContext, move: LicenseMove) -> None:
@@ -94,15 +98,16 @@ def _move_one(ctx: StepContext, move: LicenseMove) -> None:
     Raise StepFailed when the new subscription has run out of seats.
     """
     m = ctx.migration
-    new, old = m.target_sku_id, m.source_sku_id
-    assign, remove = [new], [old]
+    new = [sku for sku, _ in target_skus(m)]
+    old = m.source_sku_id
+    assign, remove = list(new), [old]
     if move.request_id is None:
         move.request_id = uuid.uuid4()
         move.save(update_fields=["request_id"])
     else:
         # An earlier attempt was sent and may have been applied: look first.
         held = held_skus(ctx, move.user_id)
-        assign = [] if new in held else [new]
+        assign = [sku for sku in new if sku not in held]
         remove = [old] if old in held else []
         what = f"Licence move for {move.user_principal_name or move.user_id}"
         if not assign and not remove:
@@ -144,7 +149,7 @@ def _move_one(ctx: StepContext, move: LicenseMove) -> None:
             move.request_id = uuid.uuid4()
             move.save(update_fields=["request_id", "attempts"])
             held = held_skus(ctx, move.user_id)
-            assign = [] if new in held else [new]
+            assign = [sku for sku in new if sku not in held]
             remove = [old] if old in held else []
             if assign or remove:
                 try:

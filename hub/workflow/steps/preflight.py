@@ -21,16 +21,20 @@ def run(ctx: StepContext) -> StepOutcome:
     pending = list(m.license_moves.exclude(status=LicenseMove.Status.MOVED))
     if not pending:
         return ADVANCE
-    skus = ctx.client.list_subscribed_skus(ctx.tenant)
-    row = next((s for s in skus if normalise_guid(s.sku_id) == m.target_sku_id), None)
-    available = (row.available_units or 0) if row else 0
-    if available < len(pending):
-        raise StepFailed(
-            f"Not enough free seats: {m.target_offer_name} has "
-            f"{count(available, 'free seat', 'free seats')} but "
-            f"{count(len(pending), 'user still needs', 'users still need')} one. "
-            f"Add seats to the new subscription {m.new_subscription_id}, then retry."
-        )
+    skus = {
+        normalise_guid(s.sku_id): s.available_units or 0
+        for s in ctx.client.list_subscribed_skus(ctx.tenant)
+    }
+    for target in m.targets.order_by("position"):
+        available = skus.get(target.sku_id, 0)
+        if available < len(pending):
+            raise StepFailed(
+                f"Not enough free seats: {target.name} has "
+                f"{count(available, 'free seat', 'free seats')} but "
+                f"{count(len(pending), 'user still needs', 'users still need')} one. "
+                f"Add seats to the new subscription {target.new_subscription_id}, "
+                "then retry."
+            )
     users = {normalise_guid(u.id): u for u in ctx.client.iter_users(ctx.tenant)}
     gone = [mv for mv in pending if mv.user_id not in users]
     if gone:

@@ -1,4 +1,4 @@
-"""Wait until the new subscription exists, is active and its skuId is known."""
+"""Wait until every new subscription exists, is active and its skuId is known."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hub.models import Migration, Offer, Subscription, normalise_guid
+from hub.models import Migration, MigrationTarget, Subscription, normalise_guid
+from hub.workflow.catalogue import catalogue_index
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, wait
 from hub.workflow.settings import provisioning_poll_seconds
 from hub.workflow.step import Step
+from hub.workflow.steps.purchase import own_lines, record_lines, targets_of
 
 KEY = "await_provisioning"
 # Give up waiting for a bought subscription to become active after this long.
@@ -25,36 +27,64 @@ def run(ctx: StepContext) -> StepOutcome:
             f"{PROVISIONING_TIMEOUT.total_seconds() / 3600:.0f} hours of the order "
             f"({m.order_id}). Check the order in Partner Center, then retry."
         )
-    if not m.new_subscription_id:
-        if not m.order_id:
-            raise StepFailed(
-                "No order is recorded for this migration. Retry from the purchase step."
-            )
-        order = ctx.client.get_order(ctx.tenant, m.order_id)
-        found = next(
-            (i.subscription_id for i in order.line_items if i.subscription_id), ""
+    targets = targets_of(m)
+    if not m.order_id and not m.new_subscription_id:
+        raise StepFailed(
+            "No order is recorded for this migration. Retry from the purchase step."
         )
-        if not found:
+    if any(not t.new_subscription_id for t in targets):
+        _find_subscriptions(ctx)
+        targets = targets_of(m)
+        if any(not t.new_subscription_id for t in targets):
             return wait(provisioning_poll_seconds(), "order not provisioned yet")
-        ctx.save(new_subscription_id=normalise_guid(found))
-    data = ctx.client.get_subscription(ctx.tenant, m.new_subscription_id)
-    Subscription.upsert_from_pc(data, customer=m.customer)
-    if (data.status or "").strip().lower() != Subscription.ACTIVE:
-        return wait(provisioning_poll_seconds(), f"subscription is {data.status}")
-    sku = m.target_sku_id
-    if not sku:
-        offer = Offer.objects.filter(offer_id=m.target_offer_id).first()
-        sku = offer.product_id if offer and offer.product_id else ""
-    if not sku:
-        status = ctx.client.get_subscription_provisioning_status(
-            ctx.tenant, m.new_subscription_id
+    for target in targets:
+        data = ctx.client.get_subscription(ctx.tenant, target.new_subscription_id)
+        Subscription.upsert_from_pc(data, customer=m.customer)
+        if (data.status or "").strip().lower() != Subscription.ACTIVE:
+            return wait(provisioning_poll_seconds(), f"subscription is {data.status}")
+        if not target.sku_id:
+            sku = _known_sku(target) or normalise_guid(
+                ctx.client.entra_sku_for(ctx.tenant, data).sku_id
+            )
+            if not sku:
+                return wait(provisioning_poll_seconds(), "skuId not known yet")
+            target.sku_id = sku
+            target.save(update_fields=["sku_id"])
+    first = targets[0]
+    if (
+        first.sku_id != m.target_sku_id
+        or first.new_subscription_id != m.new_subscription_id
+    ):
+        ctx.save(
+            target_sku_id=first.sku_id, new_subscription_id=first.new_subscription_id
         )
-        sku = normalise_guid(status.sku_id)
-    if not sku:
-        return wait(provisioning_poll_seconds(), "skuId not known yet")
-    if sku != m.target_sku_id:
-        ctx.save(target_sku_id=sku)
     return ADVANCE
+
+
+def _find_subscriptions(ctx: StepContext) -> None:
+    """Read the order again: its lines name the subscriptions once provisioned.
+
+    A checkout can split into several orders; lines of the others are found by
+    the migration's reference.
+    """
+    m = ctx.migration
+    lines = []
+    if m.order_id:
+        order = ctx.client.get_order(ctx.tenant, m.order_id)
+        lines = [(m.order_id, line) for line in order.line_items]
+    missing = len([line for _, line in lines if line.subscription_id]) < len(
+        targets_of(m)
+    )
+    if missing and m.purchase_request_id is not None:
+        lines += own_lines(m, ctx.client.list_orders(ctx.tenant))
+    if lines:
+        record_lines(ctx, lines)
+
+
+def _known_sku(target: MigrationTarget) -> str:
+    """Return the skuId the synced catalogue says the target's licences carry."""
+    item = catalogue_index().item(target.catalogue_id, target.name)
+    return item.entra_sku_id if item is not None else ""
 
 
 def describe(m: Migration, finished: bool) -> str:

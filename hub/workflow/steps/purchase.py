@@ -1,14 +1,16 @@
-"""Buy the target offer once; after any doubt, find this migration's own purchase.
+"""Buy every target once — a legacy order or a new-commerce cart and checkout.
 
-A purchase is attributed by identity, never by resemblance: the order's line item
-carries a reference made from the migration's stored MS-RequestId in its friendly
-name, and only an order or subscription carrying this migration's reference is
-adopted. Partner Center copies the friendly name to the subscription it creates.
+A purchase is attributed by identity, never by resemblance: each line carries a
+reference made from the migration's stored MS-RequestId in its friendly name, and
+only orders carrying this migration's reference are adopted. Partner Center copies
+the friendly name to the subscriptions it creates. All targets of a migration (two
+for a one-to-many mapping) are bought in one order or one checkout.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import IntegrityError
 
@@ -16,9 +18,11 @@ from hub.models import (
     CustomerUser,
     LicenseMove,
     Migration,
+    MigrationTarget,
     Outcome,
     normalise_guid,
 )
+from hub.models.catalog import catalogue_key
 from hub.workflow.events import audit_migration, settle_by_readback
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, pc_error, wait
@@ -31,9 +35,11 @@ from partner_center.errors import (
     GdapAccessDenied,
     PermanentError,
 )
+from partner_center.models import Order
 
 KEY = "purchase"
 CODE_ORDER_IN_PROGRESS = 800060
+CODE_CHECKOUT_IN_PROGRESS = 800064
 # Room left for the name in a friendly name that ends with the reference.
 NAME_ROOM = 100
 
@@ -43,97 +49,107 @@ def purchase_reference(request_id: uuid.UUID) -> str:
     return f"PH-{request_id.hex[:12].upper()}"
 
 
-def friendly_name(m: Migration) -> str:
-    """Return the friendly name of the line item: the target and the reference."""
+def friendly_name(m: Migration, name: str) -> str:
+    """Return the friendly name of a line: the target's name and the reference."""
     assert m.purchase_request_id is not None
-    return f"{m.target_offer_name[:NAME_ROOM]} ({purchase_reference(m.purchase_request_id)})"
+    return f"{name[:NAME_ROOM]} ({purchase_reference(m.purchase_request_id)})"
 
 
 def _carries(name: str | None, reference: str) -> bool:
     return bool(name) and reference in str(name).upper()
 
 
-def own_orders(ctx: StepContext) -> list[tuple[str, str]]:
-    """Return (order id, subscription id) of every order carrying this reference."""
-    m = ctx.migration
+def targets_of(m: Migration) -> list[MigrationTarget]:
+    return list(m.targets.order_by("position"))
+
+
+def own_lines(m: Migration, orders: list[Order]) -> list[tuple[str, Any]]:
+    """Return (order id, line) of every order line carrying this migration's reference."""
     assert m.purchase_request_id is not None
     reference = purchase_reference(m.purchase_request_id)
-    found: list[tuple[str, str]] = []
-    for order in ctx.client.list_orders(ctx.tenant):
-        for item in order.line_items:
-            if _carries(item.friendly_name, reference):
-                found.append(
-                    (normalise_guid(order.id), normalise_guid(item.subscription_id))
-                )
-    return found
+    return [
+        (normalise_guid(order.id), line)
+        for order in orders
+        for line in order.line_items
+        if _carries(line.friendly_name, reference)
+    ]
+
+
+def record_lines(ctx: StepContext, lines: list[tuple[str, Any]]) -> None:
+    """Give each target the subscription its line created, and the order its id."""
+    m = ctx.migration
+    targets = targets_of(m)
+    for _, line in lines:
+        key = catalogue_key(line.offer_id)
+        subscription_id = normalise_guid(line.subscription_id)
+        for target in targets:
+            if target.catalogue_id == key and subscription_id:
+                if target.new_subscription_id != subscription_id:
+                    target.new_subscription_id = subscription_id
+                    target.save(update_fields=["new_subscription_id"])
+                break
+    order_id = lines[0][0] if lines else m.order_id
+    first = targets[0].new_subscription_id if targets else ""
+    ctx.save(order_id=order_id, new_subscription_id=first or m.new_subscription_id)
 
 
 def _reconcile(ctx: StepContext) -> bool:
-    """Adopt the order (or subscription) this migration already bought; return True.
+    """Adopt the purchase this migration already made; return True if found.
 
-    Called before any resend of the order: the previous attempt may have been
-    applied even though its answer was lost or never saved.
+    Called before any resend: the previous attempt may have been applied even
+    though its answer was lost or never saved.
     """
     m = ctx.migration
-    assert m.purchase_request_id is not None
-    reference = purchase_reference(m.purchase_request_id)
-    orders = own_orders(ctx)
-    if orders:
-        order_id, subscription_id = orders[0]
-        _adopt(ctx, order_id, subscription_id, f"order {order_id}")
-        _report_extra(m, orders[1:])
-        return True
-    for sub in ctx.client.list_subscriptions(ctx.tenant):
-        if _carries(sub.friendly_name, reference):
-            sub_id = normalise_guid(sub.id)
-            _adopt(ctx, normalise_guid(sub.order_id), sub_id, f"subscription {sub_id}")
-            return True
-    settle_by_readback(m.purchase_request_id, applied=False, what=_what(m))
-    return False
-
-
-def _what(m: Migration) -> str:
-    return f"Order of {m.quantity} seats of {m.target_offer_name}"
-
-
-def _adopt(ctx: StepContext, order_id: str, subscription_id: str, what: str) -> None:
-    m = ctx.migration
-    assert m.purchase_request_id is not None
+    lines = own_lines(m, ctx.client.list_orders(ctx.tenant))
+    if not lines:
+        settle_by_readback(m.purchase_request_id, applied=False, what=_what(m))
+        return False
+    orders = sorted({order_id for order_id, _ in lines})
     try:
-        ctx.save(order_id=order_id, new_subscription_id=subscription_id)
+        record_lines(ctx, lines)
     except IntegrityError as exc:
         raise StepFailed(
-            f"{what} carries this migration's reference but another migration "
-            "holds it. Nothing more was bought; check the customer's orders in "
-            "Partner Center."
+            f"Order {orders[0]} carries this migration's reference but another "
+            "migration holds it. Nothing more was bought; check the customer's "
+            "orders in Partner Center."
         ) from exc
     settle_by_readback(m.purchase_request_id, applied=True, what=_what(m))
+    assert m.purchase_request_id is not None
     audit_migration(
         m,
         "migration.purchase_adopted",
-        f"Found {what}, bought by this migration (reference "
+        f"Found order {', '.join(orders)}, bought by this migration (reference "
         f"{purchase_reference(m.purchase_request_id)}); not buying again",
     )
+    _report_extra(m, lines)
+    return True
 
 
-def _report_extra(m: Migration, extra: list[tuple[str, str]]) -> None:
-    """Surface orders carrying this reference beyond the one adopted."""
-    for order_id, subscription_id in extra:
+def _what(m: Migration) -> str:
+    return f"Purchase of {m.quantity} seats of {m.target_offer_name}"
+
+
+def _report_extra(m: Migration, lines: list[tuple[str, Any]]) -> None:
+    """Surface lines carrying this reference beyond one per target."""
+    seen: set[str] = set()
+    for order_id, line in lines:
+        key = catalogue_key(line.offer_id)
+        if key not in seen:
+            seen.add(key)
+            continue
         audit_migration(
             m,
             "migration.purchase_untracked",
-            f"Bought, not tracked: order {order_id} (subscription "
-            f"{subscription_id or 'not provisioned yet'}) also carries this "
-            f"migration's reference but the migration uses order {m.order_id}. "
-            "Cancel it in Partner Center if it is not needed.",
+            f"Bought, not tracked: order {order_id} buys {line.quantity} more seats of "
+            f"{line.friendly_name} with this migration's reference, beyond the "
+            "purchase it uses. Cancel it in Partner Center if it is not needed.",
             outcome=Outcome.FAILURE,
             order_id=order_id,
-            subscription_id=subscription_id,
         )
 
 
 def run(ctx: StepContext) -> StepOutcome:
-    """Buy the target offer once; after any doubt, look for the purchase first."""
+    """Buy the targets once; after any doubt, look for the purchase first."""
     m = ctx.migration
     if m.bought:
         return ADVANCE
@@ -143,42 +159,96 @@ def run(ctx: StepContext) -> StepOutcome:
     if m.purchase_request_id is None:
         # Stored before sending, so a retry after any failure reuses it.
         ctx.save(purchase_request_id=uuid.uuid4())
-    cycle = (m.source_subscription.billing_cycle or "").lower()
+    targets = targets_of(m)
     try:
+        if any(t.is_modern for t in targets):
+            return _checkout(ctx, targets)
         order = ctx.client.create_order(
             ctx.tenant,
             [
                 {
-                    "offerId": m.target_offer_id,
+                    "offerId": t.catalogue_id,
                     "quantity": m.quantity,
-                    "friendlyName": friendly_name(m),
+                    "friendlyName": friendly_name(m, t.name),
                 }
+                for t in targets
             ],
             request_id=str(m.purchase_request_id),
-            billing_cycle=cycle if cycle in ("monthly", "annual") else "monthly",
+            billing_cycle=_legacy_cycle(m),
         )
     except (AgreementNotAccepted, GdapAccessDenied):
         # Refused until someone accepts or grants something; the runner says what.
-        ctx.save(purchase_request_id=None)
+        ctx.save(purchase_request_id=None, cart_id="")
         raise
     except Conflict as exc:
-        if exc.code == CODE_ORDER_IN_PROGRESS:
+        if exc.code in (CODE_ORDER_IN_PROGRESS, CODE_CHECKOUT_IN_PROGRESS):
             # Partner Center already has this request: find the order next time.
             return wait(provisioning_poll_seconds(), "order in progress")
-        ctx.save(purchase_request_id=None)
+        ctx.save(purchase_request_id=None, cart_id="")
         raise _refused(m, exc) from exc
     except PermanentError as exc:
         # Refused, so nothing was bought; the next try is a new request.
-        ctx.save(purchase_request_id=None)
+        ctx.save(purchase_request_id=None, cart_id="")
         raise _refused(m, exc) from exc
-    subscription_id = next(
-        (i.subscription_id for i in order.line_items if i.subscription_id), ""
-    )
-    ctx.save(
-        order_id=normalise_guid(order.id),
-        new_subscription_id=normalise_guid(subscription_id),
-    )
+    record_lines(ctx, [(normalise_guid(order.id), line) for line in order.line_items])
     return ADVANCE
+
+
+def _legacy_cycle(m: Migration) -> str:
+    cycle = (m.billing_cycle or m.source_subscription.billing_cycle or "").lower()
+    return cycle if cycle in ("monthly", "annual") else "monthly"
+
+
+def _checkout(ctx: StepContext, targets: list[MigrationTarget]) -> StepOutcome:
+    """Put every target in one cart (made once) and check it out once."""
+    m = ctx.migration
+    if not m.cart_id:
+        lines = [
+            {
+                "catalogItemId": _catalog_item(ctx, t),
+                "quantity": m.quantity,
+                "termDuration": m.term_duration or "P1Y",
+                "billingCycle": m.billing_cycle or "monthly",
+                "friendlyName": friendly_name(m, t.name),
+            }
+            for t in targets
+        ]
+        # Making a cart buys nothing, so it needs no reconcile of its own.
+        cart = ctx.client.create_cart(ctx.tenant, lines, request_id=uuid.uuid4())
+        for _, error in cart.line_errors:
+            raise error.as_error()
+        ctx.save(cart_id=normalise_guid(cart.id))
+    result = ctx.client.checkout_cart(
+        ctx.tenant, m.cart_id, request_id=str(m.purchase_request_id)
+    )
+    for problem in result.order_errors:
+        raise problem.as_error()
+    bought = [
+        (normalise_guid(order.id), line)
+        for order in result.orders
+        for line in order.line_items
+    ]
+    record_lines(ctx, bought)
+    return ADVANCE
+
+
+def _catalog_item(ctx: StepContext, target: MigrationTarget) -> str:
+    """Return the `product:sku:availability` to buy, read now if not known."""
+    if target.catalog_item_id:
+        return target.catalog_item_id
+    product, sku = target.catalogue_id.split(":", 1)
+    term = ctx.migration.term_duration or "P1Y"
+    found = ctx.client.list_availabilities(product, sku, customer_id=ctx.tenant)
+    for availability in found:
+        terms = {t.duration for t in availability.terms}
+        if availability.catalog_item_id and (not terms or term in terms):
+            target.catalog_item_id = availability.catalog_item_id
+            target.save(update_fields=["catalog_item_id"])
+            return availability.catalog_item_id
+    raise StepFailed(
+        f"Partner Center sells no {term} term of {target.name} to this customer. "
+        "Choose another term or target, then start a new migration."
+    )
 
 
 def _check_usage_locations(m: Migration) -> None:
@@ -230,16 +300,12 @@ def _refused(m: Migration, exc: PermanentError) -> StepFailed:
 
 
 def describe(m: Migration, finished: bool) -> str:
+    what = f"{m.quantity} seats of {m.target_offer_name}"
     if m.order_id:
-        return (
-            f"Bought {m.quantity} seats of {m.target_offer_name} (order {m.order_id})."
-        )
+        return f"Bought {what} (order {m.order_id})."
     if m.purchase_request_id:
-        return (
-            f"Order for {m.quantity} seats of {m.target_offer_name} sent "
-            f"(MS-RequestId {m.purchase_request_id})."
-        )
-    return f"Will buy {m.quantity} seats of {m.target_offer_name}."
+        return f"Order for {what} sent (MS-RequestId {m.purchase_request_id})."
+    return f"Will buy {what}."
 
 
 STEP = Step(

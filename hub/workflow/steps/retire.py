@@ -20,6 +20,7 @@ from hub.workflow.outcomes import (
 from hub.workflow.step import Step
 from hub.workflow.wording import count
 from partner_center.errors import Forbidden, NotFound, PermanentError
+from partner_center.models import Subscription as PcSubscription
 
 KEY = "retire_old"
 
@@ -62,82 +63,128 @@ def run(ctx: StepContext) -> StepOutcome:
         Subscription.upsert_from_pc(current, customer=m.customer)
         raise CustomerActionNeeded(customer_action_text(m))
     was = (current.status or "").strip().lower()
+    mode = effective_mode(m, current)
     if m.retire_request_id is not None:
         # An earlier claim sent the change; the read-back says whether it took.
-        done = (
-            was == Subscription.SUSPENDED
-            if m.retire_mode == RetireMode.SUSPEND
-            else current.auto_renew_enabled is False
-        )
+        done: bool = {
+            str(RetireMode.SUSPEND): was == Subscription.SUSPENDED,
+            str(RetireMode.CANCEL): was == Subscription.DELETED,
+            str(RetireMode.EXPIRE): current.auto_renew_enabled is False,
+        }[mode]
         settle_by_readback(
             m.retire_request_id, applied=done, what=f"Retiring {source.display_name}"
         )
         if done:
-            local = Subscription.upsert_from_pc(current, customer=m.customer)
-            if local.is_suspended and local.suspended_by_partnerhub_at is None:
-                local.suspended_by_partnerhub_at = timezone.now()
-                local.save(update_fields=["suspended_by_partnerhub_at"])
+            _store(m, current, was_suspended=False)
             return ADVANCE
-    if was == Subscription.SUSPENDED:
-        # Already suspended before the migration: it cannot renew and a
-        # suspended one cannot be edited; leave it as it is.
+    if was in (Subscription.SUSPENDED, Subscription.DELETED):
+        # Already suspended or cancelled before the migration: it cannot renew
+        # and cannot be edited; leave it as it is.
+        Subscription.upsert_from_pc(current, customer=m.customer)
+        return ADVANCE
+    if mode == RetireMode.EXPIRE and current.auto_renew_enabled is False:
         Subscription.upsert_from_pc(current, customer=m.customer)
         return ADVANCE
     if m.retire_request_id is None:
         ctx.save(retire_request_id=uuid.uuid4())
+    request_id = str(m.retire_request_id)
     try:
-        if m.retire_mode == RetireMode.EXPIRE:
-            updated = ctx.client.set_auto_renew(
-                ctx.tenant, source.subscription_id, False, str(m.retire_request_id)
+        if mode == RetireMode.CANCEL:
+            updated = ctx.client.cancel_subscription(
+                ctx.tenant, source.subscription_id, request_id
+            )
+        elif mode == RetireMode.SUSPEND:
+            updated = ctx.client.suspend_subscription(
+                ctx.tenant, source.subscription_id, request_id
             )
         else:
-            updated = ctx.client.suspend_subscription(
-                ctx.tenant, source.subscription_id, str(m.retire_request_id)
+            updated = ctx.client.set_auto_renew(
+                ctx.tenant, source.subscription_id, False, request_id
             )
     except (Forbidden, NotFound) as exc:
         ctx.save(retire_request_id=None)
         raise CustomerActionNeeded(customer_action_text(m), *pc_error(exc)) from exc
     except PermanentError as exc:
         ctx.save(retire_request_id=None)
-        verb = (
-            "turn off auto-renew of"
-            if m.retire_mode == RetireMode.EXPIRE
-            else "suspend"
-        )
         raise StepFailed(
-            f"Partner Center refused to {verb} {source.display_name}. Every user "
-            "already holds the new licence; the old subscription is unchanged.",
+            f"Partner Center refused to {VERBS[mode]} {source.display_name}. Every "
+            "user already holds the new licence; the old subscription is unchanged.",
             *pc_error(exc),
         ) from exc
-    local = Subscription.upsert_from_pc(updated, customer=m.customer)
-    if local.is_suspended and was != Subscription.SUSPENDED:
+    _store(m, updated, was_suspended=was == Subscription.SUSPENDED)
+    return ADVANCE
+
+
+VERBS: dict[str, str] = {
+    RetireMode.SUSPEND: "suspend",
+    RetireMode.EXPIRE: "turn off auto-renew of",
+    RetireMode.CANCEL: "cancel",
+}
+
+
+def effective_mode(m: Migration, current: PcSubscription) -> str:
+    """Return how the old subscription really ends, given what it is now.
+
+    A new-commerce subscription is never suspended (suspension keeps billing):
+    it is cancelled while its cancellation window is open and the operator chose
+    so, otherwise its auto-renew is turned off. A legacy one cannot be cancelled
+    through the API: "cancel" falls back to letting it expire.
+    """
+    nce = bool(current.is_nce) or m.source_subscription.is_nce
+    if not nce:
+        return (
+            RetireMode.SUSPEND
+            if m.retire_mode == RetireMode.SUSPEND
+            else (RetireMode.EXPIRE)
+        )
+    window = current.cancellation_allowed_until_date
+    if (
+        m.retire_mode == RetireMode.CANCEL
+        and window is not None
+        and window > timezone.now()
+    ):
+        return RetireMode.CANCEL
+    return RetireMode.EXPIRE
+
+
+def _store(m: Migration, data: PcSubscription, *, was_suspended: bool) -> None:
+    local = Subscription.upsert_from_pc(data, customer=m.customer)
+    if (
+        local.is_suspended
+        and not was_suspended
+        and local.suspended_by_partnerhub_at is None
+    ):
         local.suspended_by_partnerhub_at = timezone.now()
         local.save(update_fields=["suspended_by_partnerhub_at"])
-    return ADVANCE
 
 
 def describe(m: Migration, finished: bool) -> str:
     source = m.source_subscription
-    suspend = m.retire_mode == RetireMode.SUSPEND
+    mode = m.retire_mode
+    if source.is_nce and mode == RetireMode.SUSPEND:
+        mode = RetireMode.EXPIRE
     if m.state == MigrationState.COMPLETED:
+        if source.is_cancelled:
+            return "Cancelled: the unused part of its term is refunded."
         if (
             m.retire_request_id is None
             and source.is_suspended
             and source.suspended_by_partnerhub_at is None
         ):
             return "Already suspended before the migration."
-        return (
-            "Suspended."
-            if suspend
-            else "Auto-renew turned off: it expires at its end date."
-        )
+        if source.is_suspended:
+            return "Suspended."
+        return "Auto-renew turned off: it expires at its end date."
     if m.state == MigrationState.NEEDS_CUSTOMER_ACTION:
         return "Not touched: it belongs to another channel."
-    return (
-        "Will suspend it once every user holds the new licence."
-        if suspend
-        else "Will turn auto-renew off once every user holds the new licence."
-    )
+    plans: dict[str, str] = {
+        RetireMode.SUSPEND: "Will suspend it once every user holds the new licence.",
+        RetireMode.CANCEL: "Will cancel it for a refund once every user holds the "
+        "new licence (or turn auto-renew off if its cancellation window has closed).",
+        RetireMode.EXPIRE: "Will turn auto-renew off once every user holds the new "
+        "licence.",
+    }
+    return plans.get(mode, "")
 
 
 STEP = Step(

@@ -9,7 +9,7 @@ from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import ADVANCE, CONTINUE, StepFailed, StepOutcome
 from hub.workflow.step import Step
 from hub.workflow.steps import moves
-from hub.workflow.steps.moves import held_skus
+from hub.workflow.steps.moves import held_skus, target_skus
 from hub.workflow.wording import count, upns
 
 KEY = "verify"
@@ -23,7 +23,7 @@ def run(ctx: StepContext) -> StepOutcome:
     user. The step ends once every user has been read back.
     """
     m = ctx.migration
-    new, old = m.target_sku_id, m.source_sku_id
+    new, old = {sku for sku, _ in target_skus(m)}, m.source_sku_id
     todo = m.license_moves.filter(
         verified_at__isnull=True, status=LicenseMove.Status.MOVED
     )
@@ -33,7 +33,7 @@ def run(ctx: StepContext) -> StepOutcome:
         ctx.renew_lease()
         held = held_skus(ctx, move.user_id)
         ctx.progressed()
-        if new in held and old not in held:
+        if new <= held and old not in held:
             move.verified_at = timezone.now()
             move.save(update_fields=["verified_at"])
             continue

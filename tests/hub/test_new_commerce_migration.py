@@ -1,0 +1,63 @@
+"""New commerce end to end: cart and checkout, one licence to two, retire without suspending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.models import AuditEvent, Subscription
+from hub.workflow.plan import migration_plan
+from tests.hub.migration_support import (
+    catalogue,  # noqa: F401
+    customer,
+    drive,
+    requests,
+    sandbox_subscriptions,
+    sandbox_users,
+    start,
+)
+
+PROSEWARE = "Proseware Inc"
+
+
+def test_a_teams_unbundling_customer_moves_through_cart_and_checkout_to_two_licences(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [item] = migration_plan(customer=customer(PROSEWARE)).items
+    assert item.source_sku_id, item.warnings
+    assert [c.name for c in item.choices][0].count(" + ") == 1
+    assert [mode for mode, _ in item.retire_choices] in (
+        ["expire"],
+        ["cancel", "expire"],
+    )
+    source_id = item.subscription.subscription_id
+    holders = {u.user_id for u in item.users}
+
+    [migration] = start(PROSEWARE, operator)
+    migration = drive(migration)
+
+    assert migration.state == "completed", migration.error_message
+    dump = sandbox.state()
+    assert requests(dump, "POST", "/carts")
+    assert [r for r in requests(dump, "POST", "/checkout") if r["status"] < 400]
+    assert not requests(dump, "POST", "/orders")
+    targets = {t.sku_id for t in migration.targets.all()}
+    assert len(targets) == 2 and all(targets)
+    for user in sandbox_users(dump, PROSEWARE):
+        if user["id"].lower() in holders:
+            held = {sku.lower() for sku in user["licenses"]}
+            assert targets <= held and migration.source_sku_id not in held
+    old = next(
+        s
+        for s in sandbox_subscriptions(dump, PROSEWARE)
+        if s["id"].lower() == source_id
+    )
+    assert old["status"] != "suspended"
+    local = Subscription.objects.get(subscription_id=source_id)
+    assert local.label.startswith("Expires on") or local.is_cancelled
+    audited = set(
+        AuditEvent.objects.filter(
+            action="partner_center.write", migration_id=migration.pk
+        ).values_list("details__operation", flat=True)
+    )
+    assert {"cart_create", "cart_checkout", "licence_update"} <= audited
+    assert "subscription_suspend" not in audited
