@@ -8,14 +8,15 @@ when none answers and one is installed. Everything listens on 127.0.0.1 unless
 reseller trying the demo sees PartnerHub's own 404 and 500 pages, WhiteNoise serves
 the static files, and a server error's traceback is printed here, in the log.
 
-The sandbox keeps Partner Center in memory and seeds it afresh whenever it starts,
-so a database kept from an earlier run would describe a Partner Center that no longer
-exists (a migration completed in the database, its customer back on the retired SKU
-in the sandbox). Against the sandbox, each `make run` therefore starts the demo over:
-the demo database is deleted and migrated again, and the queued tasks that referred
-to its rows are purged. `python -m partnerhub.devrun --reset-demo` (`make reset-demo`)
-does the same whatever the mode. A database named by a non-SQLite `DATABASE_URL` is
-never deleted: it is left as it is, with a warning.
+The sandbox keeps its state in `var/sandbox-state.json` (saved after every write and
+clock move), and the demo database lives beside it, so a restart of `make run` carries
+on where the last one stopped: a migration completed in the database is completed in
+the sandbox too. When the two cannot agree — the sandbox's state file is missing
+while a database from an earlier run is there — the demo starts over: the database is
+deleted and migrated again, and queued tasks that referred to its rows are purged.
+`python -m partnerhub.devrun --reset-demo` (`make reset-demo`) starts over on purpose,
+whatever the mode, deleting the sandbox's state too. A database named by a
+non-SQLite `DATABASE_URL` is never deleted: it is left as it is, with a warning.
 """
 
 from __future__ import annotations
@@ -104,7 +105,14 @@ def sandbox_command(env: Mapping[str, str], *, port: int = SANDBOX_PORT) -> list
         env.get("PARTNERHUB_DEMO_CUSTOMERS", "200"),
         "--seed",
         env.get("PARTNERHUB_DEMO_SEED", "1"),
+        "--state-file",
+        str(sandbox_state(env)),
     ]
+
+
+def sandbox_state(env: Mapping[str, str]) -> Path:
+    """Return the file the demo sandbox keeps its state in across restarts."""
+    return var_dir(env) / "sandbox-state.json"
 
 
 def web_command(env: Mapping[str, str], *, port: int = WEB_PORT) -> list[str]:
@@ -149,7 +157,8 @@ def reset_demo(env: Mapping[str, str]) -> list[Path]:
             "demo's SQLite file."
         )
     deleted = []
-    for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
+    files = (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm")))
+    for path in (*files, sandbox_state(env)):
         if path.exists():
             path.unlink()
             deleted.append(path)
@@ -180,15 +189,24 @@ def _start_over(env: Mapping[str, str], why: str) -> None:
 
 
 def prepare_demo(env: Mapping[str, str], *, reset: bool) -> None:
-    """Start the demo database over when asked or when the sandbox will reseed."""
+    """Start the demo over when asked, or when the database would outlive the sandbox.
+
+    Against the sandbox, a database is kept only while the sandbox's state file is
+    kept too: without it the sandbox reseeds, and the database starts over with it.
+    """
     if reset:
         _start_over(env, "Starting the demo over, as asked.")
-    elif env.get("PARTNER_CENTER_MODE", "sandbox") == "sandbox":
-        _start_over(
-            env,
-            "The sandbox starts from its seed, so the demo database starts over "
-            "with it (`make reset-demo` does this in any mode).",
-        )
+        return
+    if env.get("PARTNER_CENTER_MODE", "sandbox") != "sandbox":
+        return
+    database = demo_database(env)
+    if sandbox_state(env).exists() or (database is not None and not database.exists()):
+        return
+    _start_over(
+        env,
+        "The sandbox has no saved state and starts from its seed, so the demo "
+        "database starts over with it (`make reset-demo` does this in any mode).",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -117,7 +117,7 @@ def _old_demo(tmp_path: Path) -> list[Path]:
     return files
 
 
-def test_each_make_run_against_the_sandbox_starts_the_database_over(
+def test_a_database_without_the_sandboxs_saved_state_starts_over(
     tmp_path: Path, settings: Any, capsys: Any
 ) -> None:
     files = _old_demo(tmp_path)
@@ -126,6 +126,22 @@ def test_each_make_run_against_the_sandbox_starts_the_database_over(
 
     assert not any(path.exists() for path in files)
     assert "demo database starts over" in capsys.readouterr().out
+
+
+def test_a_restart_keeps_the_database_while_the_sandbox_keeps_its_state(
+    tmp_path: Path, settings: Any
+) -> None:
+    files = _old_demo(tmp_path)
+    env = _demo_env(tmp_path, settings)
+    state = devrun.sandbox_state(env)
+    state.write_text("{}")
+
+    devrun.prepare_demo(env, reset=False)
+
+    assert all(path.exists() for path in files) and state.exists()
+    assert devrun.sandbox_command(env)[-2:] == ["--state-file", str(state)]
+    devrun.prepare_demo(env, reset=True)
+    assert not state.exists() and not any(path.exists() for path in files)
 
 
 def test_make_run_against_live_partner_center_keeps_the_database(
