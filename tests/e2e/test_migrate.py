@@ -174,7 +174,7 @@ def test_an_operator_migrates_contoso_and_watches_it_complete(
     panel = page.locator("#migration-panel")
     expect(panel.locator(".migration-state")).to_have_text("Completed")
     expect(panel.locator(".new-label")).to_have_text(
-        re.compile(r"^Auto renews on \w{3} \d{1,2}, \d{4}$")
+        re.compile(r"^Auto renews on \w{3} \d{1,2}, \d{4}( · .+)?$")
     )
     expect(panel.locator(".old-label")).to_have_text(
         re.compile(r"^Suspended · deprovisioned after \w{3} \d{1,2}, \d{4}$")
