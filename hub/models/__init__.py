@@ -14,6 +14,7 @@ from hub.models.invitations import (
 from hub.models.migration import (
     ATTENTION_STATES,
     CLOSED_STATES,
+    HANDED_OVER_STATES,
     TERMINAL_STATES,
     LicenseMove,
     Migration,
@@ -46,6 +47,7 @@ __all__ = [
     "ATTENTION_STATES",
     "BIGINT_MAX",
     "CLOSED_STATES",
+    "HANDED_OVER_STATES",
     "TERMINAL_STATES",
     "AuditChainHead",
     "AuditEvent",

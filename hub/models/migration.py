@@ -298,6 +298,9 @@ class MigrationTarget(models.Model):
     # The Entra skuId its licences carry, once known.
     sku_id = models.CharField(max_length=64, blank=True)
     new_subscription_id = models.CharField(max_length=64, blank=True)
+    # "Cancel the purchase for a refund": stored before the cancel is sent.
+    refund_request_id = models.UUIDField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["migration", "position"]

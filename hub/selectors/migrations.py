@@ -25,6 +25,7 @@ from hub.models import (
 from hub.workflow import registry
 from hub.workflow.catalogue import catalogue_index
 from hub.workflow.plan import MIGRATABLE_STATUSES, SkippedSubscription, migration_plan
+from hub.workflow.refund import refundable_targets
 from hub.workflow.registry import TimelineStep
 from hub.workflow.wording import cancellation_summary
 
@@ -256,6 +257,11 @@ class MigrationCard:
     @property
     def can_cancel(self) -> bool:
         return self.migration.is_open
+
+    @property
+    def can_refund(self) -> bool:
+        """Return True if what it bought can still be cancelled for a refund."""
+        return bool(refundable_targets(self.migration))
 
     @property
     def waiting_until(self) -> datetime | None:

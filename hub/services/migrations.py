@@ -26,8 +26,9 @@ from hub.models import (
 )
 from hub.models.audit import audit_record
 from hub.workflow import registry
-from hub.workflow.enqueue import enqueue_advance, enqueue_customer_sync
+from hub.workflow.enqueue import enqueue_advance, enqueue_customer_sync, send_on_commit
 from hub.workflow.plan import PlanItem, TargetChoice
+from hub.workflow.refund import refundable_targets
 from hub.workflow.wording import cancellation_summary
 
 # A queued or running row nobody touched for this long lost its message: re-send.
@@ -354,6 +355,36 @@ def migration_cancel(
         # A purchase request stored but not refused may have been applied.
         if migration.bought or migration.purchase_request_id is not None:
             enqueue_customer_sync(migration)
+    return migration
+
+
+REFUND_TASK = "hub.tasks.refund_purchase"
+
+
+def migration_refund(
+    *, migration: Migration, actor: Any, ip_address: str | None = None
+) -> Migration:
+    """Have a worker cancel a stopped migration's purchase for a refund.
+
+    Raise MigrationNotAllowed unless the migration was cancelled or failed after
+    buying new-commerce subscriptions that are still inside their window.
+    """
+    targets = refundable_targets(migration)
+    if not targets:
+        raise MigrationNotAllowed(
+            "Nothing this migration bought can be cancelled for a refund now: it "
+            "is still running, bought nothing, or the cancellation window has closed."
+        )
+    with transaction.atomic():
+        _audit(
+            migration,
+            "migration.refund_requested",
+            actor,
+            ip_address,
+            "Asked to cancel the purchase for a refund: "
+            + ", ".join(f"{t.name} ({t.new_subscription_id})" for t in targets),
+        )
+        send_on_commit(REFUND_TASK, migration.pk)
     return migration
 
 

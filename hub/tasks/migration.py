@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from hub.services.migrations import migrations_requeue_due
 from hub.workflow.enqueue import enqueue_advance
+from hub.workflow.refund import purchase_refund
 from hub.workflow.runner import migration_run_step
+from partner_center.errors import Throttled, TransientError
 
-__all__ = ["migration_advance", "requeue_due_migrations"]
+__all__ = ["migration_advance", "refund_purchase", "requeue_due_migrations"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +51,26 @@ def requeue_due_migrations() -> int:
             ", ".join(str(pk) for pk in sent),
         )
     return len(sent)
+
+
+@shared_task(
+    name="hub.tasks.refund_purchase",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=10,
+    ignore_result=True,
+)
+def refund_purchase(self: Task, migration_id: int) -> int:
+    """Cancel a stopped migration's purchase for a refund; return how many cancelled.
+
+    A call that may work next time is retried with backoff; each cancel is sent
+    with the request id stored on its target, so a retry never sends two.
+    """
+    try:
+        return purchase_refund(migration_id=migration_id)
+    except (Throttled, TransientError) as exc:
+        wait = getattr(exc, "retry_after", 0.0) or 5.0 * 2 ** (
+            self.request.retries or 0
+        )
+        raise self.retry(countdown=min(300.0, max(1.0, wait))) from None

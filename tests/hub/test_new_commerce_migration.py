@@ -61,3 +61,50 @@ def test_a_teams_unbundling_customer_moves_through_cart_and_checkout_to_two_lice
     )
     assert {"cart_create", "cart_checkout", "licence_update"} <= audited
     assert "subscription_suspend" not in audited
+
+
+def test_a_cancelled_migration_cancels_its_purchase_for_a_refund_inside_the_window(
+    synced: Any,
+    sandbox: Any,
+    operator: Any,
+    client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from hub.services.migrations import migration_cancel
+    from hub.tasks.migration import refund_purchase
+    from tests.hub.migration_support import task_sends
+
+    [migration] = start(PROSEWARE, operator)
+    migration = drive(migration, until=lambda m: m.state == "preflight")
+    migration_cancel(migration=migration, actor=operator)
+    client.force_login(operator)
+    page = client.get(f"/migrations/{migration.pk}/").content.decode()
+    assert "Cancel the purchase for a refund" in page
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(f"/migrations/{migration.pk}/refund/")
+    assert response.status_code == 302
+    assert task_sends(callbacks, "hub.tasks.refund_purchase") == [((migration.pk,), {})]
+    # Nothing was sent to Partner Center during the request.
+    bought = [t.new_subscription_id for t in migration.targets.all()]
+    assert all(
+        s["status"] == "active"
+        for s in sandbox.state()["subscriptions"]
+        if s["id"].lower() in bought
+    )
+
+    assert refund_purchase(migration.pk) == 2
+
+    statuses = {
+        s["id"].lower(): s["status"]
+        for s in sandbox.state()["subscriptions"]
+        if s["id"].lower() in bought
+    }
+    assert set(statuses.values()) == {"deleted"}
+    assert AuditEvent.objects.filter(
+        action="migration.refunded", migration_id=migration.pk
+    ).count() == 2
+    page = client.get(f"/migrations/{migration.pk}/").content.decode()
+    assert "Cancel the purchase for a refund" not in page
+    # A second request finds nothing left to refund.
+    assert refund_purchase(migration.pk) == 0
