@@ -108,6 +108,13 @@ def _clean_redis(settings: Any) -> None:
     empty_test_redis(settings.REDIS_URL, settings.TEST_REDIS_OWNER)
 
 
+@pytest.fixture(autouse=True)
+def _audit_checkpoint(settings: Any, tmp_path: Any) -> None:
+    """Give every test its own audit checkpoint file: a verification in one test
+    must not make the next test's fresh, shorter log look truncated."""
+    settings.PARTNERHUB_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoint.json"
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import uuid
 from datetime import UTC
 from typing import Any, NoReturn, Protocol
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.utils import timezone
 
 from partnerhub.logging import redact, redact_value
 
 GENESIS_HASH = "0" * 64
+
+
+def audit_key() -> bytes:
+    """Return the audit chain's HMAC key (`PARTNERHUB_AUDIT_KEY`), as bytes.
+
+    The key lives in the environment, never in the database: someone who can
+    write the audit table cannot compute a valid MAC for a row they forge.
+    Raise ImproperlyConfigured if no key is configured.
+    """
+    key = getattr(settings, "PARTNERHUB_AUDIT_KEY", "")
+    if not key:
+        raise ImproperlyConfigured(
+            "PARTNERHUB_AUDIT_KEY is not set: the audit chain needs a secret key."
+        )
+    return key.encode() if isinstance(key, str) else bytes(key)
+
+
+def chain_mac(prev_hash: str, canonical: str, *, key: bytes | None = None) -> str:
+    """Return HMAC-SHA256(key, prev_hash + newline + canonical), hex encoded."""
+    payload = (prev_hash + "\n" + canonical).encode()
+    return hmac.new(key or audit_key(), payload, hashlib.sha256).hexdigest()
+
+
+def legacy_chain_hash(prev_hash: str, canonical: str) -> str:
+    """Return the unkeyed SHA-256 link that events had before the chain was keyed.
+
+    Only the one-time re-key (`manage.py audit_rekey`) reads it: anyone can compute it, so a chain of
+    these proves nothing on its own.
+    """
+    return hashlib.sha256((prev_hash + "\n" + canonical).encode()).hexdigest()
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -123,10 +156,10 @@ class AuditEvent(models.Model):
             data[name] = value
         return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
-    def compute_hash(self, prev_hash: str) -> str:
-        """Return sha256(prev_hash + canonical form), hex encoded."""
-        payload = (prev_hash + "\n" + self.canonical()).encode()
-        return hashlib.sha256(payload).hexdigest()
+    def compute_hash(self, prev_hash: str, *, key: bytes | None = None) -> str:
+        """Return this event's MAC: HMAC-SHA256 of prev_hash and the canonical
+        form, keyed with `PARTNERHUB_AUDIT_KEY` (or `key`), hex encoded."""
+        return chain_mac(prev_hash, self.canonical(), key=key)
 
 
 class AuditChainHead(models.Model):

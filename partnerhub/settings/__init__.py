@@ -6,6 +6,8 @@ Production overrides live in `partnerhub.settings.production`, tests in
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,6 +143,44 @@ PARTNERHUB_SIGNIN_AUDIT_WINDOW_SECONDS = 60 * env_int(
 )
 PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS = env_int(
     "PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS", 10, minimum=1
+)
+
+
+def _dev_audit_key(path: Path) -> str:
+    """Return the development audit key stored at `path`, generating it once.
+
+    The first process to start writes it (readable by its owner only); one that
+    loses the race reads the winner's.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(secrets.token_hex(32) + "\n")
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+# The audit chain's HMAC key. It must not live in the database: whoever can write
+# the audit table must not be able to forge a link. Production requires
+# PARTNERHUB_AUDIT_KEY (partnerhub.settings.production); development generates a
+# key once into var/audit-key so web, worker and beat share it across restarts.
+PARTNERHUB_AUDIT_KEY = env_str("PARTNERHUB_AUDIT_KEY") or _dev_audit_key(
+    VAR_DIR / "audit-key"
+)
+# Where each verification of the chain records how many events it saw and the
+# last MAC; the next verification refuses to find fewer (a wipe or truncation).
+# Keep it outside the database's reach (not on the database server's disk).
+PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("PARTNERHUB_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoint.json"))
 )
 
 # Content-Security-Policy without inline scripts or styles (django-csp 4).

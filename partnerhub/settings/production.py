@@ -12,6 +12,15 @@ DEBUG = False
 if env_str("DJANGO_SECRET_KEY") == "" or SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a long random value.")
 
+# The audit chain's key must come from the environment (or a secret store feeding
+# it), never from a file the development settings generate.
+if len(env_str("PARTNERHUB_AUDIT_KEY")) < 32:
+    raise ImproperlyConfigured(
+        "Set PARTNERHUB_AUDIT_KEY to a random secret of at least 32 characters "
+        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), kept "
+        "outside the database; it keys the audit chain."
+    )
+
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # Load balancers and container probes check health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

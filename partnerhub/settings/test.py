@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from pathlib import Path
 
 import redis
 from django.core.exceptions import ImproperlyConfigured
@@ -84,6 +85,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PARTNERHUB_DEMO_ACCOUNTS = False
+# A fixed key, so worker processes started by tests link the same chain.
+PARTNERHUB_AUDIT_KEY = "test-audit-key-not-secret-0123456789abcdef"
+# One file per test process; tests/conftest.py gives each test its own.
+PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / (
+    f"partnerhub-test-audit-checkpoint-{os.getpid()}.json"
+)
 
 # Django's test runner flushes tables with TRUNCATE between transactional tests; the
 # audit table's trigger refuses TRUNCATE unless the session opts in (migration 0003).

@@ -37,6 +37,7 @@ def _production_env(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="partnerhub.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        PARTNERHUB_AUDIT_KEY=secrets.token_hex(32),
         DJANGO_ALLOWED_HOSTS="partnerhub.example.com",
     )
     env.update(extra)
