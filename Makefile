@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run reset-demo test test-fast lint typecheck pytest pytest-fast bench install migrate clean
+.PHONY: run reset-demo test test-fast lint typecheck pytest pytest-fast bench chaos install migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test-fast: lint typecheck pytest-fast
 
 bench: install
 	$(BIN)/python -m bench
+
+# 300 migrations under faults, worker kills and a Redis restart (bench/README.md).
+CHAOS_ARGS ?= --migrations 300
+chaos: install
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static
