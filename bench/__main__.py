@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,13 +48,17 @@ def main(argv: list[str]) -> int:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     call_command("migrate", verbosity=0)
 
-    from bench import audit_log, customer_list, rate_limit, sync
+    from django.db import connection
+
+    from bench import audit_log, customer_list, migrations, rate_limit, sync
+    from bench.tables import machine, peak_rss_mib, write_readme, write_suite
 
     suites = {
         "customer_list": customer_list.run,
         "sync": sync.run,
         "audit": audit_log.run,
         "rate_limit": rate_limit.run,
+        "migrations": migrations.run,
     }
     chosen = argv or list(suites)
     unknown = [name for name in chosen if name not in suites]
@@ -62,12 +67,39 @@ def main(argv: list[str]) -> int:
         return 2
     print(f"{'benchmark':<44} {'measured':>14}  target")
     print("-" * 80)
+    database = f"{connection.vendor} {_database_version(connection)}"
     for name in chosen:
         started = time.perf_counter()
-        for line in suites[name]():
+        results = suites[name]()
+        for line in results:
             print(line.render())
-        print(f"  ({name} took {time.perf_counter() - started:.1f} s)")
+        seconds = time.perf_counter() - started
+        print(f"  ({name} took {seconds:.1f} s)")
+        write_suite(
+            name,
+            {
+                "suite": name,
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "seconds": round(seconds, 1),
+                "results": [vars(r) for r in results],
+                # The in-process suites run the web code here (Django's test client).
+                "bench_process_peak_rss_mib": round(peak_rss_mib(), 1),
+                "machine": machine(database),
+            },
+        )
+    write_readme()
+    print("written: bench/results/*.json and the table in bench/README.md")
     return 0
+
+
+def _database_version(connection: Any) -> str:
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return str(cursor.fetchone()[0])
 
 
 if __name__ == "__main__":
