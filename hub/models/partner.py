@@ -205,6 +205,11 @@ class Subscription(models.Model):
     scheduled_quantity = models.IntegerField(null=True, blank=True)
     scheduled_term_duration = models.CharField(max_length=16, blank=True)
     scheduled_billing_cycle = models.CharField(max_length=32, blank=True)
+    # Retired NCE subscriptions only: the targets Partner Center last said it can
+    # transition to, `{"immediate": [catalogItemId, …], "scheduled": [...],
+    # "checked_at": iso}` ("immediate" ones with licence transfer). Read by the
+    # worker's sync (`hub.services.transitions`), never in a web request.
+    transition_targets = models.JSONField(default=dict, blank=True)
     # Set when PartnerHub itself suspended the subscription; drives the
     # "deprovisioned after" label. Kept across syncs while it stays suspended.
     suspended_by_partnerhub_at = models.DateTimeField(null=True, blank=True)

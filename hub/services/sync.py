@@ -49,6 +49,7 @@ from hub.models import (
 from hub.models.catalog import ProductSku, catalogue_key, scheduled_sku_names
 from hub.services.audit import audit_record
 from hub.services.invitations import invitations_match_after_sync
+from hub.services.transitions import transitions_refresh
 from hub.workflow.enqueue import send_now, send_on_commit
 from hub.workflow.pc import CallLog, partner_center_client
 from partner_center import models as pc
@@ -847,6 +848,7 @@ def sync_customer(
         snapshot = _fetch_snapshot(customer=customer, client=client)
         with transaction.atomic():
             written = _store_snapshot(customer=customer, snapshot=snapshot)
+        written += transitions_refresh(customer=customer, client=client)
     except Throttled:
         raise
     except _DATA_ERRORS as exc:
