@@ -88,14 +88,19 @@ def _states(
 ) -> None:
     states = Counter(m.state for m in migrations)
     errors = Counter(
-        (m.stopped_step or m.state, (m.error_message or m.customer_action)[:140])
+        (
+            m.stopped_step or m.state,
+            m.error_code,
+            # The first clause: the rest names users and subscriptions.
+            re.split(r"[:(]", m.error_message or m.customer_action)[0].strip()[:120],
+        )
         for m in migrations
         if m.state in ("failed", "needs_customer_action")
     )
     found.figures["terminal_states"] = dict(sorted(states.items()))
     found.figures["failure_reasons"] = [
-        {"step": step, "message": text, "migrations": n}
-        for (step, text), n in errors.most_common(10)
+        {"step": step, "code": code, "message": text, "migrations": n}
+        for (step, code, text), n in errors.most_common(10)
     ]
     found.figures["users_planned"] = sum(len(v) for v in moves.values())
     found.figures["moves"] = dict(
