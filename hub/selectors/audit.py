@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 
-from hub.models import AuditEvent, AuditVerification, Customer
+from hub.models import AuditEvent, AuditVerification, Customer, CustomerUser
 
 PAGE_SIZE = 50
 # A name filter matches at most this many customers (the audit filter is then an
@@ -148,6 +148,16 @@ def audit_events_for_export(
 ) -> Iterator[AuditEvent]:
     """Return an iterator over every matching event, newest first, streamed."""
     return audit_events_filtered(filters=filters).iterator(chunk_size=chunk_size)
+
+
+def audit_user_names(*, user_ids: list[str]) -> dict[str, str]:
+    """Return the display name (or UPN) of each known customer user, in one query."""
+    if not user_ids:
+        return {}
+    rows = CustomerUser.objects.filter(user_id__in=sorted(set(user_ids))).values_list(
+        "user_id", "display_name", "user_principal_name"
+    )
+    return {user_id: name or upn or user_id for user_id, name, upn in rows}
 
 
 def audit_last_verification() -> AuditVerification | None:

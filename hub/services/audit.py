@@ -68,6 +68,11 @@ KNOWN_ACTIONS: dict[str, str] = {
     "admin.deleted": "Deleted in admin",
     "audit.exported": "Audit log exported",
     "audit.verified": "Audit chain verified",
+    "audit.verify_requested": "Audit verification requested",
+    "user.added": "User added",
+    "user.role_changed": "Role changed",
+    "user.deactivated": "User deactivated",
+    "user.reactivated": "User reactivated",
 }
 
 

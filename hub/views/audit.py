@@ -8,25 +8,44 @@ from datetime import UTC, date
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.validators import RegexValidator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
-from django.urls import URLPattern, path
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from hub.models import AuditEvent, Outcome
-from hub.roles import VIEWER, role_required
+from hub.models import BIGINT_MAX, AuditEvent, AuditVerification, Outcome
+from hub.roles import ADMIN, VIEWER, role_required
+from hub.selectors.activity import activity_rows
 from hub.selectors.audit import (
     AuditFilters,
     audit_event_page,
     audit_events_for_export,
     audit_last_verification,
+    audit_user_names,
 )
+from hub.selectors.customers import customer_migration_retire_modes
 from hub.services.audit import KNOWN_ACTIONS, audit_record, client_ip
 from hub.views.csv_export import csv_lines, csv_response
+from hub.workflow.enqueue import send_on_commit
 
-BIGINT_MAX = 2**63 - 1
+VERIFY_TASK = "hub.tasks.verify_audit_chain"
+# Field names as the filter form's notices call them.
+FILTER_LABELS = {
+    "customer": "Customer",
+    "actor": "Actor",
+    "action": "Action",
+    "migration": "Migration id",
+    "outcome": "Outcome",
+    "request_id": "MS-RequestId",
+    "date_from": "From",
+    "date_to": "To",
+    "before": "The page link",
+    "after": "The page link",
+}
+
 EARLIEST_DATE = date(1970, 1, 1)
 LATEST_DATE = date(9998, 12, 31)
 
@@ -84,15 +103,33 @@ class AuditFilterForm(forms.Form):
         """Return the validated filters (call after `is_valid()`)."""
         data = self.cleaned_data
         return AuditFilters(
-            customer=data["customer"].strip(),
-            actor=data["actor"].strip(),
-            action=data["action"],
-            migration_id=data["migration"],
-            outcome=data["outcome"],
-            request_id=data["request_id"].strip(),
-            date_from=data["date_from"],
-            date_to=data["date_to"],
+            customer=(data.get("customer") or "").strip(),
+            actor=(data.get("actor") or "").strip(),
+            action=data.get("action") or "",
+            migration_id=data.get("migration"),
+            outcome=data.get("outcome") or "",
+            request_id=(data.get("request_id") or "").strip(),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
         )
+
+    def action_choices(self) -> list[tuple[str, str]]:
+        """Return the Action select's options: every known action, plus the one
+        asked for if the log holds an action PartnerHub no longer writes."""
+        choices = [("", "Any action"), *KNOWN_ACTIONS.items()]
+        current = self.cleaned_data.get("action") if self.is_bound else ""
+        if current and current not in KNOWN_ACTIONS and "action" not in self.errors:
+            choices.append((current, current))
+        return choices
+
+    def notices(self) -> list[str]:
+        """Return one sentence per filter that was ignored, and why."""
+        found = []
+        for name, errors in self.errors.items():
+            label = FILTER_LABELS.get(name, "The filters")
+            text = " ".join(str(e) for e in errors)
+            found.append(f"{label} was ignored: {text}")
+        return found
 
     def filter_query(self) -> str:
         """Return the query string of the valid filters, without the cursor."""
@@ -114,31 +151,110 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     """Show matching audit events, newest first, one keyset page at a time."""
     form = AuditFilterForm(request.GET)
     verification = audit_last_verification()
-    if not form.is_valid():
-        invalid: dict[str, Any] = {
-            "form": form,
-            "page": None,
-            "verification": verification,
-            "known_actions": KNOWN_ACTIONS,
-            "filter_query": form.filter_query(),
-        }
-        return render(request, "audit/list.html", invalid, status=400)
-    page = audit_event_page(
-        filters=form.filters(),
-        before=form.cleaned_data["before"],
-        after=form.cleaned_data["after"],
-    )
+    # A filter that is not valid is ignored, with a notice, and the others apply:
+    # one mistyped field must not hide every event.
+    form.is_valid()
+    cleaned = form.cleaned_data
+    both = cleaned.get("before") is not None and cleaned.get("after") is not None
+    before = None if both else cleaned.get("before")
+    after = None if both else cleaned.get("after")
+    page = audit_event_page(filters=form.filters(), before=before, after=after)
     context: dict[str, Any] = {
         "form": form,
         "page": page,
-        "verification": verification,
+        "rows": _rows(page.events),
+        "notices": form.notices(),
+        "action_choices": form.action_choices(),
+        **_verification_context(
+            waiting_after=_id_param(request.GET.get("verify_after")),
+            verification=verification,
+        ),
         "known_actions": KNOWN_ACTIONS,
         "filter_query": form.filter_query(),
         "filtered": not form.filters().is_empty(),
-        "is_first_page": form.cleaned_data["before"] is None
-        and form.cleaned_data["after"] is None,
+        "is_first_page": before is None and after is None,
     }
     return render(request, "audit/list.html", context)
+
+
+def _rows(events: list[AuditEvent]) -> list[tuple[AuditEvent, str]]:
+    """Return each event with what happened in plain words.
+
+    Partner Center writes get the words the customer's activity uses ("Licence
+    moved for Zoe Taylor", "Subscription suspended"); other events their message.
+    Two queries at most, whatever the number of rows.
+    """
+    writes = [e for e in events if e.action == "partner_center.write"]
+    names = audit_user_names(
+        user_ids=[e.target_user_id for e in writes if e.target_user_id]
+    )
+    modes = customer_migration_retire_modes(
+        migration_ids=sorted({e.migration_id for e in writes if e.migration_id})
+    )
+    rows = []
+    for event in events:
+        what = event.message
+        if event.action == "partner_center.write":
+            row = activity_rows([event], names=names, retire_modes=modes, limit=1)
+            what = row[0].what if row else event.message
+        rows.append((event, what))
+    return rows
+
+
+def _id_param(raw: str | None) -> int | None:
+    """Return a query-string id, or None if it is not one a table can hold."""
+    text = (raw or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        number = int(text)
+        return number if number <= BIGINT_MAX else None
+    return None
+
+
+def _verification_context(
+    *, waiting_after: int | None, verification: AuditVerification | None
+) -> dict[str, Any]:
+    """Return what the verification box needs; it polls while a requested walk
+    has not stored its result yet."""
+    done = waiting_after is None or (
+        verification is not None and verification.pk > waiting_after
+    )
+    return {
+        "verification": verification,
+        "verify_waiting": not done,
+        "verify_after": waiting_after if waiting_after is not None else "",
+    }
+
+
+@role_required(ADMIN)
+@require_POST
+def audit_verify_request(request: HttpRequest) -> HttpResponse:
+    """Queue a walk over the audit chain (a worker runs it); admins only."""
+    latest = audit_last_verification()
+    after = AuditVerification.objects.order_by("-pk").values_list("pk", flat=True)
+    waiting_after = after.first() or 0
+    send_on_commit(VERIFY_TASK)
+    audit_record(
+        action="audit.verify_requested",
+        actor=request.user,
+        ip_address=client_ip(request),
+        message="Asked for the audit chain to be verified now.",
+    )
+    context = _verification_context(waiting_after=waiting_after, verification=latest)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "audit/_verification.html", context)
+    messages.success(request, "Verification requested; the result shows here.")
+    return redirect(f"{reverse('audit_list')}?verify_after={waiting_after}")
+
+
+@require_GET
+@role_required(VIEWER)
+def audit_verification_status(request: HttpRequest) -> HttpResponse:
+    """Return the verification box; it polls until a walk newer than `after` ends."""
+    context = _verification_context(
+        waiting_after=_id_param(request.GET.get("after")),
+        verification=audit_last_verification(),
+    )
+    return render(request, "audit/_verification.html", context)
 
 
 CSV_COLUMNS = [
@@ -215,4 +331,10 @@ def audit_export(request: HttpRequest) -> HttpResponseBase:
 urlpatterns: list[URLPattern] = [
     path("audit/", audit_list, name="audit_list"),
     path("audit/export.csv", audit_export, name="audit_export"),
+    path("audit/verify/", audit_verify_request, name="audit_verify"),
+    path(
+        "audit/verification/",
+        audit_verification_status,
+        name="audit_verification_status",
+    ),
 ]

@@ -205,6 +205,12 @@ TABLE: dict[str, dict[str, Rule]] = {
     # Audit and settings.
     "audit_list": read_page((*AUDIT_FILTERS, "before", "after"), post=NOT_ALLOWED),
     "audit_export": read_page(AUDIT_FILTERS, post=NOT_ALLOWED),
+    # Verify now: admins queue a walk over the chain; everyone sees its result.
+    "audit_verify": {
+        "GET": rule(LOGIN, 403, 403, 405),
+        "POST": rule(LOGIN, 403, 403, 302),
+    },
+    "audit_verification_status": read_page(("after",), post=NOT_ALLOWED),
     # Read-only: the values come from the environment.
     "settings_page": {"GET": rule(LOGIN, 403, 403, 200), "POST": NOT_ALLOWED},
     # The admin site.
