@@ -81,7 +81,7 @@ def run() -> list[Result]:
             "  completed / started",
             states.get("completed", 0) / max(report["migrations"], 1),
             "x",
-            "(the rest: seed scenarios)",
+            "- (failures: see the chaos run's causes)",
         ),
         Result("  peak RSS web (gunicorn, 2 workers)", rss.get("web", 0), "MiB", "-"),
         Result(
