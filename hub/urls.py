@@ -11,6 +11,7 @@ from hub.views import (
     audit,
     catalog,
     customers,
+    desk,
     invitations,
     migrations,
     settings_pages,
@@ -18,6 +19,7 @@ from hub.views import (
 
 urlpatterns: list[URLPattern] = [
     *accounts.urlpatterns,
+    *desk.urlpatterns,
     *customers.urlpatterns,
     *invitations.urlpatterns,
     *migrations.urlpatterns,

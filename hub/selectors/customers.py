@@ -29,6 +29,13 @@ from hub.models import (
     Subscription,
     SyncRun,
 )
+from hub.selectors.desk import (
+    RETIRED_STATES,
+    desk_cancellable_subscriptions,
+    desk_renewing_subscriptions,
+    desk_retired_subscriptions,
+    desk_suspended_subscriptions,
+)
 from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 
 SORT_NAME = "name"
@@ -45,11 +52,23 @@ class CustomerFilters:
     expires_within: int | None = None
     status: str = ""
     sort: str = SORT_NAME
+    # The renewal desk's tiles: customers with at least one of those rows.
+    renews_within: int | None = None
+    cancellable: bool = False
+    suspended: bool = False
+    migration: str = ""
 
     @property
     def active(self) -> bool:
         return bool(
-            self.q or self.retired or self.expires_within is not None or self.status
+            self.q
+            or self.retired
+            or self.expires_within is not None
+            or self.status
+            or self.renews_within is not None
+            or self.cancellable
+            or self.suspended
+            or self.migration
         )
 
 
@@ -124,6 +143,7 @@ def customer_search(
                 )
             )
         )
+    customers = _desk_filters(customers, filters, retired)
     user_count = Subquery(
         CustomerUser.objects.filter(customer=OuterRef("pk"))
         .order_by()
@@ -139,6 +159,28 @@ def customer_search(
             F("soonest_end").asc(nulls_last=True), "company_name", "pk"
         )
     return customers.order_by("company_name", "pk")
+
+
+def _desk_filters(
+    customers: QuerySet[Customer], filters: CustomerFilters, retired: CatalogueIndex
+) -> QuerySet[Customer]:
+    """Narrow to customers with a row of the renewal desk tile `filters` names."""
+    rows: list[QuerySet[Subscription]] = []
+    if filters.renews_within is not None:
+        rows.append(desk_renewing_subscriptions(days=filters.renews_within))
+    if filters.cancellable:
+        rows.append(desk_cancellable_subscriptions())
+    if filters.suspended:
+        rows.append(desk_suspended_subscriptions())
+    if filters.migration in RETIRED_STATES:
+        rows.append(
+            desk_retired_subscriptions(retired=retired, state=filters.migration)
+        )
+    for subscriptions in rows:
+        customers = customers.filter(
+            Exists(subscriptions.filter(customer=OuterRef("pk")))
+        )
+    return customers
 
 
 def customer_list_counts(*, retired: CatalogueIndex) -> dict[str, int]:

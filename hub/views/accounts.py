@@ -1,4 +1,4 @@
-"""Sign in, sign out, health."""
+"""Sign in, sign out, health. (`/` is the renewal desk, in `hub.views.desk`.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_GET
 
@@ -22,19 +21,12 @@ class SignInForm(AuthenticationForm):
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """Send visitors to the customer list (which asks them to sign in first)."""
-    return redirect("customer_list")
-
-
-@require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
     """Return a tiny JSON body so load balancers can tell the web process is up."""
     return JsonResponse({"status": "ok"})
 
 
 urlpatterns = [
-    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path(
         "accounts/login/",

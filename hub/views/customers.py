@@ -3,6 +3,7 @@ Partner Center refresh."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,9 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -38,6 +41,7 @@ from hub.selectors.customers import (
 from hub.selectors.customers import (
     customer_detail as select_customer_detail,
 )
+from hub.selectors.desk import RETIRED_STATES
 from hub.selectors.migrations import (
     CustomerPanel,
     customer_migration_summaries,
@@ -45,6 +49,8 @@ from hub.selectors.migrations import (
 )
 from hub.services.audit import audit_record, client_ip
 from hub.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
+from hub.views.csv_export import csv_lines, csv_response
+from hub.workflow.catalogue import CatalogueIndex
 
 PAGE_SIZE = 50
 MAX_DAYS = 3650
@@ -89,6 +95,24 @@ class CustomerFilterForm(forms.Form):
         choices=[(SORT_NAME, "Name"), (SORT_EXPIRY, "Soonest expiry")],
         error_messages={"invalid_choice": "Sort by name or by soonest expiry."},
     )
+    # The renewal desk's tiles link here with these.
+    renews_within = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_DAYS,
+        error_messages={
+            "invalid": _DAYS_MESSAGE,
+            "min_value": _DAYS_MESSAGE,
+            "max_value": _DAYS_MESSAGE,
+        },
+    )
+    cancellable = forms.BooleanField(required=False)
+    suspended = forms.BooleanField(required=False)
+    migration = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), *RETIRED_STATES.items()],
+        error_messages={"invalid_choice": "Not a migration state of the desk."},
+    )
 
     LABELS = {
         "q": "Search",
@@ -96,6 +120,10 @@ class CustomerFilterForm(forms.Form):
         "expires_within": "Expires within",
         "status": "Status",
         "sort": "Sort",
+        "renews_within": "Renews within",
+        "cancellable": "Cancellable now",
+        "suspended": "Suspended",
+        "migration": "Retired SKU migration",
     }
 
 
@@ -112,6 +140,10 @@ def _filters(form: CustomerFilterForm, notices: list[str]) -> CustomerFilters:
         expires_within=data.get("expires_within"),
         status=(data.get("status") or "").strip(),
         sort=data.get("sort") or SORT_NAME,
+        renews_within=data.get("renews_within"),
+        cancellable=bool(data.get("cancellable")),
+        suspended=bool(data.get("suspended")),
+        migration=data.get("migration") or "",
     )
 
 
@@ -166,6 +198,14 @@ def _query(filters: CustomerFilters, **extra: Any) -> str:
         params["status"] = filters.status
     if filters.sort != SORT_NAME:
         params["sort"] = filters.sort
+    if filters.renews_within is not None:
+        params["renews_within"] = filters.renews_within
+    if filters.cancellable:
+        params["cancellable"] = "1"
+    if filters.suspended:
+        params["suspended"] = "1"
+    if filters.migration:
+        params["migration"] = filters.migration
     params.update({k: v for k, v in extra.items() if v is not None})
     return "?" + urlencode(params) if params else ""
 
@@ -266,11 +306,103 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         if page.has_next()
         else "",
         "last_url": _query(filters, page=paginator.num_pages),
+        "desk_filters": _desk_filter_labels(filters),
+        "export_url": reverse("customer_export") + _query(filters),
         "retired_url": _query(CustomerFilters(retired=True)),
         "expiring_url": _query(CustomerFilters(expires_within=EXPIRING_SOON_DAYS)),
         **_sync_context(since=None),
     }
     return render(request, "customers/list.html", context)
+
+
+def _desk_filter_labels(filters: CustomerFilters) -> list[str]:
+    """Return the renewal desk filters in force, in words, for the list's header."""
+    labels = []
+    if filters.renews_within is not None:
+        labels.append(
+            f"an annual or multi-year subscription renewing within "
+            f"{filters.renews_within} days"
+        )
+    if filters.cancellable:
+        labels.append("a new-commerce subscription inside its cancellation window")
+    if filters.suspended:
+        labels.append("a legacy subscription suspended by PartnerHub")
+    if filters.migration:
+        state = RETIRED_STATES[filters.migration].lower()
+        labels.append(f"a retired-SKU subscription: {state}")
+    return labels
+
+
+EXPORT_COLUMNS = [
+    "customer",
+    "domain",
+    "tenant_id",
+    "users",
+    "sync_error",
+    "subscription_id",
+    "subscription",
+    "offer_id",
+    "status",
+    "label",
+    "term",
+    "quantity",
+    "commitment_end_date_utc",
+    "auto_renew",
+    "on_retired_sku",
+]
+EXPORT_CHUNK = 200
+
+
+def _export_rows(
+    customers: QuerySet[Customer], retired: CatalogueIndex
+) -> Iterator[list[Any]]:
+    """Yield one row per subscription of each customer (one bare row if none)."""
+    for customer in customers.iterator(chunk_size=EXPORT_CHUNK):
+        head = [
+            customer.company_name,
+            customer.domain,
+            customer.tenant_id,
+            customer.user_count or 0,  # type: ignore[attr-defined]
+            customer.sync_error,
+        ]
+        subscriptions = list(customer.subscriptions.all())
+        if not subscriptions:
+            yield head
+        for sub in subscriptions:
+            end = sub.ends_on
+            yield [
+                *head,
+                sub.subscription_id,
+                sub.display_name,
+                sub.offer_id,
+                sub.status,
+                sub.label,
+                sub.term,
+                sub.quantity,
+                end.strftime("%Y-%m-%d %H:%M:%S") if end else "",
+                "yes" if sub.auto_renew_enabled else "no",
+                "yes" if retired.is_retired(sub) else "no",
+            ]
+
+
+@role_required(VIEWER)
+@require_GET
+def customer_export(request: HttpRequest) -> HttpResponseBase:
+    """Stream the customers the list's current filters match as CSV: one row per
+    subscription, in the list's order."""
+    notices: list[str] = []
+    filters = _filters(CustomerFilterForm(request.GET), notices)
+    filters = _known_status(filters, customer_subscription_statuses(), notices)
+    retired = customer_retired_index()
+    audit_record(
+        action="customers.exported",
+        actor=request.user,
+        ip_address=client_ip(request),
+        message="Exported the customer list as CSV.",
+        details={"filters": _query(filters).lstrip("?")},
+    )
+    rows = _export_rows(customer_search(filters=filters, retired=retired), retired)
+    return csv_response(csv_lines(EXPORT_COLUMNS, rows), name="customers")
 
 
 def _stamp(moment: datetime | None) -> str:
@@ -423,6 +555,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 
 urlpatterns: list[URLPattern] = [
     path("customers/", customer_list, name="customer_list"),
+    path("customers/export.csv", customer_export, name="customer_export"),
     path("customers/<uuid:tenant_id>/", customer_detail, name="customer_detail"),
     path(
         "customers/<uuid:tenant_id>/migrations/panel/",

@@ -88,7 +88,7 @@ def test_roles_are_checked_by_the_view_not_only_hidden_in_templates(
 
 
 # Views that must answer visitors who are not signed in.
-PUBLIC_VIEWS = {"home", "healthz", "login", "logout"}
+PUBLIC_VIEWS = {"healthz", "login", "logout"}
 
 
 def test_every_product_view_declares_its_role_with_role_required() -> None:

@@ -74,6 +74,18 @@ AUDIT_FILTERS = (
     "date_from",
     "date_to",
 )
+CUSTOMER_FILTERS = (
+    "q",
+    "retired",
+    "expires_within",
+    "status",
+    "sort",
+    "page",
+    "renews_within",
+    "cancellable",
+    "suspended",
+    "migration",
+)
 NOT_ALLOWED = rule(405, 405, 405, 405)
 SIGNED_IN_NOT_ALLOWED = rule(LOGIN, 405, 405, 405)
 
@@ -120,7 +132,10 @@ def admin_model(
 
 # url name (or route, for unnamed patterns) -> method -> Rule
 TABLE: dict[str, dict[str, Rule]] = {
-    "home": {"GET": rule(302, 302, 302, 302), "POST": NOT_ALLOWED},
+    # The renewal desk: everyone reads and exports it; visitors sign in first.
+    "home": read_page(),
+    "desk_retired": read_page(),
+    "desk_export": read_page(),
     "healthz": {"GET": rule(200, 200, 200, 200), "POST": NOT_ALLOWED},
     "login": {
         "GET": rule(200, 302, 302, 302),
@@ -128,9 +143,8 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     "logout": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, LOGIN, LOGIN, LOGIN)},
     # Customers and sync.
-    "customer_list": read_page(
-        ("q", "retired", "expires_within", "status", "sort", "page")
-    ),
+    "customer_list": read_page(CUSTOMER_FILTERS),
+    "customer_export": read_page(CUSTOMER_FILTERS),
     "customer_detail": read_page(),
     "sync_status": read_page(("since",)),
     "sync_request": {
