@@ -153,6 +153,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     },
     # Migrations: viewers watch; operators plan, start, retry, resume and cancel.
     "migration_list": read_page(("state", "page"), post=NOT_ALLOWED),
+    "migration_export": read_page(("state",), post=NOT_ALLOWED),
     "migration_progress": read_page(("ids", "next"), post=NOT_ALLOWED),
     "migration_detail": read_page(post=NOT_ALLOWED),
     "migration_customer_panel": read_page(("running", "synced"), post=NOT_ALLOWED),
