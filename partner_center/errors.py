@@ -110,12 +110,15 @@ class TransientError(PartnerCenterError):
         correlation_id: str | None = None,
         code: str | None = None,
         description: str = "",
+        retry_after: float | None = None,
     ) -> None:
         if ambiguous:
             message = f"{message}; the write may have been applied"
         super().__init__(message, request_id=request_id, correlation_id=correlation_id)
         self.ambiguous = ambiguous
         self.status = status
+        # Seconds the service asked to wait (a 503's Retry-After), when it said.
+        self.retry_after = retry_after
         # Partner Center's own error code and description, when the body had them.
         self.code = code
         self.description = description

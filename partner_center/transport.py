@@ -302,6 +302,11 @@ class Transport:
                     correlation_id=correlation_id,
                     code=code,
                     description=getattr(fault, "description", None) or "",
+                    retry_after=(
+                        retry_after(response, fault)
+                        if response.headers.get("Retry-After")
+                        else None
+                    ),
                 )
             raise self._refusal(response, fault, request_id, correlation_id, roles)
 

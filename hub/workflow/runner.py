@@ -291,7 +291,9 @@ def _transient(
             description,
         )
         return
-    seconds = backoff_seconds(attempts)
+    # The service's own Retry-After (a 503's) wins over the grown backoff.
+    asked = getattr(exc, "retry_after", None)
+    seconds = max(1.0, float(asked)) if asked is not None else backoff_seconds(attempts)
     ctx.release(
         attempts=attempts,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),

@@ -219,3 +219,19 @@ def test_each_write_event_names_its_operation_as_the_call_site_recorded_it(
     assert operations == Counter(
         {"order": 1, "licence_update": 12, "subscription_suspend": 1}
     )
+
+
+def test_a_503_is_retried_after_its_retry_after_not_the_grown_backoff(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    migration = drive(migration, until=lambda m: m.state == "move_licenses")
+    sandbox.fault(method="POST", path=r"/licenseupdates$", action="503", retry_after=1)
+
+    before = timezone.now()
+    step_once(migration)
+
+    migration.refresh_from_db()
+    assert migration.state == "move_licenses" and migration.next_attempt_at
+    waited = (migration.next_attempt_at - before).total_seconds()
+    assert 0.5 < waited < 3.0, waited

@@ -1025,3 +1025,19 @@ def test_guids_go_into_paths_in_lower_case_and_offer_ids_as_given(
     client.get_offer(offer_id)
 
     assert [r.path for r in fake.requests] == [SUB_PATH, f"/v1/offers/{offer_id}"]
+
+
+
+def test_a_503_with_retry_after_says_how_long_to_wait(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    fake.script(
+        "POST",
+        f"/v1/customers/{CID}/orders",
+        Canned(503, raw=b"", headers={"Retry-After": "7"}),
+    )
+
+    with pytest.raises(TransientError) as caught:
+        client.create_order(CID, [{"offerId": "X", "quantity": 1}], request_id="r-6")
+
+    assert caught.value.retry_after == 7.0
