@@ -50,7 +50,9 @@ from hub.selectors.migrations import (
 from hub.services.audit import audit_record, client_ip
 from hub.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
 from hub.views.csv_export import csv_lines, csv_response
+from hub.views.navigation import next_url
 from hub.workflow.catalogue import CatalogueIndex
+from hub.workflow.enqueue import CUSTOMER_SYNC_TASK, send_on_commit
 
 PAGE_SIZE = 50
 MAX_DAYS = 3650
@@ -545,6 +547,33 @@ def sync_request(request: HttpRequest) -> HttpResponse:
     return redirect("customer_list")
 
 
+@role_required(OPERATOR)
+@require_POST
+def customer_refresh(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
+    """Queue a re-read of one customer from Partner Center (a worker does it).
+
+    Subscriptions, licence counts and users come back as Partner Center has them
+    now, e.g. after a usage location was set in the Microsoft 365 admin center.
+    """
+    customer = get_object_or_404(Customer, tenant_id=tenant_id)
+    back = next_url(request, reverse("customer_detail", args=[customer.tenant_id]))
+    send_on_commit(CUSTOMER_SYNC_TASK, customer.pk)
+    audit_record(
+        action="sync.requested",
+        actor=request.user,
+        ip_address=client_ip(request),
+        customer_tenant_id=str(customer.tenant_id),
+        customer_name=customer.company_name,
+        message=f"Refresh of {customer.company_name} from Partner Center requested.",
+    )
+    messages.success(
+        request,
+        f"Refresh requested: a worker is reading {customer.company_name} from "
+        "Partner Center. Reload this page in a few seconds to see the result.",
+    )
+    return redirect(back)
+
+
 @role_required(VIEWER)
 @require_GET
 def sync_status(request: HttpRequest) -> HttpResponse:
@@ -564,4 +593,9 @@ urlpatterns: list[URLPattern] = [
     ),
     path("sync/", sync_request, name="sync_request"),
     path("sync/status/", sync_status, name="sync_status"),
+    path(
+        "customers/<uuid:tenant_id>/refresh/",
+        customer_refresh,
+        name="customer_refresh",
+    ),
 ]

@@ -19,7 +19,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -47,7 +46,9 @@ from hub.services.migrations import (
 )
 from hub.views.csv_export import csv_lines, csv_response
 from hub.views.customers import customer_panel_update
+from hub.views.navigation import next_url, safe_next
 from hub.workflow.plan import PlanItem
+from hub.workflow.wording import usage_location_problem
 
 
 class HtmxRequest(HttpRequest):
@@ -163,32 +164,41 @@ class PlanItemForm(forms.Form):
         )
 
 
-def safe_next(request: HttpRequest, raw: str | None, fallback: str = "") -> str:
-    """Return `raw` if it is a path on this site, else `fallback`.
+_next_url = next_url
 
-    Only a path that starts with one "/" is accepted: a URL-pattern name, a
-    scheme, a host or a protocol-relative "//host" is not, so `redirect()` never
-    reverses it (a NoReverseMatch after the action ran) nor leaves the site.
-    """
-    candidate = (raw or "").strip()
-    if (
-        candidate.startswith("/")
-        and not candidate.startswith(("//", "/\\"))
-        and "\\" not in candidate
-        and url_has_allowed_host_and_scheme(
-            candidate,
-            allowed_hosts={request.get_host()},
-            require_https=request.is_secure(),
+
+def plan_blocker(item: PlanItem) -> str:
+    """Return the one reason this subscription cannot be migrated now, or ""."""
+    if not item.source_sku_id:
+        return (
+            "PartnerHub cannot tell which licence this subscription grants (its "
+            "offer is not in the synced catalogue), so no user can be moved."
         )
-    ):
-        return candidate
-    return fallback
+    if item.users_without_location:
+        return usage_location_problem(item.users_without_location, bought=False)
+    return ""
 
 
-def _next_url(request: HttpRequest, fallback: str) -> str:
-    """Return the request's `next` (POST, else GET) if it is safe, else `fallback`."""
-    raw = request.POST.get("next") or request.GET.get("next")
-    return safe_next(request, raw, fallback)
+def _reused(item: PlanItem, form: PlanItemForm) -> bool:
+    """Return True if Start would reuse an earlier purchase instead of buying."""
+    choice = item.choice(str(form["target"].value() or ""))
+    return choice is not None and item.reusable(choice.offer_id) is not None
+
+
+def _start_context(items: list[PlanItem], forms_: list[PlanItemForm]) -> dict[str, Any]:
+    """Return the plan's rows (item, form, blocker, reused) and whether Start is
+    possible and would buy anything (only then does it ask to confirm a purchase)."""
+    rows = []
+    for item, form in zip(items, forms_, strict=True):
+        rows.append((item, form, plan_blocker(item), _reused(item, form)))
+    startable = [row for row in rows if not row[2]]
+    return {
+        "rows": rows,
+        # Each reason once, however many subscriptions it stops.
+        "start_reasons": list(dict.fromkeys(row[2] for row in rows if row[2])),
+        "start_blocked": not startable,
+        "start_buys": any(not reused for _, _, _, reused in startable),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -248,7 +258,7 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
         {
             "customer": customer,
             "plan": plan,
-            "rows": list(zip(plan.items, forms_, strict=True)),
+            **_start_context(plan.items, forms_),
             "errors": errors,
             "next": back,
         },

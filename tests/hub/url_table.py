@@ -147,6 +147,11 @@ TABLE: dict[str, dict[str, Rule]] = {
     "customer_export": read_page(CUSTOMER_FILTERS),
     "customer_detail": read_page(),
     "sync_status": read_page(("since",)),
+    # One customer's refresh: operators queue it; nobody calls Partner Center here.
+    "customer_refresh": {
+        "GET": rule(LOGIN, 403, 405, 405),
+        "POST": rule(LOGIN, 403, 302, 302, ("next",)),
+    },
     "sync_request": {
         "GET": rule(LOGIN, 403, 405, 405),
         "POST": rule(LOGIN, 403, 302, 302),
