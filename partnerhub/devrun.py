@@ -91,6 +91,13 @@ def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+# Processes `make run` starts again when they exit on their own, at most
+# MAX_RESTARTS times in RESTART_WINDOW seconds.
+RESTARTABLE = ("worker", "beat")
+MAX_RESTARTS = 5
+RESTART_WINDOW = 600.0
+
+
 def sandbox_command(env: Mapping[str, str], *, port: int = SANDBOX_PORT) -> list[str]:
     """Return the command that starts the sandbox."""
     return [
@@ -220,9 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     here = connect_host(env)
     env.setdefault("SANDBOX_URL", f"http://{_host_port(here, SANDBOX_PORT)}")
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    commands: dict[str, tuple[list[str], Path | None]] = {}
 
     def start(name: str, args: list[str], log: Path | None = None) -> None:
         print(f"[run] starting {name}: {' '.join(args)}", flush=True)
+        commands[name] = (args, log)
         output = None
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
@@ -344,14 +353,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(Ctrl-C stops everything)\n",
             flush=True,
         )
+        restarts: list[float] = []
         while True:
-            for name, proc in children:
-                if proc.poll() is not None:
+            for number, (name, proc) in enumerate(list(children)):
+                if proc.poll() is None:
+                    continue
+                recent = [t for t in restarts if t > time.monotonic() - RESTART_WINDOW]
+                if name in RESTARTABLE and len(recent) < MAX_RESTARTS:
+                    # A worker or beat can exit when the broker drops (e.g. Redis
+                    # restarted); the database holds every migration's state, so a
+                    # new one simply carries on.
                     print(
-                        f"[run] {name} exited with {proc.returncode}; stopping.",
+                        f"[run] {name} exited with {proc.returncode}; starting it again.",
                         flush=True,
                     )
-                    return proc.returncode or 1
+                    restarts = [*recent, time.monotonic()]
+                    children.pop(number)
+                    start(name, *commands[name])
+                    break
+                print(
+                    f"[run] {name} exited with {proc.returncode}; stopping.",
+                    flush=True,
+                )
+                return proc.returncode or 1
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\n[run] stopping…", flush=True)
