@@ -3,4 +3,5 @@
 from hub.tasks.audit import *  # noqa: F403
 from hub.tasks.invitations import *  # noqa: F403
 from hub.tasks.migration import *  # noqa: F403
+from hub.tasks.notifications import *  # noqa: F403
 from hub.tasks.sync import *  # noqa: F403

@@ -11,6 +11,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from partnerhub.env import (
@@ -313,6 +314,49 @@ PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
     "PARTNERHUB_DEMO_ACCOUNTS", True
 )
 
+# Notifications (hub/services/notifications.py): when a migration completes, fails
+# or needs customer action, its operator and PARTNERHUB_NOTIFY_EMAILS get an email,
+# and the optional incoming webhook (Teams or Slack) a message; beat looks for such
+# endings every PARTNERHUB_NOTIFY_EVERY_SECONDS and sends a weekly digest of what
+# renews or expires in the next 30 days. Workers send them, never a web request.
+# https://docs.djangoproject.com/en/5.2/topics/email/
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if PARTNER_CENTER_MODE == "sandbox"
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL", False)
+# A mail server that does not answer must not hold a worker for long.
+EMAIL_TIMEOUT = env_float("DJANGO_EMAIL_TIMEOUT_SECONDS", 10.0)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "partnerhub@localhost")
+PARTNERHUB_NOTIFY_EMAILS = env_list("PARTNERHUB_NOTIFY_EMAILS")
+PARTNERHUB_NOTIFY_WEBHOOK_URL = env_str("PARTNERHUB_NOTIFY_WEBHOOK_URL").strip()
+if PARTNERHUB_NOTIFY_WEBHOOK_URL and not PARTNERHUB_NOTIFY_WEBHOOK_URL.startswith(
+    ("https://", "http://")
+):
+    raise ImproperlyConfigured(
+        "PARTNERHUB_NOTIFY_WEBHOOK_URL must be an http(s) URL (a Teams or Slack "
+        "incoming webhook)."
+    )
+PARTNERHUB_NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env_float(
+    "PARTNERHUB_NOTIFY_WEBHOOK_TIMEOUT_SECONDS", 10.0
+)
+PARTNERHUB_NOTIFY_EVERY_SECONDS = env_float("PARTNERHUB_NOTIFY_EVERY_SECONDS", 30.0)
+# Endings older than this when notifications are first switched on are not sent.
+PARTNERHUB_NOTIFY_LOOKBACK_HOURS = env_int(
+    "PARTNERHUB_NOTIFY_LOOKBACK_HOURS", 24, minimum=1
+)
+# Links in notifications start with this (e.g. https://partnerhub.example.com).
+PARTNERHUB_BASE_URL = env_str("PARTNERHUB_BASE_URL", "http://127.0.0.1:8000").rstrip(
+    "/"
+)
+
 # Records are redacted as they are created, whatever handler receives them.
 LOGGING_CONFIG = "partnerhub.logging.configure_logging"
 # Error reports (DEBUG pages, mailed reports) mask secrets in traceback variables too.
@@ -370,5 +414,13 @@ CELERY_BEAT_SCHEDULE = {
     "close-stale-pending-writes": {
         "task": "hub.tasks.close_stale_pending_writes",
         "schedule": 3600.0,
+    },
+    "notify-migration-endings": {
+        "task": "hub.tasks.notify_migration_endings",
+        "schedule": PARTNERHUB_NOTIFY_EVERY_SECONDS,
+    },
+    "weekly-renewal-digest": {
+        "task": "hub.tasks.send_weekly_digest",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }
