@@ -55,6 +55,8 @@ class StartItem:
     target: TargetChoice
     quantity: int
     retire_mode: str
+    # The path it walks (`hub.workflow.registry.PATHS`): buy unless chosen.
+    path: str = Migration.BUY
 
 
 def _audit(
@@ -134,7 +136,15 @@ def _create(
     assert offer is not None  # the plan form refuses unbound targets
     items = [i for i in choice.items if i is not None]
     term, cycle = item.plan.default_term
-    earlier = item.plan.reusable(offer.offer_id)
+    path = item.path
+    problem = item.plan.path_problem(choice, path)
+    if problem:
+        raise MigrationNotAllowed(problem)
+    moving = path != Migration.BUY
+    # Microsoft's own paths buy nothing, so there is no purchase to take over.
+    earlier = None if moving else item.plan.reusable(offer.offer_id)
+    # A transition converts every seat of the old subscription.
+    quantity = sub.quantity if path == registry.TRANSITION else item.quantity
     reuse: dict[str, Any] = {}
     if earlier is not None:
         # Its purchase is (or may be) active and billed: take it over, buy nothing.
@@ -157,10 +167,11 @@ def _create(
         target_offer_name=choice.name,
         target_sku_id=offer.entra_sku_id,
         retire_mode=item.retire_mode,
+        path=path,
         created_by=actor if getattr(actor, "pk", None) else None,
         **(
             {
-                "quantity": item.quantity,
+                "quantity": quantity,
                 "term_duration": term if choice.is_modern else "",
                 "billing_cycle": cycle,
             }
@@ -173,7 +184,9 @@ def _create(
             migration=migration,
             position=position,
             catalogue_id=target.key,
-            catalog_item_id=target.catalog_item_id,
+            # Microsoft's paths use the catalogue item Partner Center named.
+            catalog_item_id=(item.plan.eligible_item(choice, path) if moving else "")
+            or target.catalog_item_id,
             name=target.name,
             sku_id=target.entra_sku_id or getattr(bought.get(target.key), "sku_id", ""),
             new_subscription_id=getattr(
@@ -195,6 +208,11 @@ def _create(
         RetireMode.SUSPEND: "suspend it now",
         RetireMode.CANCEL: "cancel it for a refund",
     }.get(RetireMode(item.retire_mode), "let it expire at its end date")
+    if moving:
+        retire = {
+            registry.TRANSITION: "by transition, nothing bought",
+            registry.SCHEDULED: "changes at renewal, nothing bought",
+        }.get(path, path)
     reused = ""
     if earlier is not None:
         reused = (
@@ -215,6 +233,7 @@ def _create(
         targets=[t.key for t in items],
         quantity=migration.quantity,
         retire_mode=item.retire_mode,
+        path=path,
         users=len(item.plan.users),
         reused_from=earlier.pk if earlier is not None else None,
     )

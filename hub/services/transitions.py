@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.utils import timezone
 
 from hub.models import Customer, Subscription
-from hub.workflow.catalogue import catalogue_index
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import PartnerCenterError
 from partner_center.models import TransitionEligibility
@@ -26,6 +27,16 @@ logger = logging.getLogger(__name__)
 
 IMMEDIATE = "immediate"
 SCHEDULED = "scheduled"
+# One catalogue index per sync run (each run has its own client), not one per
+# customer: a run's query count stays a small constant per customer.
+_INDEXES: WeakKeyDictionary[PartnerCenterClient, CatalogueIndex] = WeakKeyDictionary()
+
+
+def _index_for(client: PartnerCenterClient) -> CatalogueIndex:
+    index = _INDEXES.get(client)
+    if index is None:
+        index = _INDEXES[client] = catalogue_index()
+    return index
 
 
 def _eligible(items: list[TransitionEligibility], *, transfer: bool) -> list[str]:
@@ -69,7 +80,7 @@ def transitions_refresh(*, customer: Customer, client: PartnerCenterClient) -> i
     was stored before and stops asking for this customer until the next sync:
     the plan then offers buy → move → retire. Return the rows written.
     """
-    index = catalogue_index()
+    index = _index_for(client)
     if not index.has_retired:
         return 0
     retired = Subscription.objects.filter(

@@ -75,6 +75,11 @@ class PlanItemForm(forms.Form):
     retire_mode = forms.ChoiceField(
         error_messages={"invalid_choice": "Choose how the old subscription ends."}
     )
+    # How it moves (the plan's paths, safest first); left out means buy.
+    path = forms.ChoiceField(
+        required=False,
+        error_messages={"invalid_choice": "Choose how the subscription moves."},
+    )
 
     def __init__(self, *args: Any, item: PlanItem, **kwargs: Any) -> None:
         default = item.default_target
@@ -85,6 +90,7 @@ class PlanItemForm(forms.Form):
                 "target": default.value if default else "",
                 "quantity": item.default_quantity,
                 "retire_mode": item.default_retire_mode,
+                "path": item.default_path,
             },
         )
         kwargs["prefix"] = item.key
@@ -99,6 +105,9 @@ class PlanItemForm(forms.Form):
             for c in item.choices
         ]
         retire.choices = item.retire_choices
+        way = self.fields["path"]
+        assert isinstance(way, forms.ChoiceField)
+        way.choices = item.path_choices
 
     @property
     def included(self) -> bool:
@@ -115,6 +124,9 @@ class PlanItemForm(forms.Form):
         choice = item.choice(data.get("target") or "")
         if choice is not None and choice.problem:
             self.add_error("target", f"{choice.name}: {choice.problem}.")
+        problem = item.path_problem(choice, data.get("path") or Migration.BUY)
+        if problem:
+            self.add_error("path", problem)
         quantity = data.get("quantity")
         if quantity is not None:
             if quantity < item.minimum_quantity:
@@ -161,6 +173,7 @@ class PlanItemForm(forms.Form):
             target=choice,
             quantity=data["quantity"],
             retire_mode=data["retire_mode"],
+            path=data.get("path") or Migration.BUY,
         )
 
 

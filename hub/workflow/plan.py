@@ -26,8 +26,9 @@ from hub.models import (
     UserLicense,
     date_text,
 )
+from hub.models.catalog import catalogue_key
 from hub.workflow.catalogue import CatalogueItem, catalogue_index
-from hub.workflow.registry import stopped_at_text
+from hub.workflow.registry import SCHEDULED, TRANSITION, stopped_at_text
 from hub.workflow.wording import usage_location_problem
 
 # Subscription statuses a migration can start from: the licences still exist.
@@ -194,6 +195,102 @@ class PlanItem:
         cycle = (sub.billing_cycle or "monthly").lower()
         return term, cycle
 
+    def eligible_item(self, choice: TargetChoice | None, path: str) -> str:
+        """Return the catalogue item Partner Center named for `path` to `choice`.
+
+        From the eligibilities the worker's sync stored: "" unless the source is
+        an active new-commerce subscription and `choice` is one SKU Partner
+        Center allows on that path (a transition now with licence transfer; a
+        change at renewal, which an immediate target also allows).
+        """
+        sub = self.subscription
+        if choice is None or len(choice.items) != 1 or choice.offer is None:
+            return ""
+        if not (sub.is_nce and sub.is_active):
+            return ""
+        stored = sub.transition_targets or {}
+        kinds = ["immediate"] if path == TRANSITION else ["scheduled", "immediate"]
+        if path == SCHEDULED and sub.ends_on is None:
+            return ""
+        for kind in kinds:
+            for item in stored.get(kind) or []:
+                if catalogue_key(str(item)) == choice.offer.key:
+                    return str(item)
+        return ""
+
+    def paths_for(self, choice: TargetChoice | None) -> list[tuple[str, str]]:
+        """Return how this subscription can move to `choice`, safest first.
+
+        Microsoft's own paths carry the users along and buy nothing: a
+        transition now, or a change at renewal; buy → move → retire is always
+        possible. Each comes with what it means, in plain words.
+        """
+        sub = self.subscription
+        name = choice.name if choice is not None else "the new SKU"
+        found: list[tuple[str, str]] = []
+        if self.eligible_item(choice, TRANSITION):
+            found.append(
+                (
+                    TRANSITION,
+                    f"Transition now: Partner Center converts the {sub.quantity} "
+                    f"seats to {name} and moves the users' licences itself. "
+                    "PartnerHub then moves anyone it leaves behind and reads every "
+                    "user back. Nothing is bought; the old subscription ends with "
+                    "the transition.",
+                )
+            )
+        if self.eligible_item(choice, SCHEDULED):
+            end = sub.ends_on
+            when = f"on {date_text(end)}" if end else "at its renewal"
+            found.append(
+                (
+                    SCHEDULED,
+                    f"Change at renewal {when}: it renews as {name}, so no overlap "
+                    "is billed and nothing changes until then. PartnerHub then "
+                    "moves anyone left behind and reads every user back.",
+                )
+            )
+        found.append(
+            (
+                Migration.BUY,
+                f"Buy {name} now, move every user's licence, then end the old "
+                "subscription as chosen below (both are billed until then).",
+            )
+        )
+        return found
+
+    @property
+    def path_choices(self) -> list[tuple[str, str]]:
+        """Return every path some target allows, the default target's first."""
+        found = dict(self.paths_for(self.default_target))
+        for choice in self.choices:
+            for path, text in self.paths_for(choice):
+                found.setdefault(path, text)
+        order = [TRANSITION, SCHEDULED, Migration.BUY]
+        return sorted(found.items(), key=lambda pair: order.index(pair[0]))
+
+    @property
+    def default_path(self) -> str:
+        """Return the safest path of the default target."""
+        return self.paths_for(self.default_target)[0][0]
+
+    def path_problem(self, choice: TargetChoice | None, path: str) -> str:
+        """Return why `choice` cannot move by `path`, in plain words, or ""."""
+        if path in (p for p, _ in self.paths_for(choice)):
+            return ""
+        name = choice.name if choice is not None else "This target"
+        if path == TRANSITION:
+            return (
+                f"Partner Center offers no transition to {name} for this "
+                "subscription: choose buy."
+            )
+        if path == SCHEDULED:
+            return (
+                f"Partner Center offers no change to {name} at this subscription's "
+                "renewal: choose buy."
+            )
+        return "Choose how the subscription moves."
+
     def choice(self, value: str) -> TargetChoice | None:
         """Return the target choice posted as `value`, or None."""
         for choice in self.choices:
@@ -262,6 +359,8 @@ def reusable_purchases(
         Migration.objects.filter(
             source_subscription_id__in=pks,
             state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
+            # Only purchases: a transition or a scheduled change buys nothing.
+            path=Migration.BUY,
         )
         .filter(
             ~Q(order_id="")

@@ -15,9 +15,17 @@ from hub.workflow.steps import (
     preflight,
     provisioning,
     purchase,
+    renewal,
     retire,
+    schedule,
+    transition,
     verify,
 )
+
+# Microsoft's own paths, which carry the users along: a transition now, or a
+# change of SKU at the next renewal. Both end the old subscription themselves.
+TRANSITION = "transition"
+SCHEDULED = "scheduled"
 
 PATHS: dict[str, tuple[Step, ...]] = {
     Migration.BUY: (
@@ -28,6 +36,8 @@ PATHS: dict[str, tuple[Step, ...]] = {
         verify.STEP,
         retire.STEP,
     ),
+    TRANSITION: (transition.STEP, moves.STEP, verify.STEP),
+    SCHEDULED: (schedule.STEP, renewal.STEP, moves.STEP, verify.STEP),
 }
 
 STEPS: dict[str, Step] = {}
