@@ -31,6 +31,11 @@ _WRITE_WORDS: dict[str, tuple[str, str]] = {
     "suspend": ("Subscription suspended", "Subscription not suspended"),
     "expire": ("Auto-renew turned off", "Auto-renew not turned off"),
     "subscription": ("Subscription updated", "Subscription not updated"),
+    "cart": ("Cart prepared", "Cart not prepared"),
+    "cancel": ("Subscription cancelled", "Subscription not cancelled"),
+    "transition": ("Transition requested", "Transition not requested"),
+    "schedule": ("Change at renewal scheduled", "Change at renewal not scheduled"),
+    "auto_renew_on": ("Auto-renew turned on", "Auto-renew not turned on"),
 }
 
 
@@ -51,6 +56,12 @@ _OPERATION_KINDS = {
     "subscription_suspend": "suspend",
     "subscription_auto_renew_off": "expire",
     "subscription_patch": "subscription",
+    "cart_create": "cart",
+    "cart_update": "cart",
+    "subscription_cancel": "cancel",
+    "subscription_auto_renew_on": "auto_renew_on",
+    "transition": "transition",
+    "scheduled_change": "schedule",
 }
 
 

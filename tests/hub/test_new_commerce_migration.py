@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.models import AuditEvent, Subscription
+from hub.selectors.activity import customer_activity
 from hub.workflow.plan import migration_plan
 from tests.hub.migration_support import (
     catalogue,  # noqa: F401
@@ -61,6 +62,9 @@ def test_a_teams_unbundling_customer_moves_through_cart_and_checkout_to_two_lice
     )
     assert {"cart_create", "cart_checkout", "licence_update"} <= audited
     assert "subscription_suspend" not in audited
+    tenant = customer(PROSEWARE).tenant_id
+    words = [row.what for row in customer_activity(tenant_id=tenant)]
+    assert {"Cart prepared", "Order placed", "Auto-renew turned off"} <= set(words)
 
 
 def test_a_cancelled_migration_cancels_its_purchase_for_a_refund_inside_the_window(
@@ -101,10 +105,43 @@ def test_a_cancelled_migration_cancels_its_purchase_for_a_refund_inside_the_wind
         if s["id"].lower() in bought
     }
     assert set(statuses.values()) == {"deleted"}
-    assert AuditEvent.objects.filter(
-        action="migration.refunded", migration_id=migration.pk
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            action="migration.refunded", migration_id=migration.pk
+        ).count()
+        == 2
+    )
     page = client.get(f"/migrations/{migration.pk}/").content.decode()
     assert "Cancel the purchase for a refund" not in page
     # A second request finds nothing left to refund.
     assert refund_purchase(migration.pk) == 0
+
+
+def test_a_bundle_is_bought_on_a_term_every_target_sells() -> None:
+    from hub.workflow.catalogue import CatalogueItem
+    from hub.workflow.plan import TargetChoice
+
+    def sku(name: str, *terms: tuple[str, str]) -> CatalogueItem:
+        return CatalogueItem(
+            key=f"{name.upper()}:0001",
+            name=name,
+            entra_sku_id="",
+            is_modern=True,
+            is_available_for_purchase=True,
+            is_end_of_sale=False,
+            is_add_on=False,
+            minimum_quantity=1,
+            maximum_quantity=100,
+            terms=terms,
+        )
+
+    e3 = sku("E3 (no Teams)", ("P1M", "monthly"), ("P1Y", "monthly"), ("P1Y", "annual"))
+    teams = sku("Teams Enterprise", ("P1Y", "monthly"), ("P1Y", "annual"))
+    bundle = TargetChoice(names=[e3.name, teams.name], items=[e3, teams])
+
+    assert bundle.term_for(("P1M", "monthly")) == ("P1Y", "monthly")
+    assert bundle.term_for(("P1Y", "annual")) == ("P1Y", "annual")
+    assert TargetChoice(names=[e3.name], items=[e3]).term_for(("P1M", "monthly")) == (
+        "P1M",
+        "monthly",
+    )
