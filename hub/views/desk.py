@@ -67,10 +67,11 @@ class Gridline:
 
 
 def _nice_ceiling(value: int) -> int:
-    """Return a round number at least `value` (1, 2, 5, 10, 20, 50, …), at least 4."""
+    """Return a round even number at least `value` (4, 6, 10, 20, 40, 60, 100, …),
+    so the middle gridline is a whole number too."""
     step = 1
     while True:
-        for factor in (1, 2, 5):
+        for factor in (1, 2, 4, 6):
             if step * factor >= max(value, 4):
                 return step * factor
         step *= 10

@@ -22,7 +22,7 @@ from hub.models import (
     Subscription,
 )
 from hub.models.catalog import ProductSku
-from hub.selectors.desk import desk, desk_chart
+from hub.selectors.desk import ChartWeek, desk, desk_chart
 from hub.services.sync import sync_run
 from tests.factories import CustomerFactory, OfferFactory, SubscriptionFactory
 
@@ -468,3 +468,22 @@ def test_the_desk_shows_a_synced_sandbox_renewal_with_its_tenants_seat_use(
         0, min(sub["quantity"], sku.active_units - sku.consumed_units)
     )
     assert "in 12 days" in page.content.decode()
+
+
+def test_the_chart_scale_is_even_so_every_gridline_is_a_whole_number() -> None:
+    from hub.views.desk import chart_geometry
+
+    monday = timezone.now()
+    weeks = [
+        ChartWeek(start=monday + timedelta(weeks=i), renewals=i % 4, expirations=1)
+        for i in range(26)
+    ]
+
+    chart = chart_geometry(weeks)
+
+    assert [line.value for line in chart["grid"]] == [0, 2, 4]
+    tallest = max(chart["bars"], key=lambda b: b.week.total)
+    assert tallest.renew_height + tallest.expire_height == pytest.approx(
+        chart["base"] - chart["grid"][-1].y, abs=0.2
+    )
+    assert chart["renewals"] == sum(i % 4 for i in range(26))
