@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import logging
 
-QUIET_TASKS = frozenset({"hub.tasks.requeue_due_migrations"})
+# The notification scan runs every ~30 s too; failed sends log their own warning.
+QUIET_TASKS = frozenset(
+    {"hub.tasks.requeue_due_migrations", "hub.tasks.notify_migration_endings"}
+)
 
 
 class QuietRoutineTasks(logging.Filter):

@@ -5,6 +5,7 @@ migration and is tried again later."""
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 import threading
 from collections.abc import Iterator
@@ -306,3 +307,26 @@ def test_the_weekly_digest_lists_what_renews_or_expires_in_30_days_once_a_week(
     assert "Northwind — Project Plan 3" in body
     assert "Monthly roll-over" not in body and "Next quarter" not in body
     assert notify[0].to == [TEAM]
+
+
+def test_the_scan_every_30_seconds_stays_out_of_the_info_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from celery import beat
+
+    with caplog.at_level(logging.INFO):
+        beat.logger.info(
+            "Scheduler: Sending due task %s (%s)",
+            "notify-migration-endings",
+            "hub.tasks.notify_migration_endings",
+        )
+        beat.logger.info(
+            "Scheduler: Sending due task %s (%s)",
+            "weekly-renewal-digest",
+            "hub.tasks.send_weekly_digest",
+        )
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "Scheduler: Sending due task weekly-renewal-digest "
+        "(hub.tasks.send_weekly_digest)"
+    ]
