@@ -7,5 +7,5 @@ class HubConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from hub import signals  # noqa: F401
+        from hub import checks, signals  # noqa: F401  (registers the system checks)
         from hub.workflow import registry  # noqa: F401  (registers the step states)

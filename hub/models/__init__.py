@@ -37,10 +37,11 @@ from hub.models.partner import (
     clip,
     clip_int,
     date_text,
-    is_foreign_partner,
+    indirect_reseller,
     normalise_guid,
     normalise_offer_id,
 )
+from hub.models.secrets import StoredSecret
 from hub.models.writes import PendingWrite, pending_write_open, pending_write_settle
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "RetireMode",
     "SkuMapping",
     "SkuMappingTarget",
+    "StoredSecret",
     "SubscribedSku",
     "Subscription",
     "SyncRun",
@@ -76,7 +78,7 @@ __all__ = [
     "clip",
     "clip_int",
     "date_text",
-    "is_foreign_partner",
+    "indirect_reseller",
     "normalise_guid",
     "normalise_offer_id",
     "pending_write_open",

@@ -108,11 +108,16 @@ def catalog_ids(item: pc.Subscription) -> tuple[str, str, str]:
     )
 
 
-def is_foreign_partner(partner_id: str) -> bool:
-    """Return True if a subscription's partnerId names another partner or channel."""
+def indirect_reseller(partner_id: str) -> str:
+    """Return the indirect reseller of record a partnerId names ("" if it is ours).
+
+    A subscription's partnerId is the MPN id of its indirect reseller of record
+    (partner-center-api.md §3.2), never a sign that another partner owns it:
+    another partner's or channel's subscriptions are not listed at all.
+    """
     value = normalise_guid(partner_id)
     own = {normalise_guid(p) for p in settings.PARTNER_CENTER_OWN_PARTNER_IDS}
-    return bool(value) and value not in own
+    return "" if not value or value in own else value
 
 
 class Customer(models.Model):
@@ -122,6 +127,9 @@ class Customer(models.Model):
     company_name = models.CharField(max_length=255, db_index=True)
     domain = models.CharField(max_length=255, db_index=True, blank=True)
     relationship_to_partner = models.CharField(max_length=64, blank=True)
+    # What the partner's GDAP access lacks, when Partner Center refused to list
+    # the customer's users (403, code 2032): e.g. "License Administrator or …".
+    gdap_missing = models.CharField(max_length=255, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -359,9 +367,9 @@ class Subscription(models.Model):
         return self.offer_id
 
     @property
-    def is_foreign(self) -> bool:
-        """Return True if its partnerId names another partner or channel."""
-        return is_foreign_partner(self.partner_id)
+    def reseller_of_record(self) -> str:
+        """Return the MPN id of its indirect reseller of record ("" if sold by us)."""
+        return indirect_reseller(self.partner_id)
 
     @property
     def display_name(self) -> str:

@@ -37,6 +37,7 @@ from hub.selectors.desk import (
     desk_suspended_subscriptions,
 )
 from hub.workflow.catalogue import CatalogueIndex, catalogue_index
+from hub.workflow.channels import other_channel_licences
 
 SORT_NAME = "name"
 SORT_EXPIRY = "expiry"
@@ -252,8 +253,8 @@ def _tag_subscriptions(customer: Customer, retired: CatalogueIndex) -> None:
 def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
     """Return the customer with everything its page shows, or None.
 
-    The customer carries `subscription_rows` (with `is_retired`, `is_foreign`),
-    `sku_rows`, `user_rows` (with `license_rows`, each with `is_retired`) and
+    The customer carries `subscription_rows` (with `is_retired`), `sku_rows`
+    (with `other_channel_units`: bought through another channel), `user_rows` (with `license_rows`, each with `is_retired`) and
     `users_without_location`.
     """
     customer = (
@@ -278,8 +279,11 @@ def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
     for sub in subs:
         sub.is_retired = retired.is_retired(sub)  # type: ignore[attr-defined]
     skus = list(customer.subscribed_skus.all())
+    elsewhere = {o.sku_id: o.units for o in other_channel_licences(subs, skus)}
     for sku in skus:
         sku.is_retired = sku.sku_id in retired_skus  # type: ignore[attr-defined]
+        sku.other_channel_units = elsewhere.get(sku.sku_id, 0)  # type: ignore[attr-defined]
+    customer.other_channel_units = sum(elsewhere.values())  # type: ignore[attr-defined]
     users = list(customer.users.all())
     for user in users:
         licenses = list(user.licenses.all())

@@ -27,7 +27,7 @@ from hub.models import (
 from hub.models.audit import audit_record
 from hub.workflow import registry
 from hub.workflow.enqueue import enqueue_advance, enqueue_customer_sync, send_on_commit
-from hub.workflow.plan import PlanItem, TargetChoice
+from hub.workflow.plan import PlanItem, TargetChoice, gdap_problem
 from hub.workflow.refund import refundable_targets
 from hub.workflow.wording import cancellation_summary
 
@@ -94,6 +94,9 @@ def migration_start(
     """
     if not items:
         raise MigrationNotAllowed("Choose at least one subscription to migrate.")
+    if customer.gdap_missing:
+        # Refused before anything is bought: no licence could be moved.
+        raise MigrationNotAllowed(gdap_problem(customer))
     batch_id = uuid.uuid4()
     names = [item.plan.subscription.display_name for item in items]
     try:
@@ -168,6 +171,8 @@ def _create(
         target_sku_id=offer.entra_sku_id,
         retire_mode=item.retire_mode,
         path=path,
+        # Shown once it completes: licences of this SKU bought elsewhere remain.
+        customer_action=item.plan.customer_instruction,
         created_by=actor if getattr(actor, "pk", None) else None,
         **(
             {

@@ -56,10 +56,13 @@ from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import (
     AuthError,
+    GdapAccessDenied,
     MalformedResponse,
+    MfaRequired,
     NotFound,
     PartnerCenterError,
     PermanentError,
+    RefreshTokenExpired,
     Throttled,
     TransientError,
 )
@@ -215,6 +218,9 @@ class _Snapshot:
     subscribed_skus: list[pc.SubscribedSku] | None
     users: list[pc.CustomerUser] | None
     licenses: dict[str, list[pc.License]] | None
+    # What GDAP access lacks when the users were refused (users then stay as
+    # they were); None when the users were not asked for.
+    gdap_missing: str | None = None
 
 
 @dataclass
@@ -341,6 +347,8 @@ def _plain_error(exc: BaseException, what: str) -> str:
         )
     if isinstance(exc, TransientError):
         return f"Partner Center did not answer for {what}: {exc.message}"
+    if isinstance(exc, MfaRequired | RefreshTokenExpired):
+        return f"Reading {what} failed: {exc.message}"
     if isinstance(exc, AuthError):
         return f"Partner Center rejected PartnerHub's credentials for {what}."
     if isinstance(exc, PartnerCenterError):
@@ -680,9 +688,13 @@ def _fetch_snapshot(*, customer: Customer, client: PartnerCenterClient) -> _Snap
         # Users, licences and seat counts are App+User only.
         return _Snapshot(subscriptions, None, None, None)
     skus = client.list_subscribed_skus(tenant)
-    users = list(client.iter_users(tenant))
-    licenses = {user.id: client.get_user_licenses(tenant, user.id) for user in users}
-    return _Snapshot(subscriptions, skus, users, licenses)
+    try:
+        users = list(client.iter_users(tenant))
+        licenses = {u.id: client.get_user_licenses(tenant, u.id) for u in users}
+    except GdapAccessDenied as exc:
+        # A GDAP refusal on users must not lose the subscriptions (2032).
+        return _Snapshot(subscriptions, skus, None, None, exc.missing_permission)
+    return _Snapshot(subscriptions, skus, users, licenses, gdap_missing="")
 
 
 def _referenced_by_migrations(pks: list[int]) -> set[int]:
@@ -697,6 +709,10 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
     """Write the differences between `snapshot` and the database; return rows."""
     written = 0
     now = timezone.now()
+    missing = None if snapshot.gdap_missing is None else snapshot.gdap_missing[:255]
+    if missing is not None and missing != customer.gdap_missing:
+        customer.gdap_missing = missing
+        written += Customer.objects.filter(pk=customer.pk).update(gdap_missing=missing)
 
     ids = [normalise_guid(item.id) for item in snapshot.subscriptions]
     current_subs = {

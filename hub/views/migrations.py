@@ -254,15 +254,19 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
             except MigrationAlreadyRunning as exc:
                 messages.error(request, str(exc))
                 return redirect(back)
-            count = len(started)
-            what = "1 subscription" if count == 1 else f"{count} subscriptions"
-            messages.success(
-                request,
-                f"Migration started for {customer.company_name}: {what}. It runs "
-                "in the background; its progress shows here.",
-            )
-            detail = reverse("customer_detail", args=[customer.tenant_id])
-            return redirect(f"{detail}#migration-panel")
+            except MigrationNotAllowed as exc:
+                # e.g. GDAP access lacks the roles licence moves need.
+                errors.append(str(exc))
+            else:
+                count = len(started)
+                what = "1 subscription" if count == 1 else f"{count} subscriptions"
+                messages.success(
+                    request,
+                    f"Migration started for {customer.company_name}: {what}. It "
+                    "runs in the background; its progress shows here.",
+                )
+                detail = reverse("customer_detail", args=[customer.tenant_id])
+                return redirect(f"{detail}#migration-panel")
         else:
             errors.append("Some choices need attention; see below.")
     return render(

@@ -28,6 +28,11 @@ from hub.models import (
 )
 from hub.models.catalog import catalogue_key
 from hub.workflow.catalogue import CatalogueItem, catalogue_index
+from hub.workflow.channels import (
+    OtherChannelLicences,
+    other_channel_instruction,
+    other_channel_licences,
+)
 from hub.workflow.registry import SCHEDULED, TRANSITION, stopped_at_text
 from hub.workflow.wording import usage_location_problem
 
@@ -99,7 +104,8 @@ class PlanItem:
     source_sku_id: str
     choices: list[TargetChoice]
     users: list[CustomerUser]
-    foreign: bool
+    # Licences of the source SKU the customer bought through another channel.
+    other_channel: list[OtherChannelLicences] = field(default_factory=list)
     # Cancelled or failed migrations of this subscription that bought something.
     bought_before: list[Migration] = field(default_factory=list)
 
@@ -303,14 +309,15 @@ class PlanItem:
         """Return what the operator should know before starting (plain words)."""
         notes: list[str] = []
         sub = self.subscription
-        if self.foreign:
+        if sub.customer.gdap_missing:
+            notes.append(gdap_problem(sub.customer))
+        if sub.reseller_of_record:
             notes.append(
-                f"{sub.display_name} was bought through another partner or channel "
-                f"(partner {sub.partner_id}). PartnerHub will buy the new subscription "
-                "and move the users, but will not touch the old one: "
-                f"{sub.customer.company_name} must cancel it through the partner or "
-                "channel it was bought from."
+                f"Sold through indirect reseller {sub.reseller_of_record}: the new "
+                "subscription is bought with the same reseller of record."
             )
+        if self.other_channel:
+            notes.append(self.customer_instruction)
         if not self.source_sku_id:
             notes.append(
                 "PartnerHub cannot tell which licence this subscription grants "
@@ -326,6 +333,26 @@ class PlanItem:
         if missing:
             notes.append(usage_location_problem(missing, bought=False))
         return notes
+
+    @property
+    def customer_instruction(self) -> str:
+        """Return what the customer must do about this SKU's other-channel licences."""
+        if not self.other_channel:
+            return ""
+        return other_channel_instruction(
+            self.subscription.customer.company_name, self.other_channel
+        )
+
+
+def gdap_problem(customer: Customer) -> str:
+    """Return the plan's words for a customer whose GDAP access lacks a role."""
+    return (
+        f"Partner Center refused to list {customer.company_name}'s users: the "
+        f"partner's granular admin (GDAP) access lacks {customer.gdap_missing}. "
+        "Licences cannot be read or moved, so this migration cannot start until "
+        "the customer approves a GDAP relationship granting License Administrator "
+        "or User Administrator and the next sync reads the users."
+    )
 
 
 def reuse_text(earlier: Migration) -> str:
@@ -402,6 +429,17 @@ class Plan:
     customer: Customer
     items: list[PlanItem]
     skipped: list[SkippedSubscription]
+    # Licences the customer holds beyond this partner's subscriptions.
+    other_channels: list[OtherChannelLicences] = field(default_factory=list)
+
+    @property
+    def customer_instruction(self) -> str:
+        """Return what the customer must do about licences bought elsewhere."""
+        if not self.other_channels:
+            return ""
+        return other_channel_instruction(
+            self.customer.company_name, self.other_channels
+        )
 
 
 def _users_holding(customer: Customer, sku_ids: set[str]) -> dict[str, list[Any]]:
@@ -467,6 +505,10 @@ def migration_plan(*, customer: Customer) -> Plan:
         offer.entra_sku_id for _, _, offer in candidates if offer and offer.entra_sku_id
     }
     holders = _users_holding(customer, sku_ids)
+    elsewhere = other_channel_licences(
+        Subscription.objects.filter(customer=customer),
+        customer.subscribed_skus.all(),
+    )
     bought = reusable_purchases(sub for sub, _, _ in candidates)
     for sub, mapping, offer in candidates:
         sku = offer.entra_sku_id if offer else ""
@@ -486,8 +528,12 @@ def migration_plan(*, customer: Customer) -> Plan:
                 source_sku_id=sku,
                 choices=choices,
                 users=list(holders.get(sku, [])) if sku else [],
-                foreign=sub.is_foreign,
+                other_channel=[
+                    o for o in elsewhere if sku and o.sku_id.lower() == sku.lower()
+                ],
                 bought_before=bought.get(sub.pk, []),
             )
         )
-    return Plan(customer=customer, items=items, skipped=skipped)
+    return Plan(
+        customer=customer, items=items, skipped=skipped, other_channels=elsewhere
+    )

@@ -307,9 +307,51 @@ PARTNER_CENTER_RATE_LIMIT_PER_MINUTE = env_int(
 PARTNER_CENTER_TIMEOUT_SECONDS = env_float("PARTNER_CENTER_TIMEOUT_SECONDS", 30.0)
 PARTNER_CENTER_COUNTRY = env_str("PARTNER_CENTER_COUNTRY", "US")
 PARTNER_CENTER_LOCALE = env_str("PARTNER_CENTER_LOCALE", "en-US")
-# MPN ids under which this reseller sells; a subscription whose partnerId is set to
-# anything else belongs to another partner or channel and is never changed.
-PARTNER_CENTER_OWN_PARTNER_IDS = env_list("PARTNER_CENTER_OWN_PARTNER_IDS", ["4847383"])
+# MPN ids under which this partner itself sells (the sandbox's by default; none
+# in live mode). A subscription's partnerId is its indirect reseller of record,
+# never a sign that another partner owns it: only a refused change (403/20002)
+# says that. A partnerId outside these ids is carried over to the replacement as
+# its partnerIdOnRecord.
+PARTNER_CENTER_OWN_PARTNER_IDS = env_list(
+    "PARTNER_CENTER_OWN_PARTNER_IDS",
+    ["4847383"] if PARTNER_CENTER_MODE == "sandbox" else [],
+)
+# An indirect provider's default reseller of record: set as partnerIdOnRecord on
+# orders and carts whose source subscription names no indirect reseller.
+PARTNER_CENTER_INDIRECT_RESELLER_ID = env_str(
+    "PARTNER_CENTER_INDIRECT_RESELLER_ID"
+).strip()
+
+
+def _dev_secrets_key(path: Path) -> str:
+    """Return the development Fernet key stored at `path`, generating it once."""
+    import base64
+    import os
+
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    draft.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+    draft.chmod(0o600)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+# Fernet key(s) that encrypt secrets PartnerHub keeps in the database (the rotated
+# app+user refresh token). Comma-separated: the first encrypts, every one decrypts
+# (key rotation). Production requires it; development generates var/secrets-key.
+# https://cryptography.io/en/latest/fernet/
+PARTNERHUB_SECRETS_KEY = env_str("PARTNERHUB_SECRETS_KEY") or _dev_secrets_key(
+    VAR_DIR / "secrets-key"
+)
 PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
     "PARTNERHUB_DEMO_ACCOUNTS", True
 )

@@ -21,6 +21,16 @@ if len(env_str("PARTNERHUB_AUDIT_KEY")) < 32:
         "outside the database; it keys the audit chain."
     )
 
+# The key that encrypts the stored refresh token must come from the environment:
+# a generated development key would sit on the same disk as the database.
+if not env_str("PARTNERHUB_SECRETS_KEY"):
+    raise ImproperlyConfigured(
+        "Set PARTNERHUB_SECRETS_KEY to a Fernet key (e.g. `python -c 'from "
+        "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), "
+        "kept outside the database; it encrypts the stored Partner Center refresh "
+        "token."
+    )
+
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # Load balancers and container probes check health over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

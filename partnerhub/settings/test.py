@@ -85,6 +85,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PARTNERHUB_DEMO_ACCOUNTS = False
+# A fixed Fernet key (not secret), so worker processes started by tests decrypt
+# the refresh token the test process stored.
+PARTNERHUB_SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS1ub3Qtc2VjcmV0LTAxMjM="
 # A fixed key, so worker processes started by tests link the same chain.
 PARTNERHUB_AUDIT_KEY = "test-audit-key-not-secret-0123456789abcdef"
 # One file per test process; tests/conftest.py gives each test its own.

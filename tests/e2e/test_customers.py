@@ -146,7 +146,7 @@ def test_the_customer_page_flags_users_without_a_usage_location(
     screenshot(page, "customer-detail-usage-location")
 
 
-def test_another_partners_subscription_is_marked_in_the_browser(
+def test_a_subscriptions_reseller_of_record_is_shown_in_the_browser(
     page: Page, login: Login, viewer: Any, dump: dict[str, Any]
 ) -> None:
     northwind = next(
@@ -156,7 +156,7 @@ def test_another_partners_subscription_is_marked_in_the_browser(
 
     page.goto(f"/customers/{northwind['id']}/")
 
-    expect(page.locator("main")).to_contain_text("Another partner or channel")
+    expect(page.locator("main")).to_contain_text("Reseller 9988776")
 
 
 def test_an_operators_refresh_shows_that_a_sync_was_requested(

@@ -616,7 +616,7 @@ def test_the_customer_page_shows_header_subscriptions_seats_and_users(
     assert "1 user without a usage location" in html
 
 
-def test_another_partners_subscription_is_marked_on_the_customer_page(
+def test_a_subscriptions_reseller_of_record_is_shown_on_the_customer_page(
     client: Any, viewer: Any, db: Any
 ) -> None:
     sub = SubscriptionFactory(partner_id="9988776")
@@ -625,7 +625,8 @@ def test_another_partners_subscription_is_marked_on_the_customer_page(
 
     html = client.get(f"/customers/{sub.customer.tenant_id}/").content.decode()
 
-    assert html.count("Another partner or channel") == 1
+    assert html.count("Reseller 9988776") == 1
+    assert "Another partner or channel" not in html
     assert own.subscription_id in html
 
 

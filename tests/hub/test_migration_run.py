@@ -501,13 +501,16 @@ def test_users_without_usage_location_stop_the_purchase_before_anything_is_bough
         assert drive(migration).state == "completed"
 
 
-def test_a_foreign_subscription_ends_in_customer_action_and_is_never_patched(
+def test_a_subscription_partner_center_refuses_to_change_ends_in_customer_action(
     synced: Any, sandbox: Any, operator: Any
 ) -> None:
+    # Its partnerId is only the reseller of record; the refused PATCH (403/20002)
+    # is what says another partner owns it.
     [migration] = start(NORTHWIND, operator)
     migration = drive(migration)
 
     assert migration.state == "needs_customer_action"
+    assert migration.error_code == "20002"
     end = migration.source_subscription.commitment_end_date
     assert migration.customer_action == (
         "Northwind Traders must cancel Dynamics CRM Online Basic through the partner "
@@ -517,13 +520,13 @@ def test_a_foreign_subscription_ends_in_customer_action_and_is_never_patched(
     [card] = migration_cards([migration])
     assert card.timeline[-1].status == "action"
     dump = sandbox.state()
-    assert requests(dump, "PATCH") == []
+    assert {r["status"] for r in requests(dump, "PATCH")} == {403}
     assert set(migration.license_moves.values_list("status", flat=True)) == {"moved"}
     old = _sandbox_sub(dump, migration.source_subscription.subscription_id)
     assert old["status"] == "active"
 
 
-def test_a_subscription_found_foreign_at_retire_time_is_not_patched(
+def test_a_subscription_sold_elsewhere_by_retire_time_is_left_to_the_customer(
     synced: Any, sandbox: Any, operator: Any
 ) -> None:
     [migration] = start(CONTOSO, operator)
@@ -535,7 +538,7 @@ def test_a_subscription_found_foreign_at_retire_time_is_not_patched(
     migration = drive(migration)
     assert migration.state == "needs_customer_action"
     assert "Contoso Ltd must cancel" in migration.customer_action
-    assert requests(sandbox.state(), "PATCH") == []
+    assert {r["status"] for r in requests(sandbox.state(), "PATCH")} == {403}
 
 
 def test_expire_mode_turns_auto_renew_off_and_leaves_the_old_one_active(

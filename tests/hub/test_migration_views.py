@@ -115,16 +115,13 @@ def test_the_plan_shows_target_quantity_users_and_how_the_old_one_ends(
     assert v1_request_count(sandbox) == before
 
 
-def test_the_plan_says_a_foreign_subscription_must_be_cancelled_by_the_customer(
+def test_the_plan_shows_the_reseller_of_record_and_no_foreign_warning(
     synced: Any, sandbox: Any, client: Client, operator: Any
 ) -> None:
     client.force_login(operator)
     page = client.get(plan_url(NORTHWIND)).content.decode()
-    assert "bought through another partner or channel" in page
-    assert (
-        "Northwind Traders must cancel it through the partner or channel it was "
-        "bought from" in page
-    )
+    assert "Sold through indirect reseller 9988776" in page
+    assert "bought through another partner or channel" not in page
 
 
 def test_the_plan_warns_about_users_without_a_usage_location(

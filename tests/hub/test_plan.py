@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from hub.models import Subscription
+from hub.models import SubscribedSku, Subscription
 from hub.selectors.migrations import (
     customer_panel,
     migration_cards,
@@ -52,6 +52,8 @@ def test_the_quantity_is_never_below_the_users_to_move(synced: Any) -> None:
     Subscription.objects.filter(
         customer=customer(CONTOSO), offer_name="Dynamics AX Enterprise"
     ).update(quantity=10)
+    # The tenant agrees: no licence of it was bought through another channel.
+    SubscribedSku.objects.filter(customer=customer(CONTOSO)).update(active_units=10)
     [item] = migration_plan(customer=customer(CONTOSO)).items
     assert item.default_quantity == 12
     assert item.warnings == [
@@ -107,15 +109,16 @@ def test_an_already_suspended_source_is_left_as_it_is_and_said_so(
     assert card.timeline[-1].detail == "Already suspended before the migration."
 
 
-def test_a_foreign_subscription_is_planned_with_the_customers_part_spelled_out(
+def test_another_partners_id_on_a_subscription_does_not_change_the_plan(
     synced: Any,
 ) -> None:
+    # partnerId is the reseller of record: only a refused change says "not ours".
     [item] = migration_plan(customer=customer(NORTHWIND)).items
-    assert item.foreign
-    assert (
-        "Northwind Traders must cancel it through the partner or channel"
-        in (item.warnings[0])
-    )
+    assert item.subscription.reseller_of_record == "9988776"
+    assert item.warnings == [
+        "Sold through indirect reseller 9988776: the new subscription is bought "
+        "with the same reseller of record."
+    ]
 
 
 def test_subscriptions_being_or_already_migrated_are_left_out(

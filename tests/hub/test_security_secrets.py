@@ -28,6 +28,7 @@ FORBIDDEN = [
     (SANDBOX_TOKEN, "a bearer token"),
     (re.compile(r"(?i)bearer\s+\S"), "a bearer token"),
     (re.compile(r"(?i)authorization['\"]?\s*[:=]"), "the Authorization header"),
+    (re.compile(r"sbx-refresh\.[0-9a-f]{8,}"), "a refresh token"),
 ]
 NOISY_LOGGERS = ("urllib3", "requests", "msal", "partner_center", "hub")
 
@@ -150,3 +151,49 @@ def test_a_rejected_secret_is_not_echoed_by_the_failure(
     everything = "\n".join([logs, audit_text(), pages, run.error])
     assert wrong not in everything
     assert not SANDBOX_TOKEN.search(everything)
+
+
+def database_text() -> str:
+    """Return every row of every table, as text."""
+    from django.apps import apps
+
+    rows = []
+    for model in apps.get_models():
+        for row in model.objects.all().values():
+            rows.append(str(row))
+    return "\n".join(rows)
+
+
+def test_the_stored_refresh_token_is_in_no_log_page_or_database_row(
+    sandbox: Any,
+    settings: Any,
+    everything_logged: None,
+    caplog: pytest.LogCaptureFixture,
+    capfd: Any,
+    operator: Any,
+    admin_user: Any,
+) -> None:
+    from hub.models.secrets import REFRESH_TOKEN_STORE, StoredSecret
+    from partner_center.config import clear_shared_clients
+
+    consent = "sbx-refresh.0123456789abcdef0123456789abcdef"
+    settings.PARTNER_CENTER_REFRESH_TOKEN = consent
+    clear_shared_clients()
+    try:
+        run = sync_run(requested_by=operator)
+        assert run.status == "succeeded", run.error
+        [migration] = start(CONTOSO, operator)
+        migration = drive(migration)
+        assert migration.state == "completed", migration.error_message
+    finally:
+        clear_shared_clients()
+    current = REFRESH_TOKEN_STORE.load()
+    assert current and current != consent  # it rotated, and the newest is stored
+    assert StoredSecret.objects.count() == 1
+
+    logs = log_text(caplog, capfd)
+    pages = pages_text({"admin": admin_user})
+    rows = database_text()
+    for text in (logs, audit_text(), pages, rows):
+        assert leaks(text) == []
+        assert consent not in text and current not in text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from hub.models import (
@@ -175,6 +176,7 @@ def run(ctx: StepContext) -> StepOutcome:
             ],
             request_id=str(m.purchase_request_id),
             billing_cycle=_legacy_cycle(m),
+            partner_id_on_record=reseller_of_record(m),
         )
     except (AgreementNotAccepted, GdapAccessDenied):
         # Refused until someone accepts or grants something; the runner says what.
@@ -192,6 +194,19 @@ def run(ctx: StepContext) -> StepOutcome:
         raise _refused(m, exc) from exc
     record_lines(ctx, [(normalise_guid(order.id), line) for line in order.line_items])
     return ADVANCE
+
+
+def reseller_of_record(m: Migration) -> str | None:
+    """Return the indirect reseller the new subscriptions are bought for, if any.
+
+    The source subscription's reseller of record carries over; else the
+    configured `PARTNER_CENTER_INDIRECT_RESELLER_ID` (an indirect provider's).
+    """
+    return (
+        m.source_subscription.reseller_of_record
+        or settings.PARTNER_CENTER_INDIRECT_RESELLER_ID
+        or None
+    )
 
 
 def _legacy_cycle(m: Migration) -> str:
@@ -214,7 +229,12 @@ def _checkout(ctx: StepContext, targets: list[MigrationTarget]) -> StepOutcome:
             for t in targets
         ]
         # Making a cart buys nothing, so it needs no reconcile of its own.
-        cart = ctx.client.create_cart(ctx.tenant, lines, request_id=uuid.uuid4())
+        cart = ctx.client.create_cart(
+            ctx.tenant,
+            lines,
+            request_id=uuid.uuid4(),
+            partner_id_on_record=reseller_of_record(m),
+        )
         for _, error in cart.line_errors:
             raise error.as_error()
         ctx.save(cart_id=normalise_guid(cart.id))

@@ -7,7 +7,7 @@ import uuid
 from django.utils import timezone
 
 from hub.models import LicenseMove, Migration, MigrationState, RetireMode, Subscription
-from hub.models.partner import date_text, is_foreign_partner
+from hub.models.partner import date_text
 from hub.workflow.events import settle_by_readback
 from hub.workflow.lease import StepContext
 from hub.workflow.outcomes import (
@@ -43,7 +43,7 @@ def customer_action_text(m: Migration) -> str:
 
 
 def run(ctx: StepContext) -> StepOutcome:
-    """Suspend the old subscription, or turn its auto-renew off; never a foreign one."""
+    """Suspend, cancel or let expire the old subscription; hand a refusal back."""
     m = ctx.migration
     not_moved = m.license_moves.exclude(status=LicenseMove.Status.MOVED).count()
     if not_moved:
@@ -53,15 +53,12 @@ def run(ctx: StepContext) -> StepOutcome:
             "the old subscription was left untouched."
         )
     source = m.source_subscription
-    if source.is_foreign:
-        raise CustomerActionNeeded(customer_action_text(m))
+    # Its partnerId is the indirect reseller of record, not a sign that it is not
+    # ours: only Partner Center refusing the change (403/20002, 404) says so.
     try:
         current = ctx.client.get_subscription(ctx.tenant, source.subscription_id)
     except (Forbidden, NotFound) as exc:
         raise CustomerActionNeeded(customer_action_text(m), *pc_error(exc)) from exc
-    if is_foreign_partner(current.partner_id or ""):
-        Subscription.upsert_from_pc(current, customer=m.customer)
-        raise CustomerActionNeeded(customer_action_text(m))
     was = (current.status or "").strip().lower()
     mode = effective_mode(m, current)
     if m.retire_request_id is not None:
