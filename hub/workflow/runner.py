@@ -291,9 +291,13 @@ def _transient(
             description,
         )
         return
-    # The service's own Retry-After (a 503's) wins over the grown backoff.
+    # The service's own Retry-After (a 503's) sets the first wait; a call that
+    # keeps failing backs off further, never sooner than it asked.
     asked = getattr(exc, "retry_after", None)
-    seconds = max(1.0, float(asked)) if asked is not None else backoff_seconds(attempts)
+    seconds = backoff_seconds(attempts)
+    if asked is not None:
+        asked_seconds = max(1.0, float(asked))
+        seconds = asked_seconds if attempts == 1 else max(asked_seconds, seconds)
     ctx.release(
         attempts=attempts,
         next_attempt_at=timezone.now() + timedelta(seconds=seconds),
