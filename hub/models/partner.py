@@ -546,18 +546,15 @@ class UserLicense(models.Model):
 class SyncRun(models.Model):
     """One pass over Partner Center; its counts become one audit event."""
 
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    PARTIAL = "partial"
-    FAILED = "failed"
-    STATUS_CHOICES = [
-        (RUNNING, "Running"),
-        (SUCCEEDED, "Succeeded"),
-        (PARTIAL, "Finished with errors"),
-        (FAILED, "Failed"),
-    ]
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with errors"
+        FAILED = "failed", "Failed"
 
-    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=RUNNING)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
     requested_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -321,7 +321,9 @@ def customer_running_sync(*, started_after: datetime) -> SyncRun | None:
     Older rows marked running were left by a killed worker; the next run closes them.
     """
     return (
-        SyncRun.objects.filter(status=SyncRun.RUNNING, started_at__gt=started_after)
+        SyncRun.objects.filter(
+            status=SyncRun.Status.RUNNING, started_at__gt=started_after
+        )
         .order_by("-started_at")
         .first()
     )

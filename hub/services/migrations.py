@@ -138,7 +138,7 @@ def _create(
     offer = choice.offer
     assert offer is not None  # the plan form refuses unbound targets
     items = [i for i in choice.items if i is not None]
-    term, cycle = item.plan.default_term
+    term, cycle = choice.term_for(item.plan.default_term)
     path = item.path
     problem = item.plan.path_problem(choice, path)
     if problem:

@@ -960,7 +960,7 @@ def sync_run(
         _sync_run_body(state=state, calls=calls, deadline=deadline)
     except Exception as exc:
         logger.exception("Sync run %s failed", run.pk)
-        run.status = SyncRun.FAILED
+        run.status = SyncRun.Status.FAILED
         if isinstance(exc, PartnerCenterError):
             reason = _plain_error(exc, state.stage)
         else:
@@ -971,7 +971,7 @@ def sync_run(
         run.error = "\n".join([*state.notes, reason])
     else:
         failed = run.customers_failed > 0 or bool(state.notes)
-        run.status = SyncRun.PARTIAL if failed else SyncRun.SUCCEEDED
+        run.status = SyncRun.Status.PARTIAL if failed else SyncRun.Status.SUCCEEDED
         run.error = "\n".join(state.notes)
     run.calls_made = calls.calls
     run.finished_at = timezone.now()
@@ -1096,7 +1096,7 @@ def _audit_run(*, run: SyncRun, state: _RunState, seconds: float) -> None:
     }
     if state.failed:
         counts["failed_customers"] = state.failed
-    if run.status == SyncRun.FAILED:
+    if run.status == SyncRun.Status.FAILED:
         action, outcome = "sync.failed", Outcome.FAILURE
         message = f"Sync failed: {run.error}"
     else:
@@ -1215,8 +1215,8 @@ def sync_close_interrupted_runs() -> int:
 
     Call it only while holding the sync lock, when no run can be in progress.
     """
-    return SyncRun.objects.filter(status=SyncRun.RUNNING).update(
-        status=SyncRun.FAILED,
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
         error="Interrupted: the process running this sync stopped before it finished.",
     )

@@ -39,6 +39,8 @@ from hub.workflow.wording import usage_location_problem
 # Subscription statuses a migration can start from: the licences still exist.
 MIGRATABLE_STATUSES = ("active", "suspended")
 ALREADY_SUSPENDED = "Already suspended — left as it is"
+# Terms to fall back on, in order, when a target does not sell the old one's.
+COMMON_TERMS = (("P1Y", "monthly"), ("P1Y", "annual"), ("P1M", "monthly"))
 
 
 @dataclass
@@ -77,6 +79,26 @@ class TargetChoice:
     @property
     def is_modern(self) -> bool:
         return any(item is not None and item.is_modern for item in self.items)
+
+    def term_for(self, preferred: tuple[str, str]) -> tuple[str, str]:
+        """Return the (term, billing cycle) to buy every SKU of this choice on.
+
+        The preferred one (the old subscription's) when every SKU sells it, else
+        the first common one of a year billed monthly, a year billed annually, a
+        month billed monthly. A SKU whose terms the catalogue does not list
+        accepts any.
+        """
+        sold = [
+            set(item.terms) for item in self.items if item is not None and item.terms
+        ]
+        for term in (preferred, *COMMON_TERMS):
+            if all(term in terms for terms in sold):
+                return term
+        return (
+            sorted(set.intersection(*sold))[0]
+            if sold and set.intersection(*sold)
+            else preferred
+        )
 
     @property
     def problem(self) -> str:
@@ -186,6 +208,24 @@ class PlanItem:
             (RetireMode.SUSPEND, "Suspend now"),
             (RetireMode.EXPIRE, f"Let it expire {ends}"),
         ]
+
+    @property
+    def retire_hint(self) -> str:
+        """Return, in plain words, what each way of ending the old one costs."""
+        sub = self.subscription
+        end = self.end_date
+        until = date_text(end) if end and end.year < 9999 else "its end date"
+        if sub.is_nce:
+            return (
+                "A new-commerce subscription is never suspended: suspended, it would "
+                "still be billed. Cancelling it inside its cancellation window refunds "
+                "the unused part; turning auto-renew off keeps it, billed, until "
+                f"{until}, then it ends."
+            )
+        return (
+            "Suspending stops it now; the rest of its term is not refunded. Letting "
+            f"it expire keeps it until {until}, then it ends."
+        )
 
     @property
     def default_retire_mode(self) -> str:
@@ -309,6 +349,15 @@ class PlanItem:
         """Return what the operator should know before starting (plain words)."""
         notes: list[str] = []
         sub = self.subscription
+        choice = self.default_target
+        if choice is not None and choice.is_modern:
+            preferred = self.default_term
+            term = choice.term_for(preferred)
+            if term != preferred:
+                notes.append(
+                    f"{choice.name} is not sold on the old subscription's term "
+                    f"({term_text(preferred)}): it is bought for {term_text(term)}."
+                )
         if sub.customer.gdap_missing:
             notes.append(gdap_problem(sub.customer))
         if sub.reseller_of_record:
@@ -353,6 +402,15 @@ def gdap_problem(customer: Customer) -> str:
         "the customer approves a GDAP relationship granting License Administrator "
         "or User Administrator and the next sync reads the users."
     )
+
+
+TERM_WORDS = {"P1M": "one month", "P1Y": "one year", "P3Y": "three years"}
+
+
+def term_text(term: tuple[str, str]) -> str:
+    """Return a (term, billing cycle) pair in words: "one year, billed monthly"."""
+    duration, cycle = term
+    return f"{TERM_WORDS.get(duration, duration)}, billed {cycle or 'monthly'}"
 
 
 def reuse_text(earlier: Migration) -> str:

@@ -42,7 +42,7 @@ def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterat
     """Sync the sandbox; slow it a little so the running migration can be seen."""
     settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
     run = sync_run()
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     sandbox.settings(latency_ms=60)
     yield sandbox
     sandbox.settings(latency_ms=0)  # the sandbox keeps settings across resets

@@ -35,7 +35,7 @@ def _row_names(page: Page) -> list[str]:
 def dump(sandbox: Any, transactional_db: Any) -> dict[str, Any]:
     """Sync the sandbox into the database; return its state dump."""
     run = sync_run()
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     return sandbox.state()
 
 

@@ -14,7 +14,7 @@ from hub.services.sync import sync_run
 def synced(sandbox: Any, db: Any) -> SyncRun:
     """Return the SyncRun of one full sync of the freshly reset sandbox."""
     run = sync_run()
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     return run
 
 

@@ -151,7 +151,7 @@ def test_a_sync_run_is_summarised_in_one_event_not_one_per_read(
 ) -> None:
     run = sync_run(requested_by=operator)
 
-    assert run.status == SyncRun.SUCCEEDED
+    assert run.status == SyncRun.Status.SUCCEEDED
     events = list(AuditEvent.objects.exclude(action="login"))
     assert [e.action for e in events] == ["sync.completed"]
     assert events[0].actor == "operator"

@@ -417,7 +417,7 @@ def test_the_list_shows_the_last_syncs_time_and_status(
     client: Any, viewer: Any, db: Any
 ) -> None:
     SyncRun.objects.create(
-        status=SyncRun.PARTIAL,
+        status=SyncRun.Status.PARTIAL,
         started_at=timezone.now() - timedelta(hours=2),
         finished_at=timezone.now() - timedelta(hours=2),
         customers_seen=200,
@@ -507,12 +507,12 @@ def test_the_sync_status_stops_polling_once_the_requested_run_finished(
     waiting = client.get("/sync/status/", {"since": since.isoformat()})
     assert 'hx-trigger="every 3s"' in waiting.content.decode()
 
-    run = SyncRun.objects.create(status=SyncRun.RUNNING, customers_seen=12)
+    run = SyncRun.objects.create(status=SyncRun.Status.RUNNING, customers_seen=12)
     running = client.get("/sync/status/", {"since": since.isoformat()})
     assert "Syncing…" in running.content.decode()
     assert 'hx-trigger="every 3s"' in running.content.decode()
 
-    run.status = SyncRun.SUCCEEDED
+    run.status = SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.save()
     done = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
@@ -538,7 +538,7 @@ def test_a_late_worker_clears_the_refresh_not_started_report(
 ) -> None:
     client.force_login(viewer)
     since = timezone.now() - timedelta(minutes=11)
-    SyncRun.objects.create(status=SyncRun.RUNNING, customers_seen=3)
+    SyncRun.objects.create(status=SyncRun.Status.RUNNING, customers_seen=3)
 
     html = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
 
@@ -552,7 +552,7 @@ def test_a_run_that_started_after_the_request_is_never_reported_as_not_started(
     """Even when the patience has elapsed and the run is the only one."""
     client.force_login(viewer)
     since = timezone.now() - timedelta(minutes=11)
-    SyncRun.objects.create(status=SyncRun.SUCCEEDED, finished_at=timezone.now())
+    SyncRun.objects.create(status=SyncRun.Status.SUCCEEDED, finished_at=timezone.now())
 
     html = client.get("/sync/status/", {"since": since.isoformat()}).content.decode()
 
@@ -752,7 +752,7 @@ def test_the_pages_match_the_synced_sandbox(
 def test_a_refresh_while_a_sync_runs_queues_nothing_and_follows_that_run(
     client: Any, operator: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    SyncRun.objects.create(status=SyncRun.RUNNING, customers_seen=200)
+    SyncRun.objects.create(status=SyncRun.Status.RUNNING, customers_seen=200)
     client.force_login(operator)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -770,7 +770,7 @@ def test_a_run_left_running_by_a_killed_worker_does_not_block_a_refresh(
     client: Any, operator: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     SyncRun.objects.create(
-        status=SyncRun.RUNNING, started_at=timezone.now() - timedelta(hours=3)
+        status=SyncRun.Status.RUNNING, started_at=timezone.now() - timedelta(hours=3)
     )
     client.force_login(operator)
 
@@ -784,7 +784,7 @@ def test_a_run_left_running_by_a_killed_worker_shows_as_interrupted(
     client: Any, viewer: Any, db: Any
 ) -> None:
     SyncRun.objects.create(
-        status=SyncRun.RUNNING, started_at=timezone.now() - timedelta(hours=3)
+        status=SyncRun.Status.RUNNING, started_at=timezone.now() - timedelta(hours=3)
     )
     client.force_login(viewer)
 

@@ -193,7 +193,7 @@ def test_an_invitation_is_accepted_by_the_sync_after_the_customer_accepts(
     sandbox.post(f"/_sandbox/invitations/{trey['id']}/accept", {})
     run = sync_run()
 
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     recorded.refresh_from_db()
     customer = Customer.objects.get(tenant_id=trey["id"])
     assert recorded.status == "accepted"
@@ -308,7 +308,7 @@ def test_a_failure_while_matching_never_fails_the_sync(sandbox: Any, db: Any) ->
 
     run = sync_run()
 
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert Customer.objects.count() == len(sandbox.state()["customers"])
     assert AuditEvent.objects.filter(action="sync.completed").count() == 1
 

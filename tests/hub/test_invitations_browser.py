@@ -78,7 +78,7 @@ def test_an_operator_fetches_the_link_records_an_invitation_and_sees_it_accepted
     in_chromium: Callable[[Scenario], None], sandbox: Any, operator: Any
 ) -> None:
     run = sync_run()
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     trey = pending_tenant(sandbox, seed.TREY_RESEARCH)
 
     def scenario(page: Page) -> None:

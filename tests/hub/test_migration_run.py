@@ -479,7 +479,10 @@ def test_users_without_usage_location_stop_the_purchase_before_anything_is_bough
         assert migration.state == "failed" and migration.stopped_step == "purchase"
         assert migration.error_message.startswith("Nothing was bought:")
         assert "no usage location" in migration.error_message
-        assert "Set their usage location in the Microsoft 365 admin center" in migration.error_message
+        assert (
+            "Set their usage location in the Microsoft 365 admin center"
+            in migration.error_message
+        )
         assert not migration.order_id and migration.purchase_request_id is None
         flagged = migration.license_moves.exclude(error_message="")
         assert flagged.exists()
@@ -495,7 +498,7 @@ def test_users_without_usage_location_stop_the_purchase_before_anything_is_bough
                 f"/_sandbox/customers/{_tenant(WIDE_WORLD)}/users/{user['id']}",
                 {"usageLocation": "US"},
             )
-    assert sync_run().status == SyncRun.SUCCEEDED
+    assert sync_run().status == SyncRun.Status.SUCCEEDED
     for migration in migrations:
         migration_retry(migration=migration, actor=operator)
         assert drive(migration).state == "completed"

@@ -111,7 +111,7 @@ def test_a_full_sync_and_migration_leave_no_secret_anywhere(
     admin_user: Any,
 ) -> None:
     run = sync_run(requested_by=operator)
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     [migration] = start(CONTOSO, operator)
     migration = drive(migration)
     assert migration.state == "completed", migration.error_message
@@ -142,7 +142,7 @@ def test_a_rejected_secret_is_not_echoed_by_the_failure(
 
     run = sync_run()
 
-    assert run.status == SyncRun.FAILED
+    assert run.status == SyncRun.Status.FAILED
     logs = log_text(caplog, capfd)
     client = Client()
     client.force_login(admin_user)

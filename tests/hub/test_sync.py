@@ -87,7 +87,7 @@ def test_a_full_sync_loads_every_customer_subscription_user_and_licence(
     assert dump["invitations"], "the seed should include pending invitations"
     run = sync_run()
 
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert run.customers_seen == len(dump["customers"]) == 12
     assert run.customers_failed == 0
     assert run.finished_at is not None
@@ -168,7 +168,7 @@ def test_a_second_run_writes_no_partner_center_data(sandbox: Any, db: Any) -> No
     with CaptureQueriesContext(connection) as captured:
         second = sync_run()
 
-    assert second.status == SyncRun.SUCCEEDED
+    assert second.status == SyncRun.Status.SUCCEEDED
     assert second.rows_written == 0
     assert second.customers_changed == 0
     writes = _writes(captured.captured_queries)
@@ -254,7 +254,7 @@ def test_an_unknown_status_is_stored_as_sent(sandbox: Any, db: Any) -> None:
 
     run = sync_run()
 
-    assert run.status == SyncRun.SUCCEEDED
+    assert run.status == SyncRun.Status.SUCCEEDED
     sub.refresh_from_db()
     assert sub.status == "quarantined"
     assert sub.label == "quarantined"
@@ -274,7 +274,7 @@ def test_a_malformed_answer_for_one_customer_records_its_error_and_the_rest_sync
 
     run = sync_run()
 
-    assert run.status == SyncRun.PARTIAL
+    assert run.status == SyncRun.Status.PARTIAL
     assert run.customers_failed == 1
     assert run.customers_seen == len(dump["customers"])
     customer = Customer.objects.get(tenant_id=broken["id"])
@@ -293,7 +293,7 @@ def test_a_malformed_answer_for_one_customer_records_its_error_and_the_rest_sync
     sandbox.clear_faults()
     healed = sync_run()
     customer.refresh_from_db()
-    assert healed.status == SyncRun.SUCCEEDED
+    assert healed.status == SyncRun.Status.SUCCEEDED
     assert customer.sync_error == ""
     assert customer.subscriptions.count() == sum(
         1 for s in dump["subscriptions"] if s["customerId"] == broken["id"]
@@ -348,7 +348,7 @@ def test_an_unreadable_customer_list_fails_the_run_with_one_event(
 
     run = sync_run()
 
-    assert run.status == SyncRun.FAILED
+    assert run.status == SyncRun.Status.FAILED
     assert "did not answer" in run.error
     assert [e.action for e in AuditEvent.objects.all()] == ["sync.failed"]
     assert Customer.objects.filter(pk=existing.pk).exists()
@@ -410,7 +410,7 @@ def test_a_short_429_is_waited_out_and_the_customer_still_syncs(
 
     run = sync_run()
 
-    assert run.status == SyncRun.SUCCEEDED
+    assert run.status == SyncRun.Status.SUCCEEDED
     assert Customer.objects.get(tenant_id=customer["id"]).sync_error == ""
     event = AuditEvent.objects.get(action="sync.completed")
     assert event.details["throttle_sleep_seconds"] >= 1
@@ -425,7 +425,7 @@ def test_a_long_retry_after_fails_that_customer_for_this_run_only(
 
     run = sync_run()
 
-    assert run.status == SyncRun.PARTIAL
+    assert run.status == SyncRun.Status.PARTIAL
     assert run.customers_failed == 1
     row = Customer.objects.get(tenant_id=customer["id"])
     assert "slow down" in row.sync_error
@@ -433,7 +433,7 @@ def test_a_long_retry_after_fails_that_customer_for_this_run_only(
 
     healed = sync_run()
     row.refresh_from_db()
-    assert healed.status == SyncRun.SUCCEEDED
+    assert healed.status == SyncRun.Status.SUCCEEDED
     assert row.sync_error == ""
 
 
@@ -442,10 +442,10 @@ def test_a_run_that_reaches_its_time_budget_leaves_the_rest_for_the_next(
 ) -> None:
     run = sync_run(time_budget=0)
 
-    assert run.status == SyncRun.PARTIAL
+    assert run.status == SyncRun.Status.PARTIAL
     assert "wait for the next sync" in run.error
     assert not Customer.objects.filter(synced_at__isnull=False).exists()
-    assert sync_run().status == SyncRun.SUCCEEDED
+    assert sync_run().status == SyncRun.Status.SUCCEEDED
 
 
 def test_the_task_does_not_start_while_another_sync_holds_the_lock(
@@ -466,15 +466,15 @@ def test_the_task_does_not_start_while_another_sync_holds_the_lock(
 def test_the_task_closes_runs_a_killed_worker_left_running(
     sandbox: Any, db: Any, operator: Any
 ) -> None:
-    orphan = SyncRun.objects.create(status=SyncRun.RUNNING)
+    orphan = SyncRun.objects.create(status=SyncRun.Status.RUNNING)
 
     run_id = sync_partner_center(requested_by_id=operator.pk)
 
     orphan.refresh_from_db()
-    assert orphan.status == SyncRun.FAILED
+    assert orphan.status == SyncRun.Status.FAILED
     assert "Interrupted" in orphan.error
     run = SyncRun.objects.get(pk=run_id)
-    assert run.status == SyncRun.SUCCEEDED
+    assert run.status == SyncRun.Status.SUCCEEDED
     assert run.requested_by == operator
     assert AuditEvent.objects.get(action="sync.completed").actor == "operator"
 

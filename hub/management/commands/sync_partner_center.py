@@ -43,5 +43,5 @@ class Command(BaseCommand):
         )
         if run.error:
             self.stdout.write(run.error)
-        if run.status == SyncRun.FAILED:
+        if run.status == SyncRun.Status.FAILED:
             raise CommandError("The sync failed.")
