@@ -1,0 +1,319 @@
+"""One customer's subscriptions, SKUs, users and licences: read, then stored."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.models import (
+    Customer,
+    CustomerUser,
+    Migration,
+    SubscribedSku,
+    Subscription,
+    UserLicense,
+    normalise_guid,
+)
+from hub.models.catalog import scheduled_sku_names
+from hub.services.sync.errors import DATA_ERRORS, SyncDataError, plain_error
+from hub.services.sync.upsert import column_int, column_text, sync_upsert
+from hub.services.transitions import transitions_refresh
+from partner_center import models as pc
+from partner_center.client import PartnerCenterClient
+from partner_center.errors import GdapAccessDenied, Throttled
+
+logger = logging.getLogger(__name__)
+
+
+SUBSCRIPTION_FIELDS = (
+    "customer_id",
+    "offer_id",
+    "offer_name",
+    "friendly_name",
+    "quantity",
+    "unit_type",
+    "status",
+    "auto_renew_enabled",
+    "creation_date",
+    "effective_start_date",
+    "commitment_end_date",
+    "billing_cycle",
+    "term_duration",
+    "partner_id",
+    "order_id",
+    "parent_subscription_id",
+    "suspended_by_partnerhub_at",
+    "product_type",
+    "product_id",
+    "sku_id",
+    "availability_id",
+    "cancellation_allowed_until",
+    "refundable_quantity",
+    "scheduled_product_id",
+    "scheduled_sku_id",
+    "scheduled_availability_id",
+    "scheduled_sku_name",
+    "scheduled_quantity",
+    "scheduled_term_duration",
+    "scheduled_billing_cycle",
+)
+SUBSCRIBED_SKU_FIELDS = (
+    "sku_part_number",
+    "name",
+    "target_type",
+    "capability_status",
+    "active_units",
+    "consumed_units",
+    "available_units",
+    "suspended_units",
+    "total_units",
+    "warning_units",
+)
+USER_FIELDS = ("user_principal_name", "display_name", "usage_location", "state")
+LICENSE_FIELDS = ("sku_name", "sku_part_number")
+
+
+@dataclass
+class CustomerSyncResult:
+    """What one customer's sync did."""
+
+    rows_written: int = 0
+    customer_changed: bool = False
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class _Snapshot:
+    subscriptions: list[pc.Subscription]
+    subscribed_skus: list[pc.SubscribedSku] | None
+    users: list[pc.CustomerUser] | None
+    licenses: dict[str, list[pc.License]] | None
+    # What GDAP access lacks when the users were refused (users then stay as
+    # they were); None when the users were not asked for.
+    gdap_missing: str | None = None
+
+
+def _fetch_snapshot(*, customer: Customer, client: PartnerCenterClient) -> _Snapshot:
+    tenant = str(customer.tenant_id)
+    subscriptions = client.list_subscriptions(tenant)
+    if client.user_tokens is None:
+        # Users, licences and seat counts are App+User only.
+        return _Snapshot(subscriptions, None, None, None)
+    skus = client.list_subscribed_skus(tenant)
+    try:
+        users = list(client.iter_users(tenant))
+        licenses = {u.id: client.get_user_licenses(tenant, u.id) for u in users}
+    except GdapAccessDenied as exc:
+        # A GDAP refusal on users must not lose the subscriptions (2032).
+        return _Snapshot(subscriptions, skus, None, None, exc.missing_permission)
+    return _Snapshot(subscriptions, skus, users, licenses, gdap_missing="")
+
+
+def _referenced_by_migrations(pks: list[int]) -> set[int]:
+    return set(
+        Migration.objects.filter(source_subscription_id__in=pks).values_list(
+            "source_subscription_id", flat=True
+        )
+    )
+
+
+def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
+    """Write the differences between `snapshot` and the database; return rows."""
+    written = 0
+    now = timezone.now()
+    missing = None if snapshot.gdap_missing is None else snapshot.gdap_missing[:255]
+    if missing is not None and missing != customer.gdap_missing:
+        customer.gdap_missing = missing
+        written += Customer.objects.filter(pk=customer.pk).update(gdap_missing=missing)
+
+    ids = [normalise_guid(item.id) for item in snapshot.subscriptions]
+    current_subs = {
+        s.subscription_id: s
+        for s in Subscription.objects.filter(customer=customer)
+        | Subscription.objects.filter(subscription_id__in=ids)
+    }
+    wanted_subs: dict[str, dict[str, Any]] = {}
+    sku_names = scheduled_sku_names(snapshot.subscriptions)
+    for item in snapshot.subscriptions:
+        values = Subscription.values_from_pc(
+            item,
+            customer_id=customer.pk,
+            current=current_subs.get(normalise_guid(item.id)),
+            sku_names=sku_names,
+        )
+        wanted_subs[values["subscription_id"]] = values
+    written += sync_upsert(
+        model=Subscription,
+        existing=current_subs,
+        wanted=wanted_subs,
+        fields=SUBSCRIPTION_FIELDS,
+        touch={"synced_at": now},
+        protected=_referenced_by_migrations,
+    )
+
+    if snapshot.subscribed_skus is not None:
+        wanted_skus: dict[str, dict[str, Any]] = {}
+        for sku in snapshot.subscribed_skus:
+            product = sku.product_sku
+            sku_id = normalise_guid(sku.sku_id) or (
+                product.sku_part_number if product else None
+            )
+            if not sku_id:
+                raise SyncDataError(
+                    "a subscribed SKU has neither an id nor a part number"
+                )
+            wanted_skus[str(sku_id)] = {
+                "customer_id": customer.pk,
+                "sku_id": column_text(sku_id, SubscribedSku, "sku_id"),
+                "sku_part_number": column_text(
+                    product.sku_part_number if product else "",
+                    SubscribedSku,
+                    "sku_part_number",
+                ),
+                "name": column_text(
+                    product.name if product else "", SubscribedSku, "name"
+                ),
+                "target_type": column_text(
+                    product.target_type if product else "", SubscribedSku, "target_type"
+                ),
+                "capability_status": column_text(
+                    sku.capability_status, SubscribedSku, "capability_status"
+                ),
+                "active_units": column_int(sku.active_units),
+                "consumed_units": column_int(sku.consumed_units),
+                "available_units": column_int(sku.available_units),
+                "suspended_units": column_int(sku.suspended_units),
+                "total_units": column_int(sku.total_units),
+                "warning_units": column_int(sku.warning_units),
+            }
+        written += sync_upsert(
+            model=SubscribedSku,
+            existing={
+                s.sku_id: s for s in SubscribedSku.objects.filter(customer=customer)
+            },
+            wanted=wanted_skus,
+            fields=SUBSCRIBED_SKU_FIELDS,
+        )
+
+    if snapshot.users is not None:
+        wanted_users: dict[str, dict[str, Any]] = {}
+        for user in snapshot.users:
+            wanted_users[normalise_guid(user.id)] = {
+                "customer_id": customer.pk,
+                "user_id": column_text(
+                    normalise_guid(user.id), CustomerUser, "user_id"
+                ),
+                "user_principal_name": column_text(
+                    user.user_principal_name, CustomerUser, "user_principal_name"
+                ),
+                "display_name": column_text(
+                    user.display_name, CustomerUser, "display_name"
+                ),
+                "usage_location": column_text(
+                    user.usage_location, CustomerUser, "usage_location"
+                ),
+                "state": column_text(user.state, CustomerUser, "state"),
+            }
+        written += sync_upsert(
+            model=CustomerUser,
+            existing={
+                u.user_id: u for u in CustomerUser.objects.filter(customer=customer)
+            },
+            wanted=wanted_users,
+            fields=USER_FIELDS,
+        )
+
+    if snapshot.licenses is not None:
+        user_pks = dict(
+            CustomerUser.objects.filter(customer=customer).values_list("user_id", "pk")
+        )
+        wanted_licenses: dict[tuple[int, str], dict[str, Any]] = {}
+        for user_id, licenses in snapshot.licenses.items():
+            user_pk = user_pks.get(normalise_guid(user_id))
+            if user_pk is None:
+                continue
+            for lic in licenses:
+                product = lic.product_sku
+                sku_id = normalise_guid(lic.sku_id) or (
+                    product.sku_part_number if product else None
+                )
+                if not sku_id:
+                    raise SyncDataError("a user's licence has no skuId")
+                wanted_licenses[(user_pk, str(sku_id))] = {
+                    "user_id": user_pk,
+                    "sku_id": column_text(sku_id, UserLicense, "sku_id"),
+                    "sku_name": column_text(
+                        product.name if product else "", UserLicense, "sku_name"
+                    ),
+                    "sku_part_number": column_text(
+                        product.sku_part_number if product else "",
+                        UserLicense,
+                        "sku_part_number",
+                    ),
+                }
+        current_licenses = {
+            (lic.user_id, lic.sku_id): lic
+            for lic in UserLicense.objects.filter(user__customer=customer)
+        }
+        written += sync_upsert(
+            model=UserLicense,
+            existing=current_licenses,
+            wanted=wanted_licenses,
+            fields=LICENSE_FIELDS,
+        )
+    return written
+
+
+def sync_customer(
+    *, customer: Customer, client: PartnerCenterClient, stamp: bool = True
+) -> CustomerSyncResult:
+    """Load one customer's subscriptions, subscribed SKUs, users and licences.
+
+    Everything is read first, then written in one transaction, so a failure leaves
+    the last good data in place. On failure the customer's `sync_error` gets a
+    plain message; on success it is cleared and, if `stamp`, `synced_at` is set
+    (a full run stamps all its customers in bulk instead).
+
+    Raise Throttled if Partner Center asks to slow down: the caller decides
+    whether to wait or to give up on this customer for now.
+    """
+    what = f"{customer.company_name}'s data"
+    try:
+        snapshot = _fetch_snapshot(customer=customer, client=client)
+        with transaction.atomic():
+            written = _store_snapshot(customer=customer, snapshot=snapshot)
+        written += transitions_refresh(customer=customer, client=client)
+    except Throttled:
+        raise
+    except DATA_ERRORS as exc:
+        logger.warning("Sync of customer %s failed: %s", customer.tenant_id, exc)
+        message = plain_error(exc, what)
+        return CustomerSyncResult(
+            rows_written=record_customer_error(customer=customer, message=message),
+            error=message,
+        )
+    result = CustomerSyncResult(rows_written=written, customer_changed=written > 0)
+    if customer.sync_error:
+        result.customer_changed = True
+    if stamp:
+        now = timezone.now()
+        Customer.objects.filter(pk=customer.pk).update(synced_at=now, sync_error="")
+        customer.synced_at, customer.sync_error = now, ""
+    return result
+
+
+def record_customer_error(*, customer: Customer, message: str) -> int:
+    """Store the customer's sync error if it changed; return rows written."""
+    if customer.sync_error == message:
+        return 0
+    Customer.objects.filter(pk=customer.pk).update(sync_error=message)
+    customer.sync_error = message
+    return 1
