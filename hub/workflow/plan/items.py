@@ -1,119 +1,29 @@
-"""The plan: every retired-SKU subscription of a customer and how it would move.
-
-Nothing here calls Partner Center; the plan reads synced rows. The plan page shows
-it, and Start validates the operator's choices against it.
-"""
+"""The plan's rows: each retired-SKU subscription and how it would move, or why not."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from hub.models import (
     Customer,
     CustomerUser,
     Migration,
-    MigrationState,
     RetireMode,
     SkuMapping,
     Subscription,
-    UserLicense,
     date_text,
 )
 from hub.models.catalog import catalogue_key
-from hub.workflow.catalogue import CatalogueItem, catalogue_index
-from hub.workflow.channels import (
-    OtherChannelLicences,
-    other_channel_instruction,
-    other_channel_licences,
-)
-from hub.workflow.registry import SCHEDULED, TRANSITION, stopped_at_text
+from hub.workflow.catalogue import CatalogueItem
+from hub.workflow.channels import OtherChannelLicences, other_channel_instruction
+from hub.workflow.plan.choices import TargetChoice, term_text
+from hub.workflow.registry import SCHEDULED, TRANSITION
 from hub.workflow.wording import usage_location_problem
 
-# Subscription statuses a migration can start from: the licences still exist.
-MIGRATABLE_STATUSES = ("active", "suspended")
 ALREADY_SUSPENDED = "Already suspended — left as it is"
-# Terms to fall back on, in order, when a target does not sell the old one's.
-COMMON_TERMS = (("P1Y", "monthly"), ("P1Y", "annual"), ("P1M", "monthly"))
-
-
-@dataclass
-class TargetChoice:
-    """One alternative the mapping allows: the SKUs every user of it gets.
-
-    Most alternatives are one SKU; a one-to-many mapping (the Teams unbundling)
-    gives several, all bought together and all assigned to each user.
-    """
-
-    names: list[str]
-    items: list[CatalogueItem | None]
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return " + ".join(self.names)
-
-    @property
-    def offer(self) -> CatalogueItem | None:
-        """Return the first SKU's catalogue item (None while any is unbound)."""
-        if not self.items or any(item is None for item in self.items):
-            return None
-        return self.items[0]
-
-    @property
-    def offer_id(self) -> str:
-        offer = self.offer
-        return offer.offer_id if offer is not None else ""
-
-    @property
-    def value(self) -> str:
-        """Return the form value: the first catalogue id, or the name while unbound."""
-        return self.offer_id or f"name:{self.name}"
-
-    @property
-    def is_modern(self) -> bool:
-        return any(item is not None and item.is_modern for item in self.items)
-
-    def term_for(self, preferred: tuple[str, str]) -> tuple[str, str]:
-        """Return the (term, billing cycle) to buy every SKU of this choice on.
-
-        The preferred one (the old subscription's) when every SKU sells it, else
-        the first common one of a year billed monthly, a year billed annually, a
-        month billed monthly. A SKU whose terms the catalogue does not list
-        accepts any.
-        """
-        sold = [
-            set(item.terms) for item in self.items if item is not None and item.terms
-        ]
-        for term in (preferred, *COMMON_TERMS):
-            if all(term in terms for terms in sold):
-                return term
-        return (
-            sorted(set.intersection(*sold))[0]
-            if sold and set.intersection(*sold)
-            else preferred
-        )
-
-    @property
-    def problem(self) -> str:
-        for name, item, problem in zip(
-            self.names, self.items, self.problems, strict=False
-        ):
-            if item is None:
-                return (
-                    "not in the synced offer catalogue"
-                    if len(self.names) == 1
-                    else (f"{name}: not in the synced catalogue")
-                )
-            if problem:
-                return f"{name}: {problem}" if len(self.names) > 1 else problem
-        return ""
 
 
 @dataclass
@@ -404,15 +314,6 @@ def gdap_problem(customer: Customer) -> str:
     )
 
 
-TERM_WORDS = {"P1M": "one month", "P1Y": "one year", "P3Y": "three years"}
-
-
-def term_text(term: tuple[str, str]) -> str:
-    """Return a (term, billing cycle) pair in words: "one year, billed monthly"."""
-    duration, cycle = term
-    return f"{TERM_WORDS.get(duration, duration)}, billed {cycle or 'monthly'}"
-
-
 def reuse_text(earlier: Migration) -> str:
     """Return the plan's words for a purchase reused from an earlier migration."""
     if not earlier.bought:
@@ -426,47 +327,6 @@ def reuse_text(earlier: Migration) -> str:
         f"Reuses the {earlier.target_offer_name} subscription bought by migration "
         f"#{earlier.pk} ({earlier.quantity} seats): nothing new is bought for it."
     )
-
-
-def reusable_purchases(
-    subscriptions: Iterable[Subscription],
-) -> dict[int, list[Migration]]:
-    """Return, per source subscription pk, ended migrations whose purchase is unused.
-
-    A cancelled or failed migration that bought the new subscription left it active
-    and billed; one that sent its order but never saw the answer may have bought it.
-    A new migration of the same source to the same offer takes the purchase over
-    (its order, or its MS-RequestId and so its reference) instead of buying again.
-    Newest first; one already taken over is left out.
-    """
-    pks = [s.pk for s in subscriptions]
-    rows = list(
-        Migration.objects.filter(
-            source_subscription_id__in=pks,
-            state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
-            # Only purchases: a transition or a scheduled change buys nothing.
-            path=Migration.BUY,
-        )
-        .filter(
-            ~Q(order_id="")
-            | ~Q(new_subscription_id="")
-            | Q(purchase_request_id__isnull=False)
-        )
-        .order_by("-created_at", "-id")
-    )
-    if not rows:
-        return {}
-    holders: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for source, request_id, pk in Migration.objects.filter(
-        source_subscription_id__in=pks, purchase_request_id__isnull=False
-    ).values_list("source_subscription_id", "purchase_request_id", "pk"):
-        holders[(source, str(request_id))].append(pk)
-    found: dict[int, list[Migration]] = defaultdict(list)
-    for row in rows:
-        key = (row.source_subscription_id, str(row.purchase_request_id))
-        if not any(pk > row.pk for pk in holders[key]):
-            found[row.source_subscription_id].append(row)
-    return found
 
 
 @dataclass
@@ -498,100 +358,3 @@ class Plan:
         return other_channel_instruction(
             self.customer.company_name, self.other_channels
         )
-
-
-def _users_holding(customer: Customer, sku_ids: set[str]) -> dict[str, list[Any]]:
-    """Return, per skuId, the customer's users holding it (synced)."""
-    holders: dict[str, list[Any]] = defaultdict(list)
-    if not sku_ids:
-        return holders
-    licences = (
-        UserLicense.objects.filter(sku_id__in=sku_ids, user__customer=customer)
-        .select_related("user")
-        .order_by("user__display_name", "user__user_principal_name")
-    )
-    for licence in licences:
-        holders[licence.sku_id].append(licence.user)
-    return holders
-
-
-def migration_plan(*, customer: Customer) -> Plan:
-    """Return the plan preview for every retired-SKU subscription of a customer."""
-    index = catalogue_index()
-    retired = list(Subscription.objects.filter(index.retired_q(), customer=customer))
-    blocked = {
-        m.source_subscription_id: m
-        for m in Migration.objects.filter(source_subscription__in=retired).exclude(
-            state=MigrationState.CANCELLED
-        )
-    }
-    items: list[PlanItem] = []
-    skipped: list[SkippedSubscription] = []
-    candidates: list[tuple[Subscription, SkuMapping, CatalogueItem | None]] = []
-    for sub in sorted(retired, key=lambda s: (s.offer_name, s.subscription_id)):
-        sub.customer = customer
-        existing = blocked.get(sub.pk)
-        if existing is not None:
-            migrating = existing.is_open
-            if existing.state == MigrationState.FAILED:
-                reason = (
-                    f"Migration #{existing.pk} failed at {stopped_at_text(existing)}"
-                    " — open it to retry."
-                )
-                skipped.append(
-                    SkippedSubscription(sub, reason, migrating, failed=existing)
-                )
-                continue
-            reason = (
-                "Already migrating."
-                if migrating
-                else f"Already migrated ({existing.state_label.lower()})."
-            )
-            skipped.append(SkippedSubscription(sub, reason, migrating))
-            continue
-        if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
-            skipped.append(
-                SkippedSubscription(
-                    sub, f"Its status is {sub.status or 'unknown'}: nothing to move."
-                )
-            )
-            continue
-        mapping = index.mapping_for(sub.offer_id, sub.offer_name)
-        assert mapping is not None
-        candidates.append((sub, mapping, index.item(sub.offer_id, sub.offer_name)))
-    sku_ids = {
-        offer.entra_sku_id for _, _, offer in candidates if offer and offer.entra_sku_id
-    }
-    holders = _users_holding(customer, sku_ids)
-    elsewhere = other_channel_licences(
-        Subscription.objects.filter(customer=customer),
-        customer.subscribed_skus.all(),
-    )
-    bought = reusable_purchases(sub for sub, _, _ in candidates)
-    for sub, mapping, offer in candidates:
-        sku = offer.entra_sku_id if offer else ""
-        choices = [
-            TargetChoice(
-                names=[t.target_name for t in group],
-                items=[index.target_item(t) for t in group],
-                problems=[index.target_problem(t) for t in group],
-            )
-            for group in mapping.alternatives()
-        ]
-        items.append(
-            PlanItem(
-                subscription=sub,
-                mapping=mapping,
-                source_offer=offer,
-                source_sku_id=sku,
-                choices=choices,
-                users=list(holders.get(sku, [])) if sku else [],
-                other_channel=[
-                    o for o in elsewhere if sku and o.sku_id.lower() == sku.lower()
-                ],
-                bought_before=bought.get(sub.pk, []),
-            )
-        )
-    return Plan(
-        customer=customer, items=items, skipped=skipped, other_channels=elsewhere
-    )

@@ -1,0 +1,36 @@
+"""The plan: every retired-SKU subscription of a customer and how it would move.
+
+Nothing here calls Partner Center; the plan reads synced rows. The plan page shows
+it, and Start validates the operator's choices against it.
+"""
+
+from hub.workflow.plan.build import (
+    MIGRATABLE_STATUSES,
+    migration_plan,
+    reusable_purchases,
+)
+from hub.workflow.plan.choices import COMMON_TERMS, TERM_WORDS, TargetChoice, term_text
+from hub.workflow.plan.items import (
+    ALREADY_SUSPENDED,
+    Plan,
+    PlanItem,
+    SkippedSubscription,
+    gdap_problem,
+    reuse_text,
+)
+
+__all__ = [
+    "ALREADY_SUSPENDED",
+    "COMMON_TERMS",
+    "MIGRATABLE_STATUSES",
+    "TERM_WORDS",
+    "Plan",
+    "PlanItem",
+    "SkippedSubscription",
+    "TargetChoice",
+    "gdap_problem",
+    "migration_plan",
+    "reusable_purchases",
+    "reuse_text",
+    "term_text",
+]
