@@ -1,0 +1,31 @@
+"""Start, retry, resume and cancel migrations; re-queue the ones that are due.
+
+None of these call Partner Center: they change rows and enqueue the worker's task
+once the transaction has committed.
+"""
+
+from hub.services.migrations.actions import (
+    REFUND_TASK,
+    STALE_AFTER,
+    migration_cancel,
+    migration_refund,
+    migration_resume,
+    migration_retry,
+    migrations_requeue_due,
+)
+from hub.services.migrations.errors import MigrationAlreadyRunning, MigrationNotAllowed
+from hub.services.migrations.start import StartItem, migration_start
+
+__all__ = [
+    "REFUND_TASK",
+    "STALE_AFTER",
+    "MigrationAlreadyRunning",
+    "MigrationNotAllowed",
+    "StartItem",
+    "migration_cancel",
+    "migration_refund",
+    "migration_resume",
+    "migration_retry",
+    "migration_start",
+    "migrations_requeue_due",
+]
