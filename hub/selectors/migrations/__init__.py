@@ -1,0 +1,41 @@
+"""Read queries for migration pages: row summaries, panels, cards and the list."""
+
+from hub.selectors.migrations.pages import (
+    RESUMABLE_WAIT,
+    SHORT_WAIT,
+    STATE_TONES,
+    CustomerPanel,
+    MigrationCard,
+    MigrationSummary,
+    state_tone,
+)
+from hub.selectors.migrations.queries import (
+    customer_ids_of_migrations,
+    customer_migration_summaries,
+    customer_panel,
+    migration_card,
+    migration_cards,
+    migration_list,
+    migration_plan,
+    migration_state_counts,
+    with_user_counts,
+)
+
+__all__ = [
+    "RESUMABLE_WAIT",
+    "SHORT_WAIT",
+    "STATE_TONES",
+    "CustomerPanel",
+    "MigrationCard",
+    "MigrationSummary",
+    "customer_ids_of_migrations",
+    "customer_migration_summaries",
+    "customer_panel",
+    "migration_card",
+    "migration_cards",
+    "migration_list",
+    "migration_plan",
+    "migration_state_counts",
+    "state_tone",
+    "with_user_counts",
+]
