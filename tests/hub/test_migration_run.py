@@ -334,7 +334,9 @@ def test_transient_failures_back_off_and_fail_in_plain_words_after_the_cap(
 ) -> None:
     [migration] = start(CONTOSO, operator)
     migration = drive(migration, until=lambda m: m.state == "preflight")
-    sandbox.fault(method="GET", path=r"/subscribedskus$", action="503", count=None)
+    sandbox.fault(
+        method="GET", path=r"/subscribedskus$", action="503", count=None, retry_after=1
+    )
 
     waits = []
     for attempt in range(1, MAX_TRANSIENT_ATTEMPTS):
