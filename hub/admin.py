@@ -16,13 +16,14 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from hub.models import BIGINT_MAX, AuditEvent, AuditVerification
-from hub.roles import ADMIN, has_role
+from hub.roles import ADMIN, ROLES, has_role
 from hub.services.audit import audit_record, client_ip
 
 
@@ -120,8 +121,23 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+class OneRoleUserChangeForm(UserChangeForm):
+    """The admin's user form: at most one of the role groups, never several."""
+
+    def clean_groups(self) -> Any:
+        groups = self.cleaned_data.get("groups")
+        roles = [group.name for group in groups or [] if group.name in ROLES]
+        if len(roles) > 1:
+            raise ValidationError(
+                "A user has one role: choose viewer, operator or admin, not "
+                f"{' and '.join(roles)}. Users & roles sets it in one click."
+            )
+        return groups
+
+
 @admin.register(User)
 class PartnerHubUserAdmin(RoleAdmin, UserAdmin):
+    form = OneRoleUserChangeForm
     list_display = ("username", "email", "role_names", "is_active", "last_login")
     list_filter = ("is_active", "groups")
 

@@ -15,6 +15,7 @@ from hub.views import (
     invitations,
     migrations,
     settings_pages,
+    users,
 )
 
 urlpatterns: list[URLPattern] = [
@@ -26,4 +27,5 @@ urlpatterns: list[URLPattern] = [
     *catalog.urlpatterns,
     *audit.urlpatterns,
     *settings_pages.urlpatterns,
+    *users.urlpatterns,
 ]

@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from hub.models import Customer, SyncRun
+from hub.models import Customer, MigrationState, SyncRun
 from hub.roles import OPERATOR, VIEWER, role_required
 from hub.selectors.activity import customer_activity
 from hub.selectors.customers import (
@@ -449,7 +449,22 @@ def _panel_context(customer: Customer, panel: CustomerPanel) -> dict[str, Any]:
             "synced": _stamp(customer.synced_at),
         }
     )
-    return {"panel": panel, "panel_polling": polling, "panel_poll_query": query}
+    # A cancelled migration's subscription is migratable again: it is the card
+    # shown, not one "more" to migrate.
+    again = {
+        card.migration.source_subscription_id: card.migration.source_subscription
+        for card in panel.cards
+        if card.migration.state == MigrationState.CANCELLED
+    }
+    return {
+        "panel": panel,
+        "panel_polling": polling,
+        "panel_poll_query": query,
+        # The page's "Migration started" message goes once nothing runs.
+        "panel_running": bool(running),
+        "panel_more": max(panel.migratable_count - len(again), 0),
+        "panel_again": [sub.display_name for sub in again.values() if sub is not None],
+    }
 
 
 def _detail(tenant_id: UUID) -> Customer:

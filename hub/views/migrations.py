@@ -264,6 +264,8 @@ def migration_plan_page(request: HtmxRequest, tenant_id: UUID) -> HttpResponse:
                     request,
                     f"Migration started for {customer.company_name}: {what}. It "
                     "runs in the background; its progress shows here.",
+                    # The customer page drops it once the migration has ended.
+                    extra_tags="migration-started",
                 )
                 detail = reverse("customer_detail", args=[customer.tenant_id])
                 return redirect(f"{detail}#migration-panel")

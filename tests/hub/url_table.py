@@ -231,6 +231,20 @@ TABLE: dict[str, dict[str, Rule]] = {
         "POST": rule(LOGIN, 403, 403, 302),
     },
     "audit_verification_status": read_page(("after",), post=NOT_ALLOWED),
+    # Users & roles: admins only. Posts without a valid choice change nothing.
+    "user_list": {"GET": rule(LOGIN, 403, 403, 200), "POST": NOT_ALLOWED},
+    "user_add": {
+        "GET": rule(LOGIN, 403, 403, 405),
+        "POST": rule(LOGIN, 403, 403, 200, ("username", "email", "role", "password")),
+    },
+    "user_role": {
+        "GET": rule(LOGIN, 403, 403, 405),
+        "POST": rule(LOGIN, 403, 403, 302, ("role",)),
+    },
+    "user_active": {
+        "GET": rule(LOGIN, 403, 403, 405),
+        "POST": rule(LOGIN, 403, 403, 302, ("active",)),
+    },
     # Read-only: the values come from the environment.
     "settings_page": {"GET": rule(LOGIN, 403, 403, 200), "POST": NOT_ALLOWED},
     # The admin site.
