@@ -236,7 +236,7 @@ def _sync_context(*, since: datetime | None) -> dict[str, Any]:
     # worker: it is shown as interrupted, and the next run closes it.
     running = (
         latest is not None
-        and latest.status == SyncRun.RUNNING
+        and latest.status == SyncRun.Status.RUNNING
         and latest.started_at > timezone.now() - timedelta(seconds=SYNC_LOCK_SECONDS)
     )
     refreshed = since is not None and not (pending or running or stuck)

@@ -40,6 +40,7 @@ from hub.services.migrations import (
     MigrationNotAllowed,
     StartItem,
     migration_cancel,
+    migration_refund,
     migration_resume,
     migration_retry,
     migration_start,
@@ -123,7 +124,7 @@ class PlanItemForm(forms.Form):
         item = self.item
         choice = item.choice(data.get("target") or "")
         if choice is not None and choice.problem:
-            self.add_error("target", f"{choice.name}: {choice.problem}.")
+            self.add_error("target", f"{choice.name} is {choice.problem}.")
         problem = item.path_problem(choice, data.get("path") or Migration.BUY)
         if problem:
             self.add_error("path", problem)
@@ -397,6 +398,19 @@ def migration_cancel_view(request: HtmxRequest, pk: int) -> HttpResponse:
     return _operate(request, pk, migration_cancel, "")
 
 
+@require_POST
+@role_required(OPERATOR)
+def migration_refund_view(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Have a worker cancel what a stopped migration bought, for a refund."""
+    return _operate(
+        request,
+        pk,
+        migration_refund,
+        "Cancelling the purchase for a refund… the new subscriptions show "
+        "Cancelled once Partner Center confirms.",
+    )
+
+
 STATE_FILTERS: list[tuple[str, str]] = [
     ("", "All states"),
     ("running", "Running"),
@@ -503,6 +517,11 @@ urlpatterns: list[URLPattern] = [
     path("migrations/progress/", migration_progress, name="migration_progress"),
     path("migrations/<bigint:pk>/", migration_detail, name="migration_detail"),
     path("migrations/<bigint:pk>/retry/", migration_retry_view, name="migration_retry"),
+    path(
+        "migrations/<bigint:pk>/refund/",
+        migration_refund_view,
+        name="migration_refund",
+    ),
     path(
         "migrations/<bigint:pk>/resume/", migration_resume_view, name="migration_resume"
     ),

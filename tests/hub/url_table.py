@@ -169,6 +169,7 @@ TABLE: dict[str, dict[str, Rule]] = {
     "migration_retry": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_resume": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
+    "migration_refund": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     # Invitations: everyone reads; operators fetch the link, record and withdraw.
     "invitation_list": {
         "GET": rule(LOGIN, 200, 200, 200),
