@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import Migration, MigrationState, Subscription, SyncRun
+from hub.models import Migration, MigrationState, Subscription
 from hub.selectors.desk import desk_retired_index
 from hub.services.sync import sync_run
 
@@ -52,7 +52,7 @@ def desk_world(sandbox: Any, transactional_db: Any) -> dict[str, Any]:
         {"cancellationAllowedUntilDate": _iso(now + timedelta(hours=61))},
     )
     run = sync_run()
-    assert run.status == SyncRun.SUCCEEDED, run.error
+    assert run.status == "succeeded", run.error
     retired = list(
         Subscription.objects.filter(desk_retired_index().retired_q(), status="active")
         .select_related("customer")
