@@ -37,7 +37,9 @@ WINGTIP = "Wingtip Toys"
 RELECLOUD = "Relecloud"
 HUMONGOUS = "Humongous Insurance"
 # A new consent per run: the sandbox remembers how each refresh token was issued.
-CONSENT = f"sbx-refresh.{uuid.uuid4().hex}"
+def consent() -> str:
+    """Return a new consent's refresh token (a used one is rotated away)."""
+    return f"sbx-refresh.{uuid.uuid4().hex}"
 
 
 @pytest.fixture
@@ -85,7 +87,7 @@ def test_200_calls_across_worker_restarts_use_one_refresh_token_chain(
         )
         settings.PARTNER_CENTER_CLIENT_ID = "sandbox-app"
         settings.PARTNER_CENTER_CLIENT_SECRET = "sandbox-secret"
-        settings.PARTNER_CENTER_REFRESH_TOKEN = CONSENT
+        settings.PARTNER_CENTER_REFRESH_TOKEN = first = consent()
         with server.state.lock:
             tenant = next(iter(server.state.customers))
         for step in range(200):
@@ -110,7 +112,7 @@ def test_200_calls_across_worker_restarts_use_one_refresh_token_chain(
     row = StoredSecret.objects.get()
     assert "sbx-refresh." not in row.ciphertext
     stored = REFRESH_TOKEN_STORE.load()
-    assert stored and stored.startswith("sbx-refresh.") and stored != CONSENT
+    assert stored and stored.startswith("sbx-refresh.") and stored != first
 
 
 def test_an_mfa_refusal_shows_on_settings_and_app_only_work_goes_on(
@@ -144,7 +146,7 @@ def test_an_mfa_refusal_shows_on_settings_and_app_only_work_goes_on(
 def test_the_settings_page_shows_a_healthy_connection(
     synced: Any, settings: Any, admin_user: Any, fresh_clients: None
 ) -> None:
-    settings.PARTNER_CENTER_REFRESH_TOKEN = CONSENT
+    settings.PARTNER_CENTER_REFRESH_TOKEN = consent()
     sync_run()
     client = Client()
     client.force_login(admin_user)
