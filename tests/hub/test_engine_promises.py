@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -169,6 +170,12 @@ def test_a_new_migration_takes_over_an_unconfirmed_order_by_its_reference(
     assert event.outcome == "success" and "applied" in event.message
 
 
+def _forget_connections(app: Any) -> None:
+    """Make the Celery app connect afresh (its pools keep the last broker)."""
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def test_a_saved_step_survives_the_broker_being_down_and_beat_sends_it_later(
     synced: Any,
     sandbox: Any,
@@ -181,15 +188,19 @@ def test_a_saved_step_survives_the_broker_being_down_and_beat_sends_it_later(
     from hub.tasks.migration import migration_advance, requeue_due_migrations
 
     [migration] = start(CONTOSO, operator)
+    # An earlier test may have re-run the logging configuration, which disables
+    # loggers that already existed; this test reads what this one says.
+    logging.getLogger("hub.workflow.enqueue").disabled = False
+    caplog.set_level(logging.WARNING, logger="hub.workflow.enqueue")
     broker = current_app.conf.broker_url
     current_app.conf.broker_url = "redis://127.0.0.1:1/0"
-    current_app._pool = None
+    _forget_connections(current_app)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             state = migration_advance(migration.pk)  # the purchase, then a send
     finally:
         current_app.conf.broker_url = broker
-        current_app._pool = None
+        _forget_connections(current_app)
 
     migration.refresh_from_db()
     assert state == migration.state == "await_provisioning"
