@@ -145,3 +145,27 @@ def test_a_bundle_is_bought_on_a_term_every_target_sells() -> None:
         "P1M",
         "monthly",
     )
+
+
+def test_a_lost_checkout_answer_is_adopted_by_its_reference_not_bought_twice(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    [migration] = start(PROSEWARE, operator)
+    # The checkout is applied, but its answer never arrives.
+    sandbox.fault(method="POST", path=r"/checkout$", action="drop_response")
+
+    migration = drive(migration)
+
+    assert migration.state == "completed", migration.error_message
+    dump = sandbox.state()
+    applied = [w for w in dump["writes"] if w["path"].endswith("/checkout")]
+    assert len(applied) == 1
+    events = AuditEvent.objects.filter(
+        action="partner_center.write", pc_request_id=applied[0]["ms_request_id"]
+    )
+    assert [e.outcome for e in events] == ["success"]
+    assert AuditEvent.objects.filter(
+        action="migration.purchase_adopted", migration_id=migration.pk
+    ).exists()
+    # Two targets, each bought once.
+    assert len({t.new_subscription_id for t in migration.targets.all()}) == 2
