@@ -2,122 +2,42 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
-from typing import Any
-
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from hub.models.catalog import scheduled_sku_names
-from partner_center import models as pc
-
-SUSPENSION_DEPROVISION_DAYS = 120
-NCE_PRODUCT_TYPE = "OnlineServicesNCE"
-# Partner Center writes a far-future commitment end date (e.g. 9999-12-10) on a
-# subscription that has no end: shown as no end date, never "Expires on 9999".
-FAR_FUTURE_YEAR = 9999
-_TERM = re.compile(r"P(\d+)([DMY])")
-_CATALOG_PATH = re.compile(
-    r"/products/(?P<product>[^/?]+)(?:/skus/(?P<sku>[^/?]+))?"
-    r"(?:/availabilities/(?P<availability>[^/?]+))?",
-    re.I,
+from hub.models.pc_values import (
+    BIGINT_MAX,
+    NCE_PRODUCT_TYPE,
+    SUSPENSION_DEPROVISION_DAYS,
+    clip,
+    clip_int,
+    date_text,
+    indirect_reseller,
+    normalise_guid,
+    normalise_offer_id,
 )
-# PostgreSQL's bigint and integer ceilings: larger numbers from Partner Center are
-# clipped rather than failing a whole customer's sync.
-BIGINT_MAX = 2**63 - 1
-INT_MAX = 2**31 - 1
+from hub.models.subscription_rows import SubscriptionRows
+from hub.models.subscription_wording import SubscriptionWording
 
-
-def normalise_guid(value: str | None) -> str:
-    """Return a Partner Center GUID as stored: trimmed and lower case."""
-    return (value or "").strip().lower()
-
-
-def normalise_offer_id(value: str | None) -> str:
-    """Return an offer or catalogue id as stored: trimmed and upper case.
-
-    Legacy offer ids are documented as upper-case GUIDs, new-commerce ids as
-    upper-case `product:sku:availability` codes.
-    """
-    return (value or "").strip().upper()
-
-
-def clip(model: type[models.Model], name: str, value: Any) -> str:
-    """Return `value` as text that fits the column (NUL bytes dropped, "" for None)."""
-    if value is None:
-        return ""
-    text = str(value).replace("\x00", "")
-    limit = getattr(model._meta.get_field(name), "max_length", None)
-    return text[:limit] if limit else text
-
-
-def clip_int(value: Any, *, ceiling: int = INT_MAX) -> int:
-    """Return a whole number within the column's range (0 when missing)."""
-    if value is None:
-        return 0
-    number = int(value)
-    return max(-ceiling - 1, min(ceiling, number))
-
-
-def date_text(value: datetime) -> str:
-    """Return a date as the portal writes it: "Mar 5, 2027"."""
-    return f"{value:%b} {value.day}, {value:%Y}"
-
-
-def term_text(duration: str | None) -> str:
-    """Return an ISO-8601 term as the portal says it: "monthly", "1 year", "3 years".
-
-    An unusual value is returned as sent; a missing one as "".
-    """
-    value = (duration or "").strip().upper()
-    match = _TERM.fullmatch(value)
-    if match is None:
-        return value
-    number, unit = int(match.group(1)), match.group(2)
-    if unit == "M" and number == 1:
-        return "monthly"
-    word = {"D": "day", "M": "month", "Y": "year"}[unit]
-    return f"{number} {word}" + ("" if number == 1 else "s")
-
-
-def catalog_ids(item: pc.Subscription) -> tuple[str, str, str]:
-    """Return the (productId, skuId, availabilityId) of a new-commerce subscription.
-
-    From its `offerId` (`product:sku:availability`), else from its `links`
-    (`product`, `sku`, `availability`); ("", "", "") for a legacy one.
-    """
-    parts = item.catalog_parts
-    if parts is not None:
-        product, sku, availability = parts
-    else:
-        links = item.link_uris
-        product = sku = availability = ""
-        for name in ("availability", "sku", "product"):
-            match = _CATALOG_PATH.search(links.get(name, ""))
-            if match is not None:
-                product = match.group("product") or ""
-                sku = match.group("sku") or ""
-                availability = match.group("availability") or ""
-                break
-    return (
-        normalise_offer_id(product),
-        normalise_offer_id(sku),
-        normalise_offer_id(availability),
-    )
-
-
-def indirect_reseller(partner_id: str) -> str:
-    """Return the indirect reseller of record a partnerId names ("" if it is ours).
-
-    A subscription's partnerId is the MPN id of its indirect reseller of record
-    (partner-center-api.md §3.2), never a sign that another partner owns it:
-    another partner's or channel's subscriptions are not listed at all.
-    """
-    value = normalise_guid(partner_id)
-    own = {normalise_guid(p) for p in settings.PARTNER_CENTER_OWN_PARTNER_IDS}
-    return "" if not value or value in own else value
+# The helpers other modules import from here live in `hub.models.pc_values`.
+__all__ = [
+    "BIGINT_MAX",
+    "NCE_PRODUCT_TYPE",
+    "SUSPENSION_DEPROVISION_DAYS",
+    "Customer",
+    "CustomerUser",
+    "Offer",
+    "SubscribedSku",
+    "Subscription",
+    "SyncRun",
+    "UserLicense",
+    "clip",
+    "clip_int",
+    "date_text",
+    "indirect_reseller",
+    "normalise_guid",
+    "normalise_offer_id",
+]
 
 
 class Customer(models.Model):
@@ -171,7 +91,7 @@ class Offer(models.Model):
         return self.name
 
 
-class Subscription(models.Model):
+class Subscription(SubscriptionWording, SubscriptionRows):
     """A customer's subscription; `status` keeps whatever Partner Center sent."""
 
     ACTIVE = "active"
@@ -234,108 +154,6 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return self.display_name
 
-    @classmethod
-    def values_from_pc(
-        cls,
-        item: pc.Subscription,
-        *,
-        customer_id: int,
-        current: Subscription | None,
-        sku_names: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Return this table's columns for Partner Center's subscription `item`.
-
-        Ids are normalised, text clipped to the columns. `suspended_by_partnerhub_at`
-        is kept from `current` while the subscription stays suspended.
-        `sku_names` maps catalogue ids (`PRODUCT:SKU`) to titles, to name the SKU
-        of a scheduled change; without one the change is named by its ids.
-        """
-        status = clip(cls, "status", (item.status or "").strip().lower())
-        suspended_at = None
-        if current is not None and status.strip().lower() == cls.SUSPENDED:
-            suspended_at = current.suspended_by_partnerhub_at
-        product_id, sku_id, availability_id = catalog_ids(item)
-        kind = item.product_type
-        refundable = item.refundable_quantity
-        scheduled = item.scheduled_next_term_instructions
-        term = scheduled.product if scheduled is not None else None
-        next_product = normalise_offer_id(term.product_id if term else "")
-        next_sku = normalise_offer_id(term.sku_id if term else "")
-        next_key = f"{next_product}:{next_sku}" if next_product and next_sku else ""
-        next_name = (sku_names or {}).get(next_key, "") if next_key else ""
-        return {
-            "subscription_id": normalise_guid(item.id),
-            "customer_id": customer_id,
-            "offer_id": clip(cls, "offer_id", normalise_offer_id(item.offer_id)),
-            "offer_name": clip(cls, "offer_name", item.offer_name),
-            "friendly_name": clip(cls, "friendly_name", item.friendly_name),
-            "quantity": clip_int(item.quantity),
-            "unit_type": clip(cls, "unit_type", item.unit_type),
-            "status": status,
-            "auto_renew_enabled": bool(item.auto_renew_enabled),
-            "creation_date": item.creation_date,
-            "effective_start_date": item.effective_start_date,
-            "commitment_end_date": item.commitment_end_date
-            or item.commitment_end_date_time,
-            "billing_cycle": clip(cls, "billing_cycle", item.billing_cycle),
-            "term_duration": clip(cls, "term_duration", item.term_duration),
-            "partner_id": clip(cls, "partner_id", normalise_guid(item.partner_id)),
-            "order_id": clip(cls, "order_id", normalise_guid(item.order_id)),
-            "parent_subscription_id": normalise_guid(item.parent_subscription_id),
-            "suspended_by_partnerhub_at": suspended_at,
-            "product_type": clip(
-                cls, "product_type", (kind.id or kind.display_name) if kind else ""
-            ),
-            "product_id": clip(cls, "product_id", product_id),
-            "sku_id": clip(cls, "sku_id", sku_id),
-            "availability_id": clip(cls, "availability_id", availability_id),
-            "cancellation_allowed_until": item.cancellation_allowed_until_date,
-            "refundable_quantity": (
-                clip_int(refundable.total_quantity)
-                if refundable is not None and refundable.total_quantity is not None
-                else None
-            ),
-            "scheduled_product_id": clip(cls, "scheduled_product_id", next_product),
-            "scheduled_sku_id": clip(cls, "scheduled_sku_id", next_sku),
-            "scheduled_availability_id": clip(
-                cls,
-                "scheduled_availability_id",
-                normalise_offer_id(term.availability_id if term else ""),
-            ),
-            "scheduled_sku_name": clip(cls, "scheduled_sku_name", next_name),
-            "scheduled_quantity": (
-                clip_int(scheduled.quantity)
-                if scheduled is not None and scheduled.quantity is not None
-                else None
-            ),
-            "scheduled_term_duration": clip(
-                cls, "scheduled_term_duration", term.term_duration if term else ""
-            ),
-            "scheduled_billing_cycle": clip(
-                cls, "scheduled_billing_cycle", term.billing_cycle if term else ""
-            ),
-        }
-
-    @classmethod
-    def upsert_from_pc(
-        cls, item: pc.Subscription, *, customer: Customer
-    ) -> Subscription:
-        """Create or update the local copy of Partner Center's subscription `item`."""
-        current = cls.objects.filter(subscription_id=normalise_guid(item.id)).first()
-        values = cls.values_from_pc(
-            item,
-            customer_id=customer.pk,
-            current=current,
-            sku_names=scheduled_sku_names([item]),
-        )
-        if current is None:
-            return cls.objects.create(**values)
-        for name, value in values.items():
-            setattr(current, name, value)
-        current.synced_at = timezone.now()
-        current.save()
-        return current
-
     @property
     def is_active(self) -> bool:
         return self.status.strip().lower() == self.ACTIVE
@@ -374,97 +192,6 @@ class Subscription(models.Model):
     @property
     def display_name(self) -> str:
         return self.friendly_name or self.offer_name or self.offer_id
-
-    @property
-    def ends_on(self) -> datetime | None:
-        """Return the commitment end date; None when missing or far future."""
-        end = self.commitment_end_date
-        if end is None or end.year >= FAR_FUTURE_YEAR:
-            return None
-        return end
-
-    @property
-    def term(self) -> str:
-        """Return the term in the portal's words ("1 year", "monthly"), or ""."""
-        return term_text(self.term_duration)
-
-    @property
-    def scheduled_change_name(self) -> str:
-        """Return the SKU it changes to at renewal, if a change of SKU is scheduled."""
-        if not (self.scheduled_product_id and self.scheduled_sku_id):
-            return ""
-        same = (self.scheduled_product_id, self.scheduled_sku_id) == (
-            self.product_id,
-            self.sku_id,
-        )
-        if same:
-            return ""
-        return (
-            self.scheduled_sku_name
-            or f"{self.scheduled_product_id}:{self.scheduled_sku_id}"
-        )
-
-    @property
-    def deprovisioned_after(self) -> datetime | None:
-        """Return when a legacy subscription PartnerHub suspended is deprovisioned.
-
-        None for new commerce: suspending it keeps billing and deprovisions nothing.
-        """
-        if self.suspended_by_partnerhub_at is None or self.is_nce:
-            return None
-        return self.suspended_by_partnerhub_at + timedelta(
-            days=SUSPENSION_DEPROVISION_DAYS
-        )
-
-    @property
-    def cancellable_until(self) -> datetime | None:
-        """Return the end of an NCE subscription's open cancellation window, or None."""
-        until = self.cancellation_allowed_until
-        if until is None or not self.is_nce:
-            return None
-        if not (self.is_active or self.is_suspended) or until <= timezone.now():
-            return None
-        return until
-
-    @property
-    def cancellable_label(self) -> str:
-        """Return "Cancellable until <date>" inside the window, else ""."""
-        until = self.cancellable_until
-        return f"Cancellable until {date_text(until)}" if until else ""
-
-    @property
-    def label(self) -> str:
-        """Return the status as resellers know it from the Partner Center portal."""
-        status = (self.status or "").strip()
-        end = self.ends_on
-        if status.lower() == self.ACTIVE:
-            change = self.scheduled_change_name
-            if change and self.auto_renew_enabled and end is not None:
-                return f"Changes to {change} on {date_text(end)}"
-            if self.auto_renew_enabled:
-                text = f"Auto renews on {date_text(end)}" if end else "Auto renews"
-                return f"{text} · {self.term}" if self.term else text
-            if end is not None:
-                return f"Expires on {date_text(end)}"
-            return "Active · no end date"
-        if status.lower() == self.SUSPENDED:
-            after = self.deprovisioned_after
-            if after is not None:
-                return f"Suspended · deprovisioned after {date_text(after)}"
-            return "Suspended"
-        if status.lower() == self.DELETED:
-            return "Cancelled"
-        return status or "unknown"
-
-    @property
-    def label_tone(self) -> str:
-        """Return a CSS tone for the label: ok, warn, muted or bad."""
-        status = (self.status or "").lower()
-        if status == self.ACTIVE:
-            return "ok" if self.auto_renew_enabled or not self.ends_on else "warn"
-        if status in (self.SUSPENDED, self.DELETED):
-            return "muted"
-        return "bad"
 
 
 class SubscribedSku(models.Model):
