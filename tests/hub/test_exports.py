@@ -55,13 +55,13 @@ def test_the_customer_export_follows_the_lists_filter_and_defuses_formulas(
     SubscriptionFactory(customer=evil, term_duration="P1M")
     quiet = CustomerFactory(company_name="Quiet Ltd")
     SubscriptionFactory(
-        customer=quiet, term_duration="P1Y", commitment_end_date=now + timedelta(days=200)
+        customer=quiet,
+        term_duration="P1Y",
+        commitment_end_date=now + timedelta(days=200),
     )
     client.force_login(viewer)
 
-    text, rows = _download(
-        client, reverse("customer_export"), {"renews_within": "30"}
-    )
+    text, rows = _download(client, reverse("customer_export"), {"renews_within": "30"})
 
     assert {row["customer"] for row in rows} == {"'" + EVIL}
     assert len(rows) == 2
@@ -80,7 +80,9 @@ def test_the_customer_export_of_a_synced_sandbox_lists_every_subscription(
     _, rows = _download(client, reverse("customer_export"))
 
     exported = {row["subscription_id"] for row in rows if row["subscription_id"]}
-    assert exported == set(Subscription.objects.values_list("subscription_id", flat=True))
+    assert exported == set(
+        Subscription.objects.values_list("subscription_id", flat=True)
+    )
     listed = {s["id"].lower() for s in sandbox.state()["subscriptions"]}
     assert exported <= listed
 

@@ -36,6 +36,8 @@ from tests.hub.migration_support import (
 WINGTIP = "Wingtip Toys"
 RELECLOUD = "Relecloud"
 HUMONGOUS = "Humongous Insurance"
+
+
 # A new consent per run: the sandbox remembers how each refresh token was issued.
 def consent() -> str:
     """Return a new consent's refresh token (a used one is rotated away)."""

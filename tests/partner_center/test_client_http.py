@@ -1027,7 +1027,6 @@ def test_guids_go_into_paths_in_lower_case_and_offer_ids_as_given(
     assert [r.path for r in fake.requests] == [SUB_PATH, f"/v1/offers/{offer_id}"]
 
 
-
 def test_a_503_with_retry_after_says_how_long_to_wait(
     client: PartnerCenterClient, fake: FakePartnerCenter
 ) -> None:
