@@ -14,6 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from hub.models import Customer, SkuMapping, Subscription, SyncRun
+from hub.models.catalog import catalogue_key
 from hub.services.sync import sync_run
 
 pytestmark = pytest.mark.e2e
@@ -74,14 +75,14 @@ def test_a_viewer_searches_filters_and_opens_a_customer(
     page.check("#f-retired")
     page.wait_for_url(re.compile(r"retired=1"))
     retired_offers = {
-        m.retired_offer_id.upper()
+        catalogue_key(m.retired_offer_id)
         for m in SkuMapping.objects.exclude(retired_offer_id="")
     }
     with_retired = {
         c["companyName"]
         for c in customers
         if any(
-            s["customerId"] == c["id"] and s["offerId"].upper() in retired_offers
+            s["customerId"] == c["id"] and catalogue_key(s["offerId"]) in retired_offers
             for s in subs
         )
     }

@@ -208,13 +208,14 @@ def test_a_stopped_step_reads_plainly_and_retry_finishes_the_job(
     login(page, "operator")
     page.goto(f"/customers/{wide.tenant_id}/migrate/")
     expect(page.locator("section.plan-item")).to_have_count(2)
-    expect(page.locator(".warn-box").first).to_contain_text("no usage location")
-    # The plan refuses to buy seats for users no licence can be assigned to.
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Start migration").click()
-    expect(page.locator(".errorlist").first).to_contain_text(
+    # The plan refuses to buy seats for users no licence can be assigned to:
+    # one reason, and Start disabled.
+    reasons = page.locator(".error-box.blocker").first
+    expect(reasons).to_contain_text("no usage location")
+    expect(reasons).to_contain_text(
         "Set their usage location in the Microsoft 365 admin center"
     )
+    expect(page.get_by_role("button", name="Start migration")).to_be_disabled()
     assert not Migration.objects.filter(customer=wide).exists()
     # As if the synced users had a location that Partner Center no longer has:
     # the seat check reads Partner Center and stops there.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
@@ -50,6 +51,7 @@ def _production_env(**extra: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="partnerhub.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         PARTNERHUB_AUDIT_KEY=secrets.token_hex(32),
+        PARTNERHUB_SECRETS_KEY=Fernet.generate_key().decode(),
         DJANGO_ALLOWED_HOSTS="partnerhub.example.com",
         **extra,
     )

@@ -46,9 +46,9 @@ def _relabel_as_before(database: Path) -> None:
         )
         db.execute(
             "INSERT INTO migrations_app_customer (tenant_id, company_name, domain, "
-            "relationship_to_partner, sync_error, created_at, updated_at) VALUES "
-            "('6a1f4a3e00004000800000000000000' || '1', 'Kept Ltd', 'kept.example', "
-            "'', '', '2026-01-01', '2026-01-01')"
+            "relationship_to_partner, sync_error, gdap_missing, created_at, "
+            "updated_at) VALUES ('6a1f4a3e00004000800000000000000' || '1', "
+            "'Kept Ltd', 'kept.example', '', '', '', '2026-01-01', '2026-01-01')"
         )
 
 

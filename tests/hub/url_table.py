@@ -294,6 +294,8 @@ class World:
                 values[key] = self.objects["mapping"].pk
             elif key == "pk" and name.startswith("invitation"):
                 values[key] = self.objects["invitation"].pk
+            elif key == "pk" and name.startswith("user_"):
+                values[key] = self.objects["auth_user"].pk
             elif key == "pk":
                 values[key] = self.objects["migration"].pk
             elif key in {"object_id", "id"} and name.startswith("admin"):
