@@ -18,7 +18,7 @@ this checkout, or PARTNERHUB_SHOTS_DIR, for review).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "partnerhub"
-# Under the checkout, so two checkouts on one host never overwrite each other's.
-SHOTS = Path(
-    os.environ.get(
-        "PARTNERHUB_SHOTS_DIR",
-        Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots",
-    )
-)
+
+
+def shots_dir(environ: Mapping[str, str]) -> Path:
+    """Return where screenshots go: PARTNERHUB_SHOTS_DIR, else under the checkout.
+
+    Under the checkout, so two checkouts on one host never overwrite each other's.
+    """
+    default = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+    return Path(environ.get("PARTNERHUB_SHOTS_DIR") or default / "screenshots")
+
+
+SHOTS = shots_dir(os.environ)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

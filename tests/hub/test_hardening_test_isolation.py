@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from tests.e2e.conftest import SHOTS
+from tests.e2e.conftest import SHOTS, shots_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 FOREIGN = "/elsewhere/another-checkout"
@@ -63,11 +63,10 @@ def test_a_database_another_checkout_claimed_is_never_emptied(settings: Any) -> 
         client.set(settings.TEST_REDIS_OWNER_KEY, settings.TEST_REDIS_OWNER)
 
 
-def test_screenshots_are_kept_under_this_checkout(monkeypatch: Any) -> None:
-    if os.environ.get("PARTNERHUB_SHOTS_DIR"):
-        pytest.skip("PARTNERHUB_SHOTS_DIR chooses the folder")
-
-    assert SHOTS == ROOT / "var" / "test-artifacts" / "screenshots"
+def test_screenshots_are_kept_under_this_checkout() -> None:
+    assert shots_dir({}) == ROOT / "var" / "test-artifacts" / "screenshots"
+    assert shots_dir({"PARTNERHUB_SHOTS_DIR": "/elsewhere"}) == Path("/elsewhere")
+    assert shots_dir(os.environ) == SHOTS
 
 
 def test_make_test_fast_leaves_out_browser_and_worker_kill_tests() -> None:
