@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_http_methods
 
+import hub.converters  # noqa: F401  (registers the `bigint` path converter)
 from hub.models import SkuMapping
 from hub.roles import ADMIN, VIEWER, role_required
 from hub.selectors.catalog import sku_mapping_rows, sku_mapping_suggestions
@@ -24,7 +25,6 @@ from hub.services.catalog import (
 EXTRA_TARGET_SLOTS = 2
 MAX_TARGET_SLOTS = 20
 # The largest primary key the databases store (a signed 64-bit integer).
-MAX_ID = 2**63 - 1
 
 
 @require_GET
@@ -144,8 +144,6 @@ def sku_mapping_new(request: HttpRequest) -> HttpResponse:
 @role_required(ADMIN)
 def sku_mapping_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a mapping's retired SKU and its targets in alternatives (admins)."""
-    if pk > MAX_ID:
-        raise Http404("No such mapping.")
     mapping = get_object_or_404(SkuMapping.objects.prefetch_related("targets"), pk=pk)
     errors: list[str] = []
     if request.method == "POST":
@@ -189,8 +187,6 @@ def sku_mapping_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(ADMIN)
 def sku_mapping_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask, then delete a mapping (admins): only a POST with `confirm=yes` deletes."""
-    if pk > MAX_ID:
-        raise Http404("No such mapping.")
     mapping = get_object_or_404(SkuMapping, pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         name = mapping.retired_name
@@ -205,9 +201,9 @@ def sku_mapping_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("sku-mappings/", sku_mapping_list, name="sku_mapping_list"),
     path("sku-mappings/new/", sku_mapping_new, name="sku_mapping_new"),
-    path("sku-mappings/<int:pk>/edit/", sku_mapping_edit, name="sku_mapping_edit"),
+    path("sku-mappings/<bigint:pk>/edit/", sku_mapping_edit, name="sku_mapping_edit"),
     path(
-        "sku-mappings/<int:pk>/delete/",
+        "sku-mappings/<bigint:pk>/delete/",
         sku_mapping_delete_view,
         name="sku_mapping_delete",
     ),
