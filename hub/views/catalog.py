@@ -51,7 +51,7 @@ def _posted_targets(request: HttpRequest) -> tuple[list[str], list[int | None]]:
     alternatives: list[int | None] = []
     for n in range(MAX_TARGET_SLOTS):
         raw = request.POST.get(f"alternative_{n}", "").strip()[:4]
-        alternatives.append(int(raw) if raw.isdigit() else None)
+        alternatives.append(int(raw) if raw.isascii() and raw.isdigit() else None)
     return targets, alternatives
 
 

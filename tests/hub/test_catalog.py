@@ -189,3 +189,13 @@ def test_junk_in_the_edit_form_is_answered_with_errors_not_a_500(
     assert "The retired offer is not in the synced offer catalogue." in page
     assert "is not in the synced offer catalogue." in page
     assert client.get(reverse("sku_mapping_edit", args=[99999])).status_code == 404
+
+
+@pytest.mark.parametrize("number", ["²", "١", "𝟚", "-1", "1.5"])
+def test_a_non_ascii_or_odd_alternative_number_is_answered_not_a_500(
+    synced: Any, client: Client, admin_user: Any, number: str
+) -> None:
+    client.force_login(admin_user)
+    url = reverse("sku_mapping_edit", args=[mapping("Dynamics AX Enterprise").pk])
+    response = client.post(url, {"target_0": "x", "alternative_0": number})
+    assert response.status_code == 200
