@@ -170,6 +170,11 @@ def test_provisioning_buys_the_same_sku_once_and_moves_no_licence(
     assert migration.target_sku_id == O365_E3
     started = AuditEvent.objects.get(action="migration.started")
     assert started.actor == "operator" and "no licence moved" in started.message
+    writes = AuditEvent.objects.filter(pc_method="POST", migration_id=migration.pk)
+    assert sorted(e.pc_path.rsplit("/", 1)[-1] for e in writes) == [
+        "carts",
+        "checkout",
+    ], "each Partner Center write audited once"
     completed = AuditEvent.objects.get(action="migration.completed")
     assert "no licence moved" in completed.message
     assert "not refunded" in migration.customer_action
@@ -365,3 +370,81 @@ def test_an_operator_starts_it_from_the_page_without_calling_partner_center(
     assert len(sandbox.state()["requests"]) == calls
     page = signed_in(operator).get(page_url(trey)).content.decode()
     assert f"Provisioning #{migration.pk}" in page and "already running" in page
+
+
+# ------------------------------------------------- other offers and read-backs
+
+TEAM_MEMBERS = "6b498318-60dc-51dd-9ae5-0ce1b3de1a7e"  # a legacy offer only
+
+
+def test_a_sku_sold_only_as_a_legacy_offer_is_bought_with_a_legacy_order(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    trey = accept_and_sync(sandbox)
+    sandbox.patch(
+        f"/_sandbox/customers/{trey.tenant_id}",
+        {"otherChannelUnits": {TEAM_MEMBERS: 3}},
+    )
+    sync_run()
+    found = line(provisioning_plan(customer=trey), TEAM_MEMBERS)
+    assert found.offer is not None and not found.offer.is_modern
+    assert [value for value, _ in found.terms] == ["monthly", "annual"]
+    assert found.default_term == "monthly"
+
+    [migration] = provisioning_start(
+        customer=trey,
+        choices=[ProvisionChoice(line=found, seats=3, term="annual")],
+        actor=operator,
+    )
+    migration = drive(migration)
+
+    assert migration.state == MigrationState.COMPLETED, migration.error_message
+    [order] = tenant_state(sandbox, trey)["orders"]
+    assert [i["offerId"].upper() for i in order["lineItems"]] == [found.offer.key]
+    [bought] = tenant_state(sandbox, trey)["subscriptions"]
+    assert bought["skuId"] == TEAM_MEMBERS and bought["billingCycle"] == "annual"
+
+
+def test_it_fails_rather_than_complete_when_the_purchase_grants_another_licence(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    trey = accept_and_sync(sandbox)
+    sandbox.settings(provisioning_delay_seconds=0)
+    migration = drive(
+        start_e3(trey, operator), until=lambda m: m.state == "await_provisioning"
+    )
+    [bought] = tenant_state(sandbox, trey)["subscriptions"]
+    other = products.sku(products.O365_E1).entra_sku_id
+    sandbox.patch(
+        f"/_sandbox/customers/{trey.tenant_id}/subscriptions/{bought['id']}",
+        {"skuId": other},
+    )
+
+    migration = drive(migration)
+
+    assert migration.state == MigrationState.FAILED
+    assert migration.stopped_step == "confirm_licences"
+    assert "would have to be reassigned" in migration.error_message
+    assert len(tenant_state(sandbox, trey)["orders"]) == 1
+
+
+def test_pages_exports_and_notifications_cope_with_no_source_subscription(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    trey = accept_and_sync(sandbox)
+    migration = drive(start_e3(trey, operator))
+    client = signed_in(operator)
+
+    detail = client.get(reverse("migration_detail", args=[migration.pk]))
+    listing = client.get(reverse("migration_list"))
+    export = client.get(reverse("migration_export"))
+    customer = client.get(reverse("customer_detail", args=[trey.tenant_id]))
+
+    for response in (detail, listing, customer):
+        assert response.status_code == 200
+        assert "Office 365 E3 bought through another channel" in (
+            response.content.decode()
+        )
+    assert "Same SKU as the licences bought elsewhere" in detail.content.decode()
+    rows = b"".join(export.streaming_content).decode()
+    assert "Office 365 E3 bought through another channel" in rows
