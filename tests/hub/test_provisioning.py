@@ -15,6 +15,7 @@ from hub.services.migrations import (
     MigrationAlreadyRunning,
     MigrationNotAllowed,
     ProvisionChoice,
+    migration_cancel,
     provisioning_start,
 )
 from hub.services.sync import sync_run
@@ -448,3 +449,28 @@ def test_pages_exports_and_notifications_cope_with_no_source_subscription(
     assert "Same SKU as the licences bought elsewhere" in detail.content.decode()
     rows = b"".join(export.streaming_content).decode()
     assert "Office 365 E3 bought through another channel" in rows
+
+
+def test_starting_again_after_a_cancel_takes_the_purchase_over_instead_of_buying(
+    synced: Any, sandbox: Any, operator: Any
+) -> None:
+    trey = accept_and_sync(sandbox)
+    first = drive(
+        start_e3(trey, operator), until=lambda m: m.state == "await_provisioning"
+    )
+    migration_cancel(migration=first, actor=operator)
+    again = line(provisioning_plan(customer=trey), O365_E3)
+    assert again.unused_purchase == first and not again.blocker
+
+    second = drive(start_e3(trey, operator, seats=9))
+
+    assert second.state == MigrationState.COMPLETED, second.error_message
+    assert second.order_id == first.order_id and second.quantity == 8
+    state = tenant_state(sandbox, trey)
+    assert len(state["orders"]) == 1 and len(state["subscriptions"]) == 1
+    # Once re-read, the tenant counts both; the line says it is done, ticked off,
+    # and the purchase is now the completed one's, so none is offered to take over.
+    sync_run()
+    done = line(provisioning_plan(customer=trey), O365_E3)
+    assert (done.held_elsewhere, done.done_migration) == (8, second)
+    assert done.unused_purchase is None and not done.proposed_by_default

@@ -188,6 +188,20 @@ def _offer_for(
     )
 
 
+def _unused_purchase(migrations: list[Migration]) -> Migration | None:
+    """Return the newest provisioning of a SKU if it was cancelled after buying.
+
+    Only the newest: an older one's purchase was taken over by a later
+    provisioning (which copies it), or left behind by a later one that bought.
+    """
+    newest = migrations[0] if migrations else None
+    if newest is None or newest.state != MigrationState.CANCELLED:
+        return None
+    if newest.bought or newest.purchase_request_id is not None:
+        return newest
+    return None
+
+
 def provisioning_plan(*, customer: Customer) -> ProvisionPlan:
     """Return the provisioning plan of a customer (a fixed number of queries)."""
     subs = list(Subscription.objects.filter(customer=customer))
@@ -239,15 +253,7 @@ def provisioning_plan(*, customer: Customer) -> ProvisionPlan:
             done_migration=next(
                 (m for m in mine if m.state == MigrationState.COMPLETED), None
             ),
-            unused_purchase=next(
-                (
-                    m
-                    for m in mine
-                    if m.state == MigrationState.CANCELLED
-                    and (m.bought or m.purchase_request_id is not None)
-                ),
-                None,
-            ),
+            unused_purchase=_unused_purchase(mine),
         )
         lines.append(line)
     return ProvisionPlan(
