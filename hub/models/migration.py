@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from hub.models.partner import Subscription
 
 
 class MigrationState(models.TextChoices):
@@ -133,15 +137,22 @@ class Migration(models.Model):
     """One source subscription's journey to its target SKU."""
 
     BUY = "buy"
+    # Buys, for a customer that joined through an invitation, the same SKU it
+    # holds through another channel: no source subscription, no licence moves.
+    PROVISION = "provision"
 
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     customer = models.ForeignKey(
         "hub.Customer", on_delete=models.PROTECT, related_name="migrations"
     )
+    # None only for provisioning: the licences come from another channel, which
+    # this partner's subscription list never shows.
     source_subscription = models.ForeignKey(
         "hub.Subscription",
         on_delete=models.PROTECT,
         related_name="migrations",
+        null=True,
+        blank=True,
     )
     source_offer_id = models.CharField(max_length=128)
     source_sku_id = models.CharField(max_length=64, blank=True)
@@ -204,6 +215,19 @@ class Migration(models.Model):
                 condition=~Q(state__in=CLOSED_STATES),
                 name="one_open_migration_per_source_subscription",
             ),
+            # Provisioning has no source subscription: one open provisioning per
+            # customer and Entra skuId instead.
+            models.UniqueConstraint(
+                fields=["customer", "source_sku_id"],
+                condition=Q(source_subscription__isnull=True)
+                & ~Q(state__in=CLOSED_STATES),
+                name="one_open_provisioning_per_customer_sku",
+            ),
+            models.CheckConstraint(
+                condition=Q(source_subscription__isnull=False)
+                | (Q(path="provision") & ~Q(source_sku_id="")),
+                name="only_provisioning_has_no_source_subscription",
+            ),
             # One order belongs to at most one live migration. A cancelled or
             # failed one may hand its purchase over to a new migration.
             models.UniqueConstraint(
@@ -215,7 +239,40 @@ class Migration(models.Model):
         indexes = [models.Index(fields=["customer", "state"])]
 
     def __str__(self) -> str:
+        if self.source_subscription_id is None:
+            return f"Migration {self.pk} provisioning {self.source_sku_id}"
         return f"Migration {self.pk} of {self.source_subscription_id}"
+
+    @property
+    def is_provisioning(self) -> bool:
+        """Return True for a purchase of licences held through another channel."""
+        return self.source_subscription_id is None
+
+    @property
+    def source(self) -> Subscription:
+        """Return the old subscription of a path that has one.
+
+        Raise ValueError for provisioning, which has none (steps of the other
+        paths only run for migrations that have one).
+        """
+        if self.source_subscription is None:
+            raise ValueError(f"Migration {self.pk} has no source subscription")
+        return self.source_subscription
+
+    @property
+    def source_name(self) -> str:
+        """Return what is moved from, in words: the old subscription's name, or
+        the licences held through another channel that provisioning replaces."""
+        if self.source_subscription is None:
+            return f"{self.target_offer_name} bought through another channel"
+        return self.source_subscription.display_name
+
+    @property
+    def source_subscription_code(self) -> str:
+        """Return the old subscription's Partner Center id ("" for provisioning)."""
+        if self.source_subscription is None:
+            return ""
+        return self.source_subscription.subscription_id
 
     @property
     def is_running(self) -> bool:

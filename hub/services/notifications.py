@@ -123,12 +123,12 @@ def notification_record(
 def _migration_message(migration: Migration) -> tuple[str, str]:
     """Return the subject and body announcing how `migration` ended."""
     customer = migration.customer
-    source = migration.source_subscription
+    source = migration.source_name
     verb = _VERBS[MigrationState(migration.state)]
-    subject = f"Migration {verb}: {customer.company_name} — {source.display_name}"
+    subject = f"Migration {verb}: {customer.company_name} — {source}"
     lines = [
         f"Customer: {customer.company_name} ({customer.tenant_id})",
-        f"Subscription: {source.display_name} → {migration.target_offer_name}",
+        f"Subscription: {source} → {migration.target_offer_name}",
         f"Seats: {migration.quantity}",
         f"State: {migration.state_label}",
     ]

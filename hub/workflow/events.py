@@ -21,7 +21,7 @@ def audit_migration(
         outcome=outcome,
         customer_tenant_id=str(m.customer.tenant_id),
         customer_name=m.customer.company_name,
-        subscription_id=m.source_subscription.subscription_id,
+        subscription_id=m.source_subscription_code,
         migration_id=m.pk,
         message=message,
         details=details,

@@ -17,6 +17,7 @@ from hub.workflow.steps import (
     purchase,
     renewal,
     retire,
+    same_licence,
     schedule,
     transition,
     verify,
@@ -38,6 +39,9 @@ PATHS: dict[str, tuple[Step, ...]] = {
     ),
     TRANSITION: (transition.STEP, moves.STEP, verify.STEP),
     SCHEDULED: (schedule.STEP, renewal.STEP, moves.STEP, verify.STEP),
+    # Licences bought through another channel, bought again in CSP: the same
+    # SKU, so nothing to move and nothing of this partner's to retire.
+    Migration.PROVISION: (purchase.STEP, provisioning.STEP, same_licence.STEP),
 }
 
 STEPS: dict[str, Step] = {}

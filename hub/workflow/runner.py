@@ -160,7 +160,12 @@ def _apply(
             audit_migration(
                 m,
                 "migration.completed",
-                f"Moved {m.source_subscription.display_name} to {m.target_offer_name}",
+                (
+                    f"Provisioned {m.quantity} seats of {m.target_offer_name} in "
+                    "CSP; no licence moved"
+                    if m.is_provisioning
+                    else f"Moved {m.source_name} to {m.target_offer_name}"
+                ),
             )
             enqueue_customer_sync(m)
     report.state = MigrationState.COMPLETED

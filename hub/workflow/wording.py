@@ -63,7 +63,7 @@ def usage_location_problem(missing: Sequence[NamedUser], *, bought: bool) -> str
 def cancellation_summary(migration: Migration, moves: Sequence[LicenseMove]) -> str:
     """Return plain words on what a migration bought and moved before it stopped."""
     m = migration
-    source = m.source_subscription.display_name
+    source = m.source_name
     moved = [mv for mv in moves if mv.status == "moved"]
     if m.purchase_request_id is None:
         return "Nothing was bought and no licence was moved."
@@ -96,4 +96,9 @@ def cancellation_summary(migration: Migration, moves: Sequence[LicenseMove]) -> 
         if m.bought
         else ""
     )
+    if m.is_provisioning:
+        return (
+            f"{bought}The customer's licences bought through another channel are "
+            f"left untouched.{billed}"
+        )
     return f"{bought}{users}The old subscription {source} is left untouched.{billed}"

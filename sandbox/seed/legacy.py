@@ -204,16 +204,15 @@ def invitations(b: Builder) -> None:
     """Seed three pending invitations (tenants from another channel)."""
     rng, t = b.scenario_tenant(TREY_RESEARCH, pending=True, domain_stem="treyresearch")
     people = b.users(rng, t, 8)
-    b.subscription(
-        rng,
-        t,
-        catalog.O365_E3,
-        8,
-        holders=people,
-        auto_renew=True,
-        end_in_days=40,
-        partner_id=OTHER_PARTNER_ID,
-    )
+    # Bought through another channel (Open, say): once accepted, only the tenant's
+    # subscribedskus show them, never this partner's subscription list.
+    e3 = catalog.offer_by_name(catalog.O365_E3)["skuId"]
+    exchange = catalog.offer_by_name(catalog.EXCHANGE_PLAN1)["skuId"]
+    t["otherChannelUnits"] = {e3: 8, exchange: 4}
+    for user in people:
+        user["licenses"].append(e3)
+    for user in people[5:]:
+        user["licenses"].append(exchange)
     rng, t = b.scenario_tenant(
         COHO_WINERY, "FR", "fr-FR", pending=True, domain_stem="cohowinery"
     )

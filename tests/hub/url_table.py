@@ -166,6 +166,11 @@ TABLE: dict[str, dict[str, Rule]] = {
         "GET": rule(LOGIN, 200, 200, 200),
         "POST": rule(LOGIN, 403, 200, 200, ("next",)),
     },
+    # Provisioning after an invitation: everyone reads the plan; operators start.
+    "provisioning_plan": {
+        "GET": rule(LOGIN, 200, 200, 200),
+        "POST": rule(LOGIN, 403, 200, 200, ("next",)),
+    },
     "migration_retry": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_resume": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},

@@ -20,6 +20,7 @@ from hub.selectors.migrations.queries import (
     migration_state_counts,
     with_user_counts,
 )
+from hub.workflow.plan.provision import provisioning_plan
 
 __all__ = [
     "RESUMABLE_WAIT",
@@ -36,6 +37,7 @@ __all__ = [
     "migration_list",
     "migration_plan",
     "migration_state_counts",
+    "provisioning_plan",
     "state_tone",
     "with_user_counts",
 ]

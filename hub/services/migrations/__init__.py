@@ -14,6 +14,11 @@ from hub.services.migrations.actions import (
     migrations_requeue_due,
 )
 from hub.services.migrations.errors import MigrationAlreadyRunning, MigrationNotAllowed
+from hub.services.migrations.provision import (
+    ProvisionChoice,
+    provision_problem,
+    provisioning_start,
+)
 from hub.services.migrations.start import StartItem, migration_start
 
 __all__ = [
@@ -21,6 +26,7 @@ __all__ = [
     "STALE_AFTER",
     "MigrationAlreadyRunning",
     "MigrationNotAllowed",
+    "ProvisionChoice",
     "StartItem",
     "migration_cancel",
     "migration_refund",
@@ -28,4 +34,6 @@ __all__ = [
     "migration_retry",
     "migration_start",
     "migrations_requeue_due",
+    "provision_problem",
+    "provisioning_start",
 ]

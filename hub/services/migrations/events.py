@@ -23,7 +23,7 @@ def migration_audit(
         ip_address=ip,
         customer_tenant_id=str(migration.customer.tenant_id),
         customer_name=migration.customer.company_name,
-        subscription_id=migration.source_subscription.subscription_id,
+        subscription_id=migration.source_subscription_code,
         migration_id=migration.pk,
         message=message,
         details=details,

@@ -64,7 +64,7 @@ def migration_start(
                 enqueue_advance(migration.pk)
     except IntegrityError as exc:
         open_names = [
-            m.source_subscription.display_name
+            m.source_name
             for m in Migration.objects.select_related("source_subscription")
             .filter(source_subscription__in=[i.plan.subscription for i in items])
             .open()

@@ -81,6 +81,7 @@ def _panel_context(customer: Customer, panel: CustomerPanel) -> dict[str, Any]:
         card.migration.source_subscription_id: card.migration.source_subscription
         for card in panel.cards
         if card.migration.state == MigrationState.CANCELLED
+        and card.migration.source_subscription_id is not None
     }
     return {
         "panel": panel,

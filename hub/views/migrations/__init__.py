@@ -6,7 +6,7 @@ enqueue the worker's task after the transaction commits.
 
 from django.urls import URLPattern
 
-from hub.views.migrations import listing, operating, plan, watching
+from hub.views.migrations import listing, operating, plan, provision, watching
 from hub.views.migrations.htmx import HtmxRequest
 from hub.views.migrations.listing import (
     STATE_FILTERS,
@@ -21,10 +21,12 @@ from hub.views.migrations.operating import (
 )
 from hub.views.migrations.plan import migration_plan_page, plan_blocker
 from hub.views.migrations.plan_form import PlanItemForm
+from hub.views.migrations.provision import ProvisionLineForm, provisioning_plan_page
 from hub.views.migrations.watching import migration_detail, migration_progress
 
 urlpatterns: list[URLPattern] = [
     *plan.urlpatterns,
+    *provision.urlpatterns,
     *listing.urlpatterns,
     *watching.urlpatterns,
     *operating.urlpatterns,
@@ -34,6 +36,7 @@ __all__ = [
     "STATE_FILTERS",
     "HtmxRequest",
     "PlanItemForm",
+    "ProvisionLineForm",
     "migration_cancel_view",
     "migration_detail",
     "migration_export",
@@ -44,5 +47,6 @@ __all__ = [
     "migration_resume_view",
     "migration_retry_view",
     "plan_blocker",
+    "provisioning_plan_page",
     "urlpatterns",
 ]

@@ -61,6 +61,7 @@ def reusable_purchases(
         holders[(source, str(request_id))].append(pk)
     found: dict[int, list[Migration]] = defaultdict(list)
     for row in rows:
+        assert row.source_subscription_id is not None  # filtered on it above
         key = (row.source_subscription_id, str(row.purchase_request_id))
         if not any(pk > row.pk for pk in holders[key]):
             found[row.source_subscription_id].append(row)

@@ -202,15 +202,18 @@ def reseller_of_record(m: Migration) -> str | None:
     The source subscription's reseller of record carries over; else the
     configured `PARTNER_CENTER_INDIRECT_RESELLER_ID` (an indirect provider's).
     """
+    source = m.source_subscription
     return (
-        m.source_subscription.reseller_of_record
+        (source.reseller_of_record if source is not None else "")
         or settings.PARTNER_CENTER_INDIRECT_RESELLER_ID
         or None
     )
 
 
 def _legacy_cycle(m: Migration) -> str:
-    cycle = (m.billing_cycle or m.source_subscription.billing_cycle or "").lower()
+    source = m.source_subscription
+    old = source.billing_cycle if source is not None else ""
+    cycle = (m.billing_cycle or old or "").lower()
     return cycle if cycle in ("monthly", "annual") else "monthly"
 
 

@@ -45,7 +45,7 @@ def run(ctx: StepContext) -> StepOutcome:
     m = ctx.migration
     target = single_target(m)
     if not (target.new_subscription_id and target.sku_id):
-        source = m.source_subscription
+        source = m.source
         current = ctx.client.get_subscription(ctx.tenant, source.subscription_id)
         local = Subscription.upsert_from_pc(current, customer=m.customer)
         if local.catalogue_key != target.catalogue_id:
@@ -88,7 +88,7 @@ def retry_from(m: Migration) -> str:
     target = m.targets.order_by("position").first()
     if target is not None and target.new_subscription_id:
         return KEY
-    if target is not None and schedule.scheduled_to(m.source_subscription, target):
+    if target is not None and schedule.scheduled_to(m.source, target):
         return KEY
     return schedule.KEY
 
@@ -96,7 +96,7 @@ def retry_from(m: Migration) -> str:
 def describe(m: Migration, finished: bool) -> str:
     if finished or m.new_subscription_id:
         return f"Renewed as {m.target_offer_name}; users it left behind are moved next."
-    end = m.source_subscription.ends_on
+    end = m.source.ends_on
     if end is None:
         return "Waits for the renewal."
     return f"Waits for the renewal on {date_text(renewal_due(end))}."

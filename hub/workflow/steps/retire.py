@@ -27,7 +27,7 @@ KEY = "retire_old"
 
 def customer_action_text(m: Migration) -> str:
     """Return what the reseller must tell the customer about a foreign subscription."""
-    end = m.source_subscription.commitment_end_date
+    end = m.source.commitment_end_date
     expire = (
         f", or let it expire on {date_text(end)} (cancelled subscriptions are not "
         "refunded)"
@@ -37,7 +37,7 @@ def customer_action_text(m: Migration) -> str:
     )
     return (
         f"{m.customer.company_name} must cancel "
-        f"{m.source_subscription.display_name} through the partner or channel it "
+        f"{m.source.display_name} through the partner or channel it "
         f"was bought from{expire}."
     )
 
@@ -52,7 +52,7 @@ def run(ctx: StepContext) -> StepOutcome:
             f"{count(not_moved, 'user does', 'users do')} not hold the new licence: "
             "the old subscription was left untouched."
         )
-    source = m.source_subscription
+    source = m.source
     # Its partnerId is the indirect reseller of record, not a sign that it is not
     # ours: only Partner Center refusing the change (403/20002, 404) says so.
     try:
@@ -127,7 +127,7 @@ def effective_mode(m: Migration, current: PcSubscription) -> str:
     so, otherwise its auto-renew is turned off. A legacy one cannot be cancelled
     through the API: "cancel" falls back to letting it expire.
     """
-    nce = bool(current.is_nce) or m.source_subscription.is_nce
+    nce = bool(current.is_nce) or m.source.is_nce
     if not nce:
         return (
             RetireMode.SUSPEND
@@ -156,7 +156,7 @@ def _store(m: Migration, data: PcSubscription, *, was_suspended: bool) -> None:
 
 
 def describe(m: Migration, finished: bool) -> str:
-    source = m.source_subscription
+    source = m.source
     mode = m.retire_mode
     if source.is_nce and mode == RetireMode.SUSPEND:
         mode = RetireMode.EXPIRE

@@ -33,16 +33,13 @@ def scheduled_to(sub: Subscription, target: MigrationTarget) -> bool:
 
 
 def _what(m: Migration) -> str:
-    return (
-        f"Change of {m.source_subscription.display_name} to {m.target_offer_name} "
-        "at renewal"
-    )
+    return f"Change of {m.source.display_name} to {m.target_offer_name} at renewal"
 
 
 def run(ctx: StepContext) -> StepOutcome:
     m = ctx.migration
     target = single_target(m)
-    source = m.source_subscription
+    source = m.source
     current = ctx.client.get_subscription(ctx.tenant, source.subscription_id)
     local = Subscription.upsert_from_pc(current, customer=m.customer)
     if scheduled_to(local, target):
@@ -93,7 +90,7 @@ def run(ctx: StepContext) -> StepOutcome:
 def _refused(m: Migration, exc: PermanentError) -> StepFailed:
     return StepFailed(
         f"Partner Center refused to schedule the change of "
-        f"{m.source_subscription.display_name} to {m.target_offer_name} at renewal. "
+        f"{m.source.display_name} to {m.target_offer_name} at renewal. "
         "Nothing changed; start a new migration that buys the new subscription "
         "instead.",
         *pc_error(exc),
@@ -101,7 +98,7 @@ def _refused(m: Migration, exc: PermanentError) -> StepFailed:
 
 
 def describe(m: Migration, finished: bool) -> str:
-    source = m.source_subscription
+    source = m.source
     end = source.ends_on
     when = f"on {date_text(end)}" if end else "at its renewal"
     if finished:

@@ -185,9 +185,7 @@ def read_back_carried(ctx: StepContext, change: str) -> StepOutcome:
 
 
 def _what(m: Migration) -> str:
-    return (
-        f"Transition of {m.source_subscription.display_name} to {m.target_offer_name}"
-    )
+    return f"Transition of {m.source.display_name} to {m.target_offer_name}"
 
 
 def _ours(ctx: StepContext, target: MigrationTarget) -> Transition | None:
@@ -197,7 +195,7 @@ def _ours(ctx: StepContext, target: MigrationTarget) -> Transition | None:
     this source to the target that no other migration holds.
     """
     m = ctx.migration
-    source = m.source_subscription.subscription_id
+    source = m.source.subscription_id
     found = ctx.client.list_transitions(
         ctx.tenant, source, operation_id=m.order_id or None
     )
@@ -223,7 +221,7 @@ def _ours(ctx: StepContext, target: MigrationTarget) -> Transition | None:
 
 def _send(ctx: StepContext, target: MigrationTarget) -> Transition | StepOutcome:
     m = ctx.migration
-    source = m.source_subscription
+    source = m.source
     body = {
         "fromCatalogItemId": source.offer_id,
         "fromSubscriptionId": source.subscription_id,
@@ -256,7 +254,7 @@ def _send(ctx: StepContext, target: MigrationTarget) -> Transition | StepOutcome
 
 def _refused(m: Migration, exc: PermanentError) -> StepFailed:
     return StepFailed(
-        f"Partner Center refused to transition {m.source_subscription.display_name} "
+        f"Partner Center refused to transition {m.source.display_name} "
         f"to {m.target_offer_name}. Nothing changed; start a new migration that buys "
         "the new subscription instead.",
         *pc_error(exc),
@@ -308,7 +306,7 @@ def _transition(ctx: StepContext, target: MigrationTarget) -> StepOutcome | None
         return wait(provisioning_poll_seconds(), "transition in progress")
     record_target(ctx, target, ctx.client.get_subscription(ctx.tenant, into))
     # A full transition ends the old subscription: store what it is now.
-    old = ctx.client.get_subscription(ctx.tenant, m.source_subscription.subscription_id)
+    old = ctx.client.get_subscription(ctx.tenant, m.source.subscription_id)
     Subscription.upsert_from_pc(old, customer=m.customer)
     return None
 
@@ -333,7 +331,7 @@ def run(ctx: StepContext) -> StepOutcome:
 
 
 def describe(m: Migration, finished: bool) -> str:
-    what = f"{m.source_subscription.display_name} to {m.target_offer_name}"
+    what = f"{m.source.display_name} to {m.target_offer_name}"
     if finished or m.new_subscription_id:
         return (
             f"Transitioned {what} (new subscription {m.new_subscription_id}); users it "
