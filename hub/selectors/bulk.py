@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from hub.models import (
@@ -28,6 +39,7 @@ from hub.models import (
     Subscription,
     UserLicense,
 )
+from hub.models.catalog import is_modern_key
 from hub.workflow import registry
 from hub.workflow.bulk import BulkCustomerPlan, bulk_customer_plan, when_text
 from hub.workflow.catalogue import CatalogueIndex, catalogue_index
@@ -69,11 +81,48 @@ def _free_retired(index: CatalogueIndex) -> QuerySet[Subscription]:
     )
 
 
+def _licence_sku(index: CatalogueIndex) -> Case:
+    """Return, as SQL, the Entra skuId a retired subscription's licences carry."""
+    whens = []
+    for key in index.retired_offer_ids():
+        item = index.item(key)
+        if item is None or not item.entra_sku_id:
+            continue
+        if is_modern_key(key):
+            product, sku = key.split(":", 1)
+            match = Q(product_id=product, sku_id=sku)
+        else:
+            match = Q(offer_id=key)
+        whens.append(When(match, then=Value(item.entra_sku_id)))
+    return Case(*whens, default=Value(""), output_field=CharField())
+
+
+def _startable(index: CatalogueIndex) -> QuerySet[Subscription]:
+    """Free retired subscriptions whose licence is known and whose users all have
+    a usage location: the ones a bulk run can start."""
+    return (
+        _free_retired(index)
+        .annotate(licence_sku=_licence_sku(index))
+        .exclude(licence_sku="")
+        .exclude(
+            Exists(
+                UserLicense.objects.filter(
+                    sku_id=OuterRef("licence_sku"),
+                    user__customer=OuterRef("customer"),
+                    user__usage_location="",
+                )
+            )
+        )
+    )
+
+
 def bulk_preview_totals(
     *, customers: QuerySet[Customer], index: CatalogueIndex
 ) -> BulkTotals:
     """Return the selection's customers, subscriptions to move, their seats, the
-    users holding their licences, and the customers that cannot start at all.
+    users holding their licences, and the customers that cannot start at all
+    (no GDAP access, or no subscription to move whose licence is known and
+    whose users all have a usage location).
 
     Three queries, however many customers are selected.
     """
@@ -84,7 +133,7 @@ def bulk_preview_totals(
         cannot=Count(
             "pk",
             filter=~Q(gdap_missing="")
-            | ~Q(Exists(free.filter(customer=OuterRef("pk")))),
+            | ~Q(Exists(_startable(index).filter(customer=OuterRef("pk")))),
         ),
     )
     subs = free.filter(customer__in=chosen).aggregate(

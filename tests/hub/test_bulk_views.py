@@ -134,6 +134,7 @@ def test_the_preview_of_ticked_customers_shows_why_one_cannot_start(
 
     page = response.content.decode()
     assert response.context["totals"].customers == 2
+    assert response.context["totals"].cannot_start == 1
     assert "Cannot start" in page and "no usage location" in page
     assert page.count('name="customer"') == 2
 
