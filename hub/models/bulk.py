@@ -64,6 +64,8 @@ class BulkRun(models.Model):
         max_length=16, choices=PathChoice.choices, default=PathChoice.SAFEST
     )
     customers_total = models.PositiveIntegerField(default=0)
+    # A worker's claim while it starts the run's customers; renewed as it goes.
+    expanding_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -95,8 +97,6 @@ class BulkRunCustomer(models.Model):
         db_index=True,
     )
     reason = models.TextField(blank=True)
-    # A worker's claim while it starts this customer; an old one may be taken over.
-    claimed_at = models.DateTimeField(null=True, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     migrations_started = models.PositiveIntegerField(default=0)
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hub.models import (
@@ -53,8 +54,11 @@ logger = logging.getLogger(__name__)
 EXPAND_TASK = "hub.tasks.bulk_run_expand"
 # Customers whose plans are built together (a constant number of queries each).
 EXPAND_CHUNK = 50
-# A bulk run still waiting this long after it was created lost its message.
+# A bulk run still waiting this long after it was created, and held by no
+# worker, lost its message.
 EXPAND_PATIENCE = timedelta(minutes=2)
+# How long a worker holds a run between two chunks of customers.
+EXPAND_LEASE = timedelta(minutes=5)
 # Schedules started per look; the rest wait for the next minute.
 DUE_LIMIT = 200
 MAX_DAYS_BEFORE = 365
@@ -252,10 +256,29 @@ def _expand_one(
 def bulk_run_expand(*, bulk_run_id: int, now: datetime | None = None) -> int:
     """Start or schedule every waiting customer of a bulk run; return how many.
 
-    Each customer is handled in its own transaction and claimed by a
-    conditional UPDATE, so two workers never start one twice and one that
-    fails never stops the others.
+    One worker at a time holds the run (a lease renewed per chunk, so a second
+    message does nothing while it works). Each customer is handled in its own
+    transaction and claimed by a conditional UPDATE, so no customer starts twice
+    and one that fails never stops the others.
     """
+    if not _claim_run(bulk_run_id, now or timezone.now()):
+        return 0  # another worker is on it
+    try:
+        return _expand(bulk_run_id, now)
+    finally:
+        BulkRun.objects.filter(pk=bulk_run_id).update(expanding_until=None)
+
+
+def _claim_run(bulk_run_id: int, moment: datetime) -> bool:
+    """Claim (or renew the claim on) a run for EXPAND_LEASE; return True if held."""
+    return bool(
+        BulkRun.objects.filter(pk=bulk_run_id)
+        .filter(Q(expanding_until__isnull=True) | Q(expanding_until__lte=moment))
+        .update(expanding_until=moment + EXPAND_LEASE)
+    )
+
+
+def _expand(bulk_run_id: int, now: datetime | None) -> int:
     run = BulkRun.objects.select_related("created_by").filter(pk=bulk_run_id).first()
     if run is None:
         return 0
@@ -272,6 +295,7 @@ def bulk_run_expand(*, bulk_run_id: int, now: datetime | None = None) -> int:
         if not rows:
             return handled
         moment = now or timezone.now()
+        BulkRun.objects.filter(pk=run.pk).update(expanding_until=moment + EXPAND_LEASE)
         plans = migration_plans(customers=[r.customer for r in rows], index=index)
         for row in rows:
             found = bulk_customer_plan(
@@ -279,6 +303,8 @@ def bulk_run_expand(*, bulk_run_id: int, now: datetime | None = None) -> int:
             )
             try:
                 _expand_one(run, row, found, moment)
+            except SoftTimeLimitExceeded:
+                raise  # the rest waits for the message beat sends again
             except (MigrationNotAllowed, MigrationAlreadyRunning) as exc:
                 _finish_row(row.pk, BulkCustomerOutcome.NOT_STARTED, str(exc), moment)
             except IntegrityError:
@@ -314,6 +340,7 @@ def bulk_runs_resend_waiting(*, now: datetime | None = None) -> list[int]:
             created_at__lte=moment - EXPAND_PATIENCE,
             customer_rows__outcome=BulkCustomerOutcome.PENDING,
         )
+        .filter(Q(expanding_until__isnull=True) | Q(expanding_until__lte=moment))
         .values_list("pk", flat=True)
         .distinct()
     )

@@ -336,3 +336,41 @@ def test_the_desk_shows_what_is_scheduled(
         in page
     )
     assert customer.company_name in page
+
+
+def test_a_second_message_does_nothing_while_a_worker_holds_the_run(
+    mapping: SkuMapping, operator: Any
+) -> None:
+    from hub.services.bulk import (
+        EXPAND_PATIENCE,
+        BulkOptions,
+        bulk_run_create,
+        bulk_run_expand,
+        bulk_runs_resend_waiting,
+    )
+
+    made = _customers(2, mapping)
+    run = bulk_run_create(
+        customers=Customer.objects.filter(pk__in=[c.pk for c in made]),
+        options=BulkOptions(),
+        actor=operator,
+    )
+    later = timezone.now() + EXPAND_PATIENCE + timedelta(seconds=1)
+    # A worker holds it (as while it works through its customers).
+    BulkRun.objects.filter(pk=run.pk).update(
+        expanding_until=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert bulk_run_expand(bulk_run_id=run.pk) == 0
+    assert bulk_runs_resend_waiting(now=later) == []
+    assert not Migration.objects.exists()
+
+    # Its worker died: once the hold runs out, beat sends the run again.
+    BulkRun.objects.filter(pk=run.pk).update(
+        expanding_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert bulk_runs_resend_waiting(now=later) == [run.pk]
+    assert bulk_run_expand(bulk_run_id=run.pk) == 2
+    assert bulk_runs_resend_waiting(now=later) == []
+    run.refresh_from_db()
+    assert run.expanding_until is None
