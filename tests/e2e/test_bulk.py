@@ -128,9 +128,16 @@ def test_an_operator_migrates_four_customers_at_once_and_watches_each_result(
     screenshot(page, "bulk-preview-390")
     page.set_viewport_size({"width": 1366, "height": 900})
 
-    page.once("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
     page.get_by_role("button", name="Start bulk migration").click()
     page.wait_for_url(re.compile(r".*/bulk/\d+/$"))
+    assert asked and "4 customers" in asked[0]
     progress = page.locator("#bulk-progress")
     expect(progress).to_have_attribute("hx-trigger", "every 2s")
     expect(page.locator("[hx-trigger]")).to_have_count(1)
