@@ -374,3 +374,20 @@ def test_a_second_message_does_nothing_while_a_worker_holds_the_run(
     assert bulk_runs_resend_waiting(now=later) == []
     run.refresh_from_db()
     assert run.expanding_until is None
+
+
+def test_the_preview_at_renewal_says_which_subscriptions_have_no_change_at_renewal(
+    mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    made = _customers(1, mapping)
+    client.force_login(viewer)
+
+    response = client.get(
+        reverse("bulk_preview")
+        + f"?customer={made[0].pk}&when=at_renewal&retire=plan&path=safest"
+    )
+
+    page = response.content.decode()
+    assert "Cannot start" in page
+    assert "offers no change to Successor Plan Y at this subscription" in page
+    assert 'value="at_renewal" checked' in page
