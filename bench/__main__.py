@@ -50,11 +50,19 @@ def main(argv: list[str]) -> int:
 
     from django.db import connection
 
-    from bench import audit_log, customer_list, migrations, rate_limit, sync
+    from bench import (
+        audit_log,
+        bulk_preview,
+        customer_list,
+        migrations,
+        rate_limit,
+        sync,
+    )
     from bench.tables import machine, peak_rss_mib, write_readme, write_suite
 
     suites = {
         "customer_list": customer_list.run,
+        "bulk_preview": bulk_preview.run,
         "sync": sync.run,
         "audit": audit_log.run,
         "rate_limit": rate_limit.run,

@@ -15,7 +15,11 @@ import logging
 
 # The notification scan runs every ~30 s too; failed sends log their own warning.
 QUIET_TASKS = frozenset(
-    {"hub.tasks.requeue_due_migrations", "hub.tasks.notify_migration_endings"}
+    {
+        "hub.tasks.requeue_due_migrations",
+        "hub.tasks.notify_migration_endings",
+        "hub.tasks.start_due_schedules",
+    }
 )
 
 

@@ -9,11 +9,13 @@ import hub.converters  # noqa: F401
 from hub.views import (
     accounts,
     audit,
+    bulk,
     catalog,
     customers,
     desk,
     invitations,
     migrations,
+    schedules,
     settings_pages,
     users,
 )
@@ -23,6 +25,8 @@ urlpatterns: list[URLPattern] = [
     *desk.urlpatterns,
     *customers.urlpatterns,
     *invitations.urlpatterns,
+    *bulk.urlpatterns,
+    *schedules.urlpatterns,
     *migrations.urlpatterns,
     *catalog.urlpatterns,
     *audit.urlpatterns,

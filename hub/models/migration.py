@@ -142,6 +142,14 @@ class Migration(models.Model):
     PROVISION = "provision"
 
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    # The bulk run that started it, if it was started with other customers.
+    bulk_run = models.ForeignKey(
+        "hub.BulkRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="migrations",
+    )
     customer = models.ForeignKey(
         "hub.Customer", on_delete=models.PROTECT, related_name="migrations"
     )

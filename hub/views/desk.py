@@ -14,6 +14,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET
 
 from hub.roles import VIEWER, role_required
+from hub.selectors.bulk import schedule_summary
 from hub.selectors.desk import (
     IN_PROGRESS,
     RENEWAL_WINDOWS,
@@ -144,6 +145,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "desk": page,
         "renewal_days": max(RENEWAL_WINDOWS),
         "chart": chart_geometry(page.chart),
+        "scheduled": schedule_summary(),
         **_retired_context(page.retired_tiles, page.has_mappings),
     }
     return render(request, "desk/home.html", context)

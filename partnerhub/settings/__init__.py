@@ -461,6 +461,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "hub.tasks.notify_migration_endings",
         "schedule": PARTNERHUB_NOTIFY_EVERY_SECONDS,
     },
+    # Scheduled migrations wait in the database; this starts the due ones.
+    "start-due-schedules": {
+        "task": "hub.tasks.start_due_schedules",
+        "schedule": 60.0,
+    },
     "weekly-renewal-digest": {
         "task": "hub.tasks.send_weekly_digest",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),

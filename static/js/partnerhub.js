@@ -8,10 +8,13 @@
       event.preventDefault();
     }
   });
-  // Buttons that ask before doing something irreversible: data-confirm="text".
+  // Forms (or one of their buttons) that ask before doing something irreversible:
+  // data-confirm="text".
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var text = form && form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var text = (button && button.getAttribute && button.getAttribute("data-confirm")) ||
+      (form && form.getAttribute && form.getAttribute("data-confirm"));
     if (text && !window.confirm(text)) {
       event.preventDefault();
     }

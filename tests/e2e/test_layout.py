@@ -57,6 +57,9 @@ def _pages(world: dict) -> dict[str, str]:
         "sku_mappings": "/sku-mappings/",
         "invitations": "/invitations/",
         "settings": "/settings/",
+        "bulk_preview": "/bulk/preview/?all=1&retired=1",
+        "bulk_runs": "/bulk/",
+        "scheduled": "/migrations/scheduled/",
     }
 
 

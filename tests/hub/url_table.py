@@ -24,10 +24,14 @@ from django.utils import timezone
 
 from hub.models import (
     AuditVerification,
+    BulkRun,
+    BulkRunCustomer,
     Migration,
+    MigrationSchedule,
     MigrationState,
     ResellerInvitation,
     SkuMapping,
+    StartWhen,
 )
 from hub.services.audit import audit_record
 from tests.factories import CustomerFactory, SubscriptionFactory
@@ -86,6 +90,7 @@ CUSTOMER_FILTERS = (
     "suspended",
     "migration",
 )
+BULK_OPTIONS = ("when", "start_on", "days_before", "retire", "path", "page")
 NOT_ALLOWED = rule(405, 405, 405, 405)
 SIGNED_IN_NOT_ALLOWED = rule(LOGIN, 405, 405, 405)
 
@@ -175,6 +180,23 @@ TABLE: dict[str, dict[str, Rule]] = {
     "migration_resume": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     "migration_refund": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
+    # Bulk runs: everyone previews and watches; operators start or schedule.
+    "bulk_list": read_page(post=NOT_ALLOWED),
+    "bulk_preview": read_page(
+        ("customer", "all", *CUSTOMER_FILTERS, *BULK_OPTIONS), post=NOT_ALLOWED
+    ),
+    "bulk_start": {
+        "GET": NOT_ALLOWED,
+        "POST": rule(LOGIN, 403, 200, 200, ("customer", *BULK_OPTIONS)),
+    },
+    "bulk_detail": read_page(("page",), post=NOT_ALLOWED),
+    # Scheduled migrations: everyone reads; operators move and cancel them.
+    "schedule_list": read_page(post=NOT_ALLOWED),
+    "schedule_edit": {
+        "GET": NOT_ALLOWED,
+        "POST": rule(LOGIN, 403, 302, 302, ("start_at",)),
+    },
+    "schedule_cancel": {"GET": NOT_ALLOWED, "POST": rule(LOGIN, 403, 302, 302)},
     # Invitations: everyone reads; operators fetch the link, record and withdraw.
     "invitation_list": {
         "GET": rule(LOGIN, 200, 200, 200),
@@ -301,6 +323,10 @@ class World:
                 values[key] = self.objects["invitation"].pk
             elif key == "pk" and name.startswith("user_"):
                 values[key] = self.objects["auth_user"].pk
+            elif key == "pk" and name.startswith("bulk_"):
+                values[key] = self.objects["bulk_run"].pk
+            elif key == "pk" and name.startswith("schedule_"):
+                values[key] = self.objects["schedule"].pk
             elif key == "pk":
                 values[key] = self.objects["migration"].pk
             elif key in {"object_id", "id"} and name.startswith("admin"):
@@ -344,6 +370,14 @@ def build_world(users: dict[str, Any]) -> World:
         stopped_step="purchase",
         error_message="The order was refused.",
     )
+    bulk_run = BulkRun.objects.create(customers_total=1)
+    BulkRunCustomer.objects.create(bulk_run=bulk_run, customer=customer)
+    schedule = MigrationSchedule.objects.create(
+        customer=customer,
+        when=StartWhen.ON_DATE,
+        start_on=timezone.now() + timedelta(days=3),
+        start_at=timezone.now() + timedelta(days=3),
+    )
     invitation = ResellerInvitation.objects.create(
         company_name="Trey Research", domain="treyresearch.onmicrosoft.com"
     )
@@ -373,6 +407,8 @@ def build_world(users: dict[str, Any]) -> World:
             "customer": customer,
             "subscription": subscription,
             "migration": migration,
+            "bulk_run": bulk_run,
+            "schedule": schedule,
             "mapping": SkuMapping.objects.order_by("pk").first(),
             "invitation": invitation,
             "auth_user": users["viewer"],

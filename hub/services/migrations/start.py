@@ -9,7 +9,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from hub.models import Customer, LicenseMove, Migration, MigrationTarget, RetireMode
+from hub.models import (
+    BulkRun,
+    Customer,
+    LicenseMove,
+    Migration,
+    MigrationTarget,
+    RetireMode,
+)
 from hub.services.migrations.errors import MigrationAlreadyRunning, MigrationNotAllowed
 from hub.services.migrations.events import migration_audit
 from hub.workflow import registry
@@ -35,9 +42,11 @@ def migration_start(
     items: Sequence[StartItem],
     actor: Any,
     ip_address: str | None = None,
+    bulk_run: BulkRun | None = None,
 ) -> list[Migration]:
     """Create one migration per item (one batch), with their licence moves.
 
+    `bulk_run` is the bulk run that starts them with other customers, if any.
     All or nothing, in one transaction. Raise MigrationAlreadyRunning if any source
     subscription already has an open migration (the database constraint decides).
     """
@@ -57,6 +66,7 @@ def migration_start(
                     batch_id=batch_id,
                     actor=actor,
                     ip=ip_address,
+                    bulk_run=bulk_run,
                 )
                 for item in items
             ]
@@ -80,6 +90,7 @@ def _create(
     batch_id: uuid.UUID,
     actor: Any,
     ip: str | None,
+    bulk_run: BulkRun | None = None,
 ) -> Migration:
     """Create one migration with its targets and licence moves, and audit it."""
     sub = item.plan.subscription
@@ -111,6 +122,7 @@ def _create(
         }
     migration = Migration.objects.create(
         batch_id=batch_id,
+        bulk_run=bulk_run,
         customer=customer,
         source_subscription=sub,
         source_offer_id=sub.offer_id,
@@ -190,5 +202,6 @@ def _create(
         path=path,
         users=len(item.plan.users),
         reused_from=earlier.pk if earlier is not None else None,
+        **({"bulk_run": bulk_run.pk} if bulk_run is not None else {}),
     )
     return migration

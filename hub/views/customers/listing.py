@@ -99,6 +99,12 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "last_url": filter_query(filters, page=paginator.num_pages),
         "desk_filters": _desk_filter_labels(filters),
         "export_url": reverse("customer_export") + filter_query(filters),
+        # "All N matching": the preview gets the filter, not thousands of ids.
+        "bulk_all_url": reverse("bulk_preview")
+        + "?"
+        + "&".join(
+            part for part in ("all=1", filter_query(filters).lstrip("?")) if part
+        ),
         "retired_url": filter_query(CustomerFilters(retired=True)),
         "expiring_url": filter_query(
             CustomerFilters(expires_within=EXPIRING_SOON_DAYS)

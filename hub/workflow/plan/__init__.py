@@ -7,6 +7,7 @@ it, and Start validates the operator's choices against it.
 from hub.workflow.plan.build import (
     MIGRATABLE_STATUSES,
     migration_plan,
+    migration_plans,
     reusable_purchases,
 )
 from hub.workflow.plan.choices import COMMON_TERMS, TERM_WORDS, TargetChoice, term_text
@@ -30,6 +31,7 @@ __all__ = [
     "TargetChoice",
     "gdap_problem",
     "migration_plan",
+    "migration_plans",
     "reusable_purchases",
     "reuse_text",
     "term_text",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -13,11 +13,12 @@ from hub.models import (
     Migration,
     MigrationState,
     SkuMapping,
+    SubscribedSku,
     Subscription,
     UserLicense,
 )
-from hub.workflow.catalogue import CatalogueItem, catalogue_index
-from hub.workflow.channels import other_channel_licences
+from hub.workflow.catalogue import CatalogueIndex, CatalogueItem, catalogue_index
+from hub.workflow.channels import other_channel_licences, subscription_sku_ids
 from hub.workflow.plan.choices import TargetChoice
 from hub.workflow.plan.items import Plan, PlanItem, SkippedSubscription
 from hub.workflow.registry import stopped_at_text
@@ -68,36 +69,53 @@ def reusable_purchases(
     return found
 
 
-def _users_holding(customer: Customer, sku_ids: set[str]) -> dict[str, list[Any]]:
-    """Return, per skuId, the customer's users holding it (synced)."""
-    holders: dict[str, list[Any]] = defaultdict(list)
-    if not sku_ids:
+def _users_holding(
+    customer_ids: list[int], sku_ids: set[str]
+) -> dict[tuple[int, str], list[Any]]:
+    """Return, per (customer id, skuId), the customer's users holding it (synced)."""
+    holders: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    if not sku_ids or not customer_ids:
         return holders
     licences = (
-        UserLicense.objects.filter(sku_id__in=sku_ids, user__customer=customer)
+        UserLicense.objects.filter(
+            sku_id__in=sku_ids, user__customer_id__in=customer_ids
+        )
         .select_related("user")
         .order_by("user__display_name", "user__user_principal_name")
     )
     for licence in licences:
-        holders[licence.sku_id].append(licence.user)
+        holders[(licence.user.customer_id, licence.sku_id)].append(licence.user)
     return holders
 
 
 def migration_plan(*, customer: Customer) -> Plan:
     """Return the plan preview for every retired-SKU subscription of a customer."""
-    index = catalogue_index()
-    retired = list(Subscription.objects.filter(index.retired_q(), customer=customer))
+    return migration_plans(customers=[customer])[customer.pk]
+
+
+def migration_plans(
+    *, customers: Sequence[Customer], index: CatalogueIndex | None = None
+) -> dict[int, Plan]:
+    """Return the plan of each customer, by customer id.
+
+    The query count does not grow with the customers: each kind of row is read
+    once for all of them.
+    """
+    index = index or catalogue_index()
+    by_id = {c.pk: c for c in customers}
+    ids = list(by_id)
+    retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
     blocked = {
         m.source_subscription_id: m
         for m in Migration.objects.filter(source_subscription__in=retired).exclude(
             state=MigrationState.CANCELLED
         )
     }
-    items: list[PlanItem] = []
-    skipped: list[SkippedSubscription] = []
+    items: dict[int, list[PlanItem]] = defaultdict(list)
+    skipped: dict[int, list[SkippedSubscription]] = defaultdict(list)
     candidates: list[tuple[Subscription, SkuMapping, CatalogueItem | None]] = []
     for sub in sorted(retired, key=lambda s: (s.offer_name, s.subscription_id)):
-        sub.customer = customer
+        sub.customer = by_id[sub.customer_id]
         existing = blocked.get(sub.pk)
         if existing is not None:
             migrating = existing.is_open
@@ -106,7 +124,7 @@ def migration_plan(*, customer: Customer) -> Plan:
                     f"Migration #{existing.pk} failed at {stopped_at_text(existing)}"
                     " — open it to retry."
                 )
-                skipped.append(
+                skipped[sub.customer_id].append(
                     SkippedSubscription(sub, reason, migrating, failed=existing)
                 )
                 continue
@@ -115,10 +133,10 @@ def migration_plan(*, customer: Customer) -> Plan:
                 if migrating
                 else f"Already migrated ({existing.state_label.lower()})."
             )
-            skipped.append(SkippedSubscription(sub, reason, migrating))
+            skipped[sub.customer_id].append(SkippedSubscription(sub, reason, migrating))
             continue
         if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
-            skipped.append(
+            skipped[sub.customer_id].append(
                 SkippedSubscription(
                     sub, f"Its status is {sub.status or 'unknown'}: nothing to move."
                 )
@@ -130,11 +148,21 @@ def migration_plan(*, customer: Customer) -> Plan:
     sku_ids = {
         offer.entra_sku_id for _, _, offer in candidates if offer and offer.entra_sku_id
     }
-    holders = _users_holding(customer, sku_ids)
-    elsewhere = other_channel_licences(
-        Subscription.objects.filter(customer=customer),
-        customer.subscribed_skus.all(),
+    holders = _users_holding(ids, sku_ids)
+    every: dict[int, list[Subscription]] = defaultdict(list)
+    all_subs = list(Subscription.objects.filter(customer_id__in=ids))
+    for sub in all_subs:
+        every[sub.customer_id].append(sub)
+    skus: dict[int, list[SubscribedSku]] = defaultdict(list)
+    for row in SubscribedSku.objects.filter(customer_id__in=ids):
+        skus[row.customer_id].append(row)
+    granted = subscription_sku_ids(
+        s for s in all_subs if s.status.strip().lower() == "active"
     )
+    elsewhere = {
+        cid: other_channel_licences(every[cid], skus[cid], granted=granted)
+        for cid in ids
+    }
     bought = reusable_purchases(sub for sub, _, _ in candidates)
     for sub, mapping, offer in candidates:
         sku = offer.entra_sku_id if offer else ""
@@ -146,20 +174,28 @@ def migration_plan(*, customer: Customer) -> Plan:
             )
             for group in mapping.alternatives()
         ]
-        items.append(
+        items[sub.customer_id].append(
             PlanItem(
                 subscription=sub,
                 mapping=mapping,
                 source_offer=offer,
                 source_sku_id=sku,
                 choices=choices,
-                users=list(holders.get(sku, [])) if sku else [],
+                users=list(holders.get((sub.customer_id, sku), [])) if sku else [],
                 other_channel=[
-                    o for o in elsewhere if sku and o.sku_id.lower() == sku.lower()
+                    o
+                    for o in elsewhere[sub.customer_id]
+                    if sku and o.sku_id.lower() == sku.lower()
                 ],
                 bought_before=bought.get(sub.pk, []),
             )
         )
-    return Plan(
-        customer=customer, items=items, skipped=skipped, other_channels=elsewhere
-    )
+    return {
+        cid: Plan(
+            customer=customer,
+            items=items[cid],
+            skipped=skipped[cid],
+            other_channels=elsewhere[cid],
+        )
+        for cid, customer in by_id.items()
+    }

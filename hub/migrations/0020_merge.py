@@ -1,0 +1,12 @@
+"""Join the migrations that were written side by side after 0015."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("hub", "0016_bulk_runs_and_schedules"),
+        ("hub", "0017_provisioning"),
+    ]
+
+    operations: list[migrations.operations.base.Operation] = []
