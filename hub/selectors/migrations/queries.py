@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -23,7 +24,7 @@ from hub.selectors.migrations.pages import (
     MigrationSummary,
 )
 from hub.workflow import registry
-from hub.workflow.catalogue import catalogue_index
+from hub.workflow.catalogue import catalogue_index_shared
 from hub.workflow.plan import MIGRATABLE_STATUSES, SkippedSubscription, migration_plan
 
 
@@ -77,7 +78,7 @@ def customer_migration_summaries(
     summaries = {cid: MigrationSummary(customer_id=cid) for cid in ids}
     if not ids:
         return summaries
-    index = catalogue_index()
+    index = catalogue_index_shared()
     retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
     blocked = _blocked_subscription_ids(s.pk for s in retired)
     for sub in retired:
@@ -94,6 +95,7 @@ def customer_migration_summaries(
         if migration.batch_id == batch_id:
             summaries[migration.customer_id].batch.append(migration)
     poll_ids: list[int] = []
+    poll_versions: dict[int, int] = {}
     host: MigrationSummary | None = None
     for cid in ids:
         summary = summaries[cid]
@@ -115,13 +117,49 @@ def customer_migration_summaries(
                 else first.state_label
             )
             poll_ids.extend(m.pk for m in running)
+            poll_versions.update((m.pk, m.version) for m in running)
             if host is None:
                 host = summary
     for summary in summaries.values():
         summary.poll_ids = poll_ids
+        summary.poll_versions = poll_versions
     if host is not None:
         host.hosts_poller = True
     return summaries
+
+
+@dataclass(frozen=True)
+class MigrationChange:
+    """A migration whose version is not the one a page shows."""
+
+    pk: int
+    customer_id: int
+    version: int
+    running: bool
+
+
+def migration_changes(
+    *, known: Mapping[int, int | None], scope: Q | None = None
+) -> list[MigrationChange]:
+    """Return the migrations of `known` whose version differs from the one given.
+
+    `known` maps each migration id a page shows to the version it shows (None
+    when the page does not know it: always reported). `scope` narrows further (a
+    batch, a customer). One query, by primary key, whatever the number of ids;
+    migrations that do not exist are left out.
+    """
+    if not known:
+        return []
+    rows = Migration.objects.filter(pk__in=list(known))
+    if scope is not None:
+        rows = rows.filter(scope)
+    return [
+        MigrationChange(pk, customer_id, version, state not in TERMINAL_STATES)
+        for pk, customer_id, version, state in rows.order_by("pk").values_list(
+            "pk", "customer_id", "version", "state"
+        )
+        if known[pk] != version
+    ]
 
 
 def customer_ids_of_migrations(*, migration_ids: Iterable[int]) -> list[int]:
