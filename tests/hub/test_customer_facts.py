@@ -99,7 +99,9 @@ def test_a_new_mapping_makes_the_customers_of_that_sku_retired(db: Any) -> None:
     assert _stored(one)["retired_count"] == 0
 
     SkuMapping.objects.create(
-        product_line="Legacy", retired_name="Some Old Plan", retired_offer_id=sub.offer_id
+        product_line="Legacy",
+        retired_name="Some Old Plan",
+        retired_offer_id=sub.offer_id,
     )
 
     assert _stored(one)["retired_count"] == 1
