@@ -67,25 +67,20 @@ def _blocked_subscription_ids(subscription_ids: Iterable[int]) -> set[int]:
 
 
 def customer_migration_summaries(
-    *, customer_ids: Iterable[int]
+    *, customer_ids: Iterable[int], counts_while_running: bool = True
 ) -> dict[int, MigrationSummary]:
     """Return each customer's migration summary for the customer list, by customer id.
 
     The query count does not grow with the number of customers. The first customer
     (in the order given) with a running migration hosts the page's single poller.
+    Without `counts_while_running` (a poll: a running row shows no counts), the
+    retired and migratable counts are left at 0 for customers whose latest batch
+    still runs, and not read at all when every batch does.
     """
     ids = list(dict.fromkeys(customer_ids))
     summaries = {cid: MigrationSummary(customer_id=cid) for cid in ids}
     if not ids:
         return summaries
-    index = catalogue_index_shared()
-    retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
-    blocked = _blocked_subscription_ids(s.pk for s in retired)
-    for sub in retired:
-        summary = summaries[sub.customer_id]
-        summary.retired_count += 1
-        if sub.status.strip().lower() in MIGRATABLE_STATUSES and sub.pk not in blocked:
-            summary.migratable_count += 1
     migrations = with_user_counts(
         Migration.objects.filter(customer_id__in=ids).order_by("-created_at", "-id")
     )
@@ -94,6 +89,12 @@ def customer_migration_summaries(
         batch_id = latest_batch.setdefault(migration.customer_id, migration.batch_id)
         if migration.batch_id == batch_id:
             summaries[migration.customer_id].batch.append(migration)
+    counted = [
+        cid
+        for cid in ids
+        if counts_while_running or not any(m.is_running for m in summaries[cid].batch)
+    ]
+    _count_retired(summaries, counted)
     poll_ids: list[int] = []
     poll_versions: dict[int, int] = {}
     host: MigrationSummary | None = None
@@ -126,6 +127,20 @@ def customer_migration_summaries(
     if host is not None:
         host.hosts_poller = True
     return summaries
+
+
+def _count_retired(summaries: dict[int, MigrationSummary], ids: list[int]) -> None:
+    """Count each customer's retired and migratable subscriptions (two queries)."""
+    if not ids:
+        return
+    index = catalogue_index_shared()
+    retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
+    blocked = _blocked_subscription_ids(s.pk for s in retired)
+    for sub in retired:
+        summary = summaries[sub.customer_id]
+        summary.retired_count += 1
+        if sub.status.strip().lower() in MIGRATABLE_STATUSES and sub.pk not in blocked:
+            summary.migratable_count += 1
 
 
 @dataclass(frozen=True)

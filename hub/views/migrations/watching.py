@@ -66,7 +66,9 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
     if not changes and known and None not in known.values():
         return HttpResponse(status=204)
     customer_ids = list(dict.fromkeys(change.customer_id for change in changes))
-    summaries = customer_migration_summaries(customer_ids=customer_ids)
+    summaries = customer_migration_summaries(
+        customer_ids=customer_ids, counts_while_running=False
+    )
     customers = Customer.objects.in_bulk(customer_ids)
     rows = [
         (customers[cid], summaries[cid]) for cid in customer_ids if cid in customers
