@@ -450,6 +450,19 @@ def test_the_retired_tiles_poll_answers_204_until_a_migration_moves_on(
     assert [t.subscriptions for t in answer.context["retired_tiles"]] == [0, 0, 1, 0]
 
 
+def test_the_retired_tiles_see_a_migration_end_even_if_its_version_stood_still(
+    retired_mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    migration = _migration(_retired(), MigrationState.QUEUED)
+    client.force_login(viewer)
+    page = client.get(reverse("home")).content.decode()
+    [poll] = re.findall(r'hx-get="([^"]*)" hx-trigger', page)
+
+    Migration.objects.filter(pk=migration.pk).update(state=MigrationState.COMPLETED)
+
+    assert client.get(unescape(poll), HTTP_HX_REQUEST="true").status_code == 200
+
+
 def test_the_desk_shows_a_synced_sandbox_renewal_with_its_tenants_seat_use(
     sandbox: Any, viewer: Any, client: Client
 ) -> None:
