@@ -18,7 +18,7 @@ from hub.models import Customer, CustomerUser, SkuMapping, Subscription
 from hub.models.customer_facts import customer_facts_refresh
 from hub.selectors.customers import customer_list_counts
 from hub.services.catalog import sku_mapping_delete
-from hub.workflow.catalogue import catalogue_index
+from hub.workflow.catalogue import catalogue_index, catalogue_index_shared
 from tests.factories import (
     CustomerFactory,
     CustomerUserFactory,
@@ -213,3 +213,39 @@ def test_the_status_filter_lists_statuses_seen_since_the_last_refresh(
     SubscriptionFactory(customer=one, status="disabled")
 
     assert ">Disabled</option>" in client.get(reverse("customer_list")).content.decode()
+
+
+def test_the_shared_catalogue_is_read_once_until_a_mapping_changes(
+    db: Any, django_assert_num_queries: Any
+) -> None:
+    first = catalogue_index_shared()
+    with django_assert_num_queries(0):
+        assert catalogue_index_shared() is first
+
+    mapping = SkuMapping.objects.order_by("position").first()
+    assert mapping is not None
+    mapping.retired_offer_id = "NEW-OFFER-ID"
+    mapping.save()
+
+    fresh = catalogue_index_shared()
+    assert fresh is not first
+    assert fresh.mapping_for("NEW-OFFER-ID", "") is not None
+
+
+def test_the_list_tags_a_subscription_retired_as_soon_as_its_mapping_says_so(
+    client: Client, viewer: Any
+) -> None:
+    one = CustomerFactory()
+    sub = SubscriptionFactory(customer=one, offer_name="Some Old Plan")
+    client.force_login(viewer)
+    assert "tag-retired" not in client.get(LIST).content.decode()
+
+    SkuMapping.objects.create(
+        product_line="Legacy",
+        retired_name="Some Old Plan",
+        retired_offer_id=sub.offer_id,
+    )
+
+    page = client.get(LIST, {"retired": "1"}).content.decode()
+    assert 'class="tag-retired"' in page
+    assert one.company_name in page
