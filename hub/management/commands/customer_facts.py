@@ -17,4 +17,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         touched = customer_facts_update()
-        self.stdout.write(f"Recomputed the facts of {touched} customers.")
+        noun = "customer" if touched == 1 else "customers"
+        self.stdout.write(f"Recomputed the facts of {touched} {noun}.")
