@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customer",
             name="retired_count",
-            field=models.PositiveIntegerField(db_index=True, default=0),
+            field=models.PositiveIntegerField(db_default=0, db_index=True, default=0),
         ),
         migrations.AddField(
             model_name="customer",
@@ -39,12 +39,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customer",
             name="user_count",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name="migration",
             name="version",
-            field=models.PositiveBigIntegerField(default=0),
+            field=models.PositiveBigIntegerField(db_default=0, default=0),
         ),
         migrations.AddIndex(
             model_name="customer",

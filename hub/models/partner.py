@@ -59,10 +59,10 @@ class Customer(models.Model):
     # migration or the SKU catalogue changes them: subscriptions on a retired SKU,
     # the earliest end of an active subscription, the earliest end of an active
     # one that will not renew, and the users in the tenant.
-    retired_count = models.PositiveIntegerField(default=0, db_index=True)
+    retired_count = models.PositiveIntegerField(default=0, db_default=0, db_index=True)
     soonest_end = models.DateTimeField(null=True, blank=True)
     expiring_end = models.DateTimeField(null=True, blank=True, db_index=True)
-    user_count = models.PositiveIntegerField(default=0)
+    user_count = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
