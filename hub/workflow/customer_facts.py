@@ -69,14 +69,23 @@ for _rows in (Subscription, CustomerUser):
         dispatch_uid=f"customer-facts-{_rows.__name__}",
     )
 # A mapping decides what is retired; the catalogue's rows and the targets only
-# change what the shared index holds (the sync recounts after its bulk writes).
-for _signal in (post_save, post_delete):
-    _signal.connect(
-        _mapping_changed, sender=SkuMapping, dispatch_uid=f"facts-mapping-{_signal}"
+# change what the shared index holds. The sync writes offers and SKUs in bulk and
+# announces that itself, so their deletions get no receiver here: one would make
+# every bulk delete of stale offers load them and signal once per row.
+post_save.connect(
+    _mapping_changed, sender=SkuMapping, dispatch_uid="facts-mapping-saved"
+)
+post_delete.connect(
+    _mapping_changed, sender=SkuMapping, dispatch_uid="facts-mapping-deleted"
+)
+post_delete.connect(
+    _catalogue_row_changed,
+    sender=SkuMappingTarget,
+    dispatch_uid="catalogue-target-deleted",
+)
+for _model in (SkuMappingTarget, Offer, ProductSku):
+    post_save.connect(
+        _catalogue_row_changed,
+        sender=_model,
+        dispatch_uid=f"catalogue-saved-{_model.__name__}",
     )
-    for _model in (SkuMappingTarget, Offer, ProductSku):
-        _signal.connect(
-            _catalogue_row_changed,
-            sender=_model,
-            dispatch_uid=f"catalogue-changed-{_model.__name__}-{_signal}",
-        )
