@@ -8,4 +8,7 @@ class HubConfig(AppConfig):
 
     def ready(self) -> None:
         from hub import checks, signals  # noqa: F401  (registers the system checks)
-        from hub.workflow import registry  # noqa: F401  (registers the step states)
+        from hub.workflow import (
+            customer_facts,  # noqa: F401  (keeps the list's facts)
+            registry,  # noqa: F401  (registers the step states)
+        )

@@ -187,6 +187,9 @@ class Migration(models.Model):
     error_description = models.TextField(blank=True)
     customer_action = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Goes up by one with every change a page shows (state, step, users moved,
+    # errors), so a poll can answer with only the rows that changed.
+    version = models.PositiveBigIntegerField(default=0, db_default=0)
 
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 
@@ -52,14 +54,49 @@ class Customer(models.Model):
     gdap_missing = models.CharField(max_length=255, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
+    # Facts the customer list filters, sorts and counts on, kept true by
+    # `hub.models.customer_facts.customer_facts_refresh` whenever the sync, a
+    # migration or the SKU catalogue changes them: subscriptions on a retired SKU,
+    # the earliest end of an active subscription, the earliest end of an active
+    # one that will not renew, and the users in the tenant.
+    retired_count = models.PositiveIntegerField(default=0, db_default=0, db_index=True)
+    soonest_end = models.DateTimeField(null=True, blank=True)
+    expiring_end = models.DateTimeField(null=True, blank=True, db_index=True)
+    user_count = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["company_name"]
+        indexes = [
+            models.Index(fields=["company_name", "id"], name="customer_name_order"),
+            models.Index(
+                fields=["soonest_end", "company_name", "id"],
+                name="customer_expiry_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.company_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save the row; an existing row keeps its facts, which only
+        `customer_facts_refresh` writes (this copy of them may be stale)."""
+        if (
+            self.pk is not None
+            and not self._state.adding
+            and kwargs.get("update_fields") is None
+        ):
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in FACT_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
+
+# The columns `hub.models.customer_facts.customer_facts_refresh` keeps.
+FACT_FIELDS = frozenset({"retired_count", "soonest_end", "expiring_end", "user_count"})
 
 
 class Offer(models.Model):

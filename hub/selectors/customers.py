@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import (
     Count,
@@ -17,7 +16,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     prefetch_related_objects,
 )
 from django.utils import timezone
@@ -29,6 +27,7 @@ from hub.models import (
     Subscription,
     SyncRun,
 )
+from hub.models.customer_facts import customer_subscription_statuses_cached
 from hub.selectors.desk import (
     RETIRED_STATES,
     desk_cancellable_subscriptions,
@@ -36,7 +35,7 @@ from hub.selectors.desk import (
     desk_retired_subscriptions,
     desk_suspended_subscriptions,
 )
-from hub.workflow.catalogue import CatalogueIndex, catalogue_index
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index_shared
 from hub.workflow.channels import other_channel_licences
 
 SORT_NAME = "name"
@@ -84,35 +83,11 @@ def _subscriptions_prefetch() -> Prefetch:
 
 
 def customer_retired_index() -> CatalogueIndex:
-    """Return the catalogue index that says which subscriptions are on retired SKUs."""
-    return catalogue_index()
+    """Return the catalogue index that says which subscriptions are on retired SKUs.
 
-
-def _retired_subscriptions(retired: CatalogueIndex) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(retired.retired_q(), customer=OuterRef("pk"))
-
-
-def _expiring_subscriptions(days: int) -> QuerySet[Subscription]:
-    """Active subscriptions with auto-renew off that end within `days` days."""
-    return Subscription.objects.filter(
-        customer=OuterRef("pk"),
-        status=Subscription.ACTIVE,
-        auto_renew_enabled=False,
-        commitment_end_date__isnull=False,
-        commitment_end_date__lte=timezone.now() + timedelta(days=days),
-    )
-
-
-def _soonest_end() -> Subquery:
-    return Subquery(
-        Subscription.objects.filter(
-            customer=OuterRef("pk"),
-            status=Subscription.ACTIVE,
-            commitment_end_date__isnull=False,
-        )
-        .order_by("commitment_end_date")
-        .values("commitment_end_date")[:1]
-    )
+    This process's shared copy: read only.
+    """
+    return catalogue_index_shared()
 
 
 def customer_search(
@@ -120,8 +95,8 @@ def customer_search(
 ) -> QuerySet[Customer]:
     """Return the customers matching `filters`, in the requested order.
 
-    Each carries `soonest_end` (earliest end of an active subscription),
-    `user_count`, and its subscriptions prefetched.
+    Filters and order read the facts kept on each customer's row (`retired_count`,
+    `soonest_end`, `expiring_end`, `user_count`); subscriptions are prefetched.
     """
     customers = Customer.objects.all()
     q = filters.q.strip()
@@ -131,10 +106,10 @@ def customer_search(
             match |= Q(tenant_id=uuid.UUID(q))
         customers = customers.filter(match)
     if filters.retired:
-        customers = customers.filter(Exists(_retired_subscriptions(retired)))
+        customers = customers.filter(retired_count__gt=0)
     if filters.expires_within is not None:
         customers = customers.filter(
-            Exists(_expiring_subscriptions(filters.expires_within))
+            expiring_end__lte=timezone.now() + timedelta(days=filters.expires_within)
         )
     if filters.status:
         customers = customers.filter(
@@ -144,17 +119,9 @@ def customer_search(
                 )
             )
         )
-    customers = _desk_filters(customers, filters, retired)
-    user_count = Subquery(
-        CustomerUser.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
+    customers = _desk_filters(customers, filters, retired).prefetch_related(
+        _subscriptions_prefetch()
     )
-    customers = customers.annotate(
-        soonest_end=_soonest_end(), user_count=user_count
-    ).prefetch_related(_subscriptions_prefetch())
     if filters.sort == SORT_EXPIRY:
         return customers.order_by(
             F("soonest_end").asc(nulls_last=True), "company_name", "pk"
@@ -184,33 +151,24 @@ def _desk_filters(
     return customers
 
 
-def customer_list_counts(*, retired: CatalogueIndex) -> dict[str, int]:
-    """Return total customers, those with retired SKUs, expiring soon, sync errors."""
-    aggregates: dict[str, Any] = {
-        "total": Count("pk"),
-        "expiring": Count(
-            "pk", filter=Exists(_expiring_subscriptions(EXPIRING_SOON_DAYS))
-        ),
-        "sync_errors": Count("pk", filter=~Q(sync_error="")),
-    }
-    if retired.has_retired:
-        aggregates["retired"] = Count(
-            "pk", filter=Exists(_retired_subscriptions(retired))
-        )
-    counts = Customer.objects.aggregate(**aggregates)
-    counts.setdefault("retired", 0)
+def customer_list_counts() -> dict[str, int]:
+    """Return total customers, those with retired SKUs, expiring soon, sync errors.
+
+    One aggregate over the facts kept on the customers' rows.
+    """
+    soon = timezone.now() + timedelta(days=EXPIRING_SOON_DAYS)
+    counts = Customer.objects.aggregate(
+        total=Count("pk"),
+        retired=Count("pk", filter=Q(retired_count__gt=0)),
+        expiring=Count("pk", filter=Q(expiring_end__lte=soon)),
+        sync_errors=Count("pk", filter=~Q(sync_error="")),
+    )
     return {key: int(value or 0) for key, value in counts.items()}
 
 
 def customer_subscription_statuses() -> list[str]:
     """Return every subscription status present in the data, known or not."""
-    statuses = (
-        Subscription.objects.exclude(status="")
-        .order_by("status")
-        .values_list("status", flat=True)
-        .distinct()
-    )
-    return list(statuses)
+    return customer_subscription_statuses_cached()
 
 
 def customer_tag_rows(
@@ -224,7 +182,6 @@ def customer_tag_rows(
     rows = list(customers)
     for customer in rows:
         _tag_subscriptions(customer, retired)
-        customer.user_count = customer.user_count or 0  # type: ignore[attr-defined]
     return rows
 
 

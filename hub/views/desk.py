@@ -24,6 +24,7 @@ from hub.selectors.desk import (
     desk,
     desk_export_rows,
     desk_retired_index,
+    desk_retired_stamp,
     desk_retired_tiles,
 )
 from hub.services.audit import audit_record, client_ip
@@ -140,8 +141,10 @@ def _retired_context(tiles: list[Tile], has_mappings: bool) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     """Show the renewal desk: retired SKUs, renewals, cancellation windows,
     suspended legacy subscriptions and the weeks ahead."""
+    stamp = desk_retired_stamp()
     page = desk()
     context = {
+        "retired_stamp": stamp,
         "desk": page,
         "renewal_days": max(RENEWAL_WINDOWS),
         "chart": chart_geometry(page.chart),
@@ -154,9 +157,17 @@ def home(request: HttpRequest) -> HttpResponse:
 @role_required(VIEWER)
 @require_GET
 def desk_retired(request: HttpRequest) -> HttpResponse:
-    """Return the retired-SKU tiles; they poll this while a migration runs."""
+    """Return the retired-SKU tiles; they poll this while a migration runs.
+
+    The poll sends the stamp of the tiles it shows (`v`): while nothing they count
+    changed, the answer is 204 and the tiles stay as they are.
+    """
+    stamp = desk_retired_stamp()
+    if request.GET.get("v") == stamp:
+        return HttpResponse(status=204)
     retired = desk_retired_index()
     context = _retired_context(desk_retired_tiles(retired=retired), retired.has_retired)
+    context["retired_stamp"] = stamp
     return render(request, "desk/home.html#retired", context)
 
 

@@ -10,9 +10,14 @@ list's filter, tag and counts agree with the plan and the summaries.
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from hub.models import Offer, SkuMapping, SkuMappingTarget, Subscription
@@ -271,4 +276,65 @@ def catalogue_index(*, all_offers: bool = False) -> CatalogueIndex:
             if named is not None:
                 index.by_offer_id.setdefault(named.offer_id, mapping)
         index.by_name[mapping.retired_name] = mapping
+    return index
+
+
+# ---------------------------------------------------------------- one copy per process
+
+# A stamp in the shared cache that changes whenever the catalogue or its mappings
+# do; each process keeps the index it built under the stamp it read.
+CATALOGUE_VERSION_KEY = "catalogue:version"
+# However the stamp fares (a write that forgot to announce itself), a process
+# reads the catalogue again at least this often.
+CATALOGUE_MAX_AGE_SECONDS = 60.0
+
+_shared_lock = threading.Lock()
+_shared: tuple[str, float, CatalogueIndex] | None = None
+
+
+def catalogue_changed() -> None:
+    """Announce that the catalogue or its mappings changed, to every process.
+
+    At once (this process and this transaction see it) and again on commit, so a
+    process that read the old rows in between does not keep them.
+    """
+
+    def bump() -> None:
+        cache.set(CATALOGUE_VERSION_KEY, uuid.uuid4().hex, None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def _catalogue_version() -> str:
+    version = cache.get(CATALOGUE_VERSION_KEY)
+    if version is None:
+        # Lost (a Redis restart) or never set: start a new one.
+        cache.add(CATALOGUE_VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(CATALOGUE_VERSION_KEY)
+    return str(version or "")
+
+
+def catalogue_index_shared() -> CatalogueIndex:
+    """Return the catalogue index this process keeps while the catalogue is unchanged.
+
+    For reads only (the pages and their polls): the index and its mappings are
+    shared between requests and must not be changed. One cache read when the
+    catalogue has not changed; the queries of `catalogue_index()` when it has.
+    """
+    global _shared
+    version = _catalogue_version()
+    now = time.monotonic()
+    held = _shared
+    if (
+        held is not None
+        and version
+        and held[0] == version
+        and now - held[1] < CATALOGUE_MAX_AGE_SECONDS
+    ):
+        return held[2]
+    index = catalogue_index()
+    index._load_skus()
+    with _shared_lock:
+        _shared = (version, now, index)
     return index

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from hub.models import LicenseMove, Migration
@@ -84,12 +85,13 @@ class StepContext:
     def save(self, **fields: Any) -> None:
         """Persist fields on the migration while this claim still holds the lease.
 
+        Every save moves the row's `version` on, so pages polling it see the change.
         Raise LeaseLost otherwise.
         """
         now = timezone.now()
         updated = Migration.objects.filter(
             pk=self.migration.pk, lease_owner=self.owner
-        ).update(updated_at=now, **fields)
+        ).update(updated_at=now, version=F("version") + 1, **fields)
         if updated != 1:
             raise LeaseLost(f"Migration {self.migration.pk} is no longer ours")
         for name, value in fields.items():
@@ -111,7 +113,13 @@ class StepContext:
         now = timezone.now()
         updated = Migration.objects.filter(
             pk=self.migration.pk, lease_owner=self.owner
-        ).update(lease_owner="", lease_expires_at=None, updated_at=now, **fields)
+        ).update(
+            lease_owner="",
+            lease_expires_at=None,
+            updated_at=now,
+            version=F("version") + 1,
+            **fields,
+        )
         for name, value in fields.items():
             setattr(self.migration, name, value)
         return updated == 1

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from hub.models import LicenseMove, MigrationState, Outcome
 from hub.workflow import registry
+from hub.workflow.customer_facts import customer_facts_update
 from hub.workflow.enqueue import enqueue_customer_sync
 from hub.workflow.events import audit_migration
 from hub.workflow.lease import StepContext, migration_claim, worker_identity
@@ -168,6 +169,7 @@ def _apply(
                 ),
             )
             enqueue_customer_sync(m)
+            customer_facts_update(customer_ids=[m.customer_id])
     report.state = MigrationState.COMPLETED
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -414,7 +416,7 @@ def test_the_retired_tiles_poll_while_a_migration_runs_and_stop_once_none_does(
     poll = reverse("desk_retired")
 
     page = client.get(reverse("home")).content.decode()
-    assert page.count(f'hx-get="{poll}"') == 1
+    assert page.count(f'hx-get="{poll}?v=') == 1
     assert page.count("hx-trigger") == 1
 
     Migration.objects.filter(pk=migration.pk).update(
@@ -427,6 +429,39 @@ def test_the_retired_tiles_poll_while_a_migration_runs_and_stop_once_none_does(
     assert 'id="desk-retired"' in html
     assert "hx-trigger" not in html
     assert [t.subscriptions for t in answer.context["retired_tiles"]] == [0, 0, 1, 0]
+
+
+def test_the_retired_tiles_poll_answers_204_until_a_migration_moves_on(
+    retired_mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    migration = _migration(_retired(), MigrationState.QUEUED)
+    client.force_login(viewer)
+    page = client.get(reverse("home")).content.decode()
+    [poll] = re.findall(r'hx-get="([^"]*)" hx-trigger', page)
+    poll = unescape(poll)
+
+    assert client.get(poll, HTTP_HX_REQUEST="true").status_code == 204
+
+    Migration.objects.filter(pk=migration.pk).update(
+        state=MigrationState.COMPLETED, version=F("version") + 1
+    )
+    answer = client.get(poll, HTTP_HX_REQUEST="true")
+
+    assert answer.status_code == 200
+    assert [t.subscriptions for t in answer.context["retired_tiles"]] == [0, 0, 1, 0]
+
+
+def test_the_retired_tiles_see_a_migration_end_even_if_its_version_stood_still(
+    retired_mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    migration = _migration(_retired(), MigrationState.QUEUED)
+    client.force_login(viewer)
+    page = client.get(reverse("home")).content.decode()
+    [poll] = re.findall(r'hx-get="([^"]*)" hx-trigger', page)
+
+    Migration.objects.filter(pk=migration.pk).update(state=MigrationState.COMPLETED)
+
+    assert client.get(unescape(poll), HTTP_HX_REQUEST="true").status_code == 200
 
 
 def test_the_desk_shows_a_synced_sandbox_renewal_with_its_tenants_seat_use(

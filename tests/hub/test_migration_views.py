@@ -529,12 +529,19 @@ def test_the_progress_poll_swaps_running_rows_and_stops_when_all_are_done(
             f'id="migration-status-{m.customer_id}" class="migration-status" hx-swap-oob="true"'
             in page
         )
-    assert f'hx-get="/migrations/progress/?ids={contoso.pk},{fabrikam.pk}' in page
+    contoso.refresh_from_db()
+    fabrikam.refresh_from_db()
+    assert (
+        f'hx-get="/migrations/progress/?ids={contoso.pk}.{contoso.version},'
+        f'{fabrikam.pk}.{fabrikam.version}"'
+    ) in page
     assert "<progress" in page
 
     drive(contoso)
     page = client.get(url).content.decode()
-    assert f'hx-get="/migrations/progress/?ids={fabrikam.pk}"' in page
+    assert (
+        f'hx-get="/migrations/progress/?ids={fabrikam.pk}.{fabrikam.version}"' in page
+    )
     status = page.split(f'id="migration-status-{contoso.customer_id}"')[1]
     assert "Completed" in status.split("</div>")[0]
 

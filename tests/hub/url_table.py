@@ -139,7 +139,7 @@ def admin_model(
 TABLE: dict[str, dict[str, Rule]] = {
     # The renewal desk: everyone reads and exports it; visitors sign in first.
     "home": read_page(),
-    "desk_retired": read_page(),
+    "desk_retired": read_page(("v",)),
     "desk_export": read_page(),
     "healthz": {"GET": rule(200, 200, 200, 200), "POST": NOT_ALLOWED},
     "login": {

@@ -12,6 +12,7 @@ from hub.selectors.desk.counts import (
     CHART_WEEKS,
     desk_chart,
     desk_other_tiles,
+    desk_retired_stamp,
     desk_retired_tiles,
 )
 from hub.selectors.desk.pages import ChartWeek, Desk, DeskRow, Tile
@@ -67,6 +68,7 @@ __all__ = [
     "desk_renewal_rows",
     "desk_renewing_subscriptions",
     "desk_retired_index",
+    "desk_retired_stamp",
     "desk_retired_subscriptions",
     "desk_retired_tiles",
     "desk_seat_use",

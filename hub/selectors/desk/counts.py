@@ -6,11 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from hub.models import Subscription
+from hub.models import (
+    TERMINAL_STATES,
+    Customer,
+    Migration,
+    MigrationState,
+    Subscription,
+)
 from hub.selectors.desk.pages import ChartWeek, Tile
 from hub.selectors.desk.queries import (
     RENEWAL_WINDOWS,
@@ -61,6 +67,23 @@ def desk_retired_tiles(*, retired: CatalogueIndex) -> list[Tile]:
         _tile(key, label, counts[key], f"migration={key}")
         for key, label in RETIRED_STATES.items()
     ]
+
+
+def desk_retired_stamp() -> str:
+    """Return a stamp of what the retired-SKU tiles count, for their poll.
+
+    It changes when a migration starts, moves on (its version), ends (even by a
+    write that left its version alone) or is deleted, and when a sync changes how
+    many subscriptions are on retired SKUs. Two small aggregates, whatever the rows.
+    """
+    m = Migration.objects.aggregate(
+        n=Count("pk"),
+        v=Sum("version"),
+        ended=Count("pk", filter=Q(state__in=TERMINAL_STATES)),
+        completed=Count("pk", filter=Q(state=MigrationState.COMPLETED)),
+    )
+    retired = Customer.objects.aggregate(r=Sum("retired_count"))["r"] or 0
+    return f"{m['n']}.{m['v'] or 0}.{m['ended']}.{m['completed']}.{retired}"
 
 
 def desk_other_tiles(now: datetime) -> tuple[list[Tile], Tile, Tile]:

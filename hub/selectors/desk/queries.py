@@ -20,7 +20,7 @@ from hub.models import (
     Subscription,
 )
 from hub.models.partner import NCE_PRODUCT_TYPE
-from hub.workflow.catalogue import CatalogueIndex, catalogue_index
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index_shared
 from hub.workflow.plan import MIGRATABLE_STATUSES
 
 # Only these terms commit the customer for another term at their anniversary;
@@ -41,8 +41,11 @@ RETIRED_STATES: dict[str, str] = {
 
 
 def desk_retired_index() -> CatalogueIndex:
-    """Return the catalogue index that says which subscriptions are on retired SKUs."""
-    return catalogue_index()
+    """Return the catalogue index that says which subscriptions are on retired SKUs.
+
+    This process's shared copy: read only.
+    """
+    return catalogue_index_shared()
 
 
 def nce_q() -> Q:

@@ -35,6 +35,11 @@ STATE_TONES: dict[str, str] = {
 }
 
 
+def poll_query(versions: dict[int, int]) -> str:
+    """Return a poll's `ids` parameter: `id.version` of each migration, by id."""
+    return ",".join(f"{pk}.{version}" for pk, version in sorted(versions.items()))
+
+
 def state_tone(state: str) -> str:
     """Return the pill tone of a migration state (info while running)."""
     return STATE_TONES.get(state, "info")
@@ -56,6 +61,8 @@ class MigrationSummary:
     current_step: str = ""
     # Shared by every summary of one page: the running migrations to poll for.
     poll_ids: list[int] = field(default_factory=list)
+    # The version of each of them this page shows.
+    poll_versions: dict[int, int] = field(default_factory=dict)
     hosts_poller: bool = False
 
     @property
@@ -82,7 +89,8 @@ class MigrationSummary:
 
     @property
     def poll_query(self) -> str:
-        return ",".join(str(i) for i in self.poll_ids)
+        """Return the poll's `ids`: each migration with the version shown."""
+        return poll_query(self.poll_versions)
 
     @property
     def outcome_note(self) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -23,7 +24,7 @@ from hub.selectors.migrations.pages import (
     MigrationSummary,
 )
 from hub.workflow import registry
-from hub.workflow.catalogue import catalogue_index
+from hub.workflow.catalogue import catalogue_index_shared
 from hub.workflow.plan import MIGRATABLE_STATUSES, SkippedSubscription, migration_plan
 
 
@@ -66,25 +67,20 @@ def _blocked_subscription_ids(subscription_ids: Iterable[int]) -> set[int]:
 
 
 def customer_migration_summaries(
-    *, customer_ids: Iterable[int]
+    *, customer_ids: Iterable[int], counts_while_running: bool = True
 ) -> dict[int, MigrationSummary]:
     """Return each customer's migration summary for the customer list, by customer id.
 
     The query count does not grow with the number of customers. The first customer
     (in the order given) with a running migration hosts the page's single poller.
+    Without `counts_while_running` (a poll: a running row shows no counts), the
+    retired and migratable counts are left at 0 for customers whose latest batch
+    still runs, and not read at all when every batch does.
     """
     ids = list(dict.fromkeys(customer_ids))
     summaries = {cid: MigrationSummary(customer_id=cid) for cid in ids}
     if not ids:
         return summaries
-    index = catalogue_index()
-    retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
-    blocked = _blocked_subscription_ids(s.pk for s in retired)
-    for sub in retired:
-        summary = summaries[sub.customer_id]
-        summary.retired_count += 1
-        if sub.status.strip().lower() in MIGRATABLE_STATUSES and sub.pk not in blocked:
-            summary.migratable_count += 1
     migrations = with_user_counts(
         Migration.objects.filter(customer_id__in=ids).order_by("-created_at", "-id")
     )
@@ -93,7 +89,14 @@ def customer_migration_summaries(
         batch_id = latest_batch.setdefault(migration.customer_id, migration.batch_id)
         if migration.batch_id == batch_id:
             summaries[migration.customer_id].batch.append(migration)
+    counted = [
+        cid
+        for cid in ids
+        if counts_while_running or not any(m.is_running for m in summaries[cid].batch)
+    ]
+    _count_retired(summaries, counted)
     poll_ids: list[int] = []
+    poll_versions: dict[int, int] = {}
     host: MigrationSummary | None = None
     for cid in ids:
         summary = summaries[cid]
@@ -115,13 +118,63 @@ def customer_migration_summaries(
                 else first.state_label
             )
             poll_ids.extend(m.pk for m in running)
+            poll_versions.update((m.pk, m.version) for m in running)
             if host is None:
                 host = summary
     for summary in summaries.values():
         summary.poll_ids = poll_ids
+        summary.poll_versions = poll_versions
     if host is not None:
         host.hosts_poller = True
     return summaries
+
+
+def _count_retired(summaries: dict[int, MigrationSummary], ids: list[int]) -> None:
+    """Count each customer's retired and migratable subscriptions (two queries)."""
+    if not ids:
+        return
+    index = catalogue_index_shared()
+    retired = list(Subscription.objects.filter(index.retired_q(), customer_id__in=ids))
+    blocked = _blocked_subscription_ids(s.pk for s in retired)
+    for sub in retired:
+        summary = summaries[sub.customer_id]
+        summary.retired_count += 1
+        if sub.status.strip().lower() in MIGRATABLE_STATUSES and sub.pk not in blocked:
+            summary.migratable_count += 1
+
+
+@dataclass(frozen=True)
+class MigrationChange:
+    """A migration whose version is not the one a page shows."""
+
+    pk: int
+    customer_id: int
+    version: int
+    running: bool
+
+
+def migration_changes(
+    *, known: Mapping[int, int | None], scope: Q | None = None
+) -> list[MigrationChange]:
+    """Return the migrations of `known` whose version differs from the one given.
+
+    `known` maps each migration id a page shows to the version it shows (None
+    when the page does not know it: always reported). `scope` narrows further (a
+    batch, a customer). One query, by primary key, whatever the number of ids;
+    migrations that do not exist are left out.
+    """
+    if not known:
+        return []
+    rows = Migration.objects.filter(pk__in=list(known))
+    if scope is not None:
+        rows = rows.filter(scope)
+    return [
+        MigrationChange(pk, customer_id, version, state not in TERMINAL_STATES)
+        for pk, customer_id, version, state in rows.order_by("pk").values_list(
+            "pk", "customer_id", "version", "state"
+        )
+        if known[pk] != version
+    ]
 
 
 def customer_ids_of_migrations(*, migration_ids: Iterable[int]) -> list[int]:

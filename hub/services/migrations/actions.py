@@ -56,6 +56,7 @@ def _retry(
             lease_owner="",
             lease_expires_at=None,
             updated_at=timezone.now(),
+            version=F("version") + 1,
         )
         if updated != 1:
             raise MigrationNotAllowed("Only a failed migration can be retried.")
@@ -95,6 +96,7 @@ def migration_resume(
                 lease_owner="",
                 lease_expires_at=None,
                 updated_at=now,
+                version=F("version") + 1,
             )
         )
         if updated != 1:
@@ -136,6 +138,7 @@ def migration_cancel(
                 lease_expires_at=None,
                 finished_at=now,
                 updated_at=now,
+                version=F("version") + 1,
             )
         )
         if updated != 1:

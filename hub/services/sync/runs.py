@@ -28,6 +28,7 @@ from hub.services.sync.snapshot import (
     sync_customer,
 )
 from hub.services.sync.upsert import BATCH_SIZE
+from hub.workflow.customer_facts import customer_facts_catalogue_changed
 from hub.workflow.enqueue import send_now, send_on_commit
 from hub.workflow.pc import CallLog, partner_center_client
 from partner_center.client import PartnerCenterClient
@@ -191,6 +192,7 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         state.notes.extend(f"Customer skipped: {p}" for p in problems)
 
         country = settings.PARTNER_CENTER_COUNTRY
+        before_catalogue = run.rows_written
         state.stage = "the offer catalogue"
         try:
             run.rows_written += _with_throttle_retries(
@@ -209,6 +211,8 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
             state.notes.append(plain_error(exc, "the modern catalogue"))
         state.stage = "the SKU mappings"
         run.rows_written += sync_bind_mappings(country=country)
+        if run.rows_written > before_catalogue:
+            customer_facts_catalogue_changed()
 
         if client.user_tokens is None:
             state.notes.append(

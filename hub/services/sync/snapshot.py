@@ -22,6 +22,7 @@ from hub.models.catalog import scheduled_sku_names
 from hub.services.sync.errors import DATA_ERRORS, SyncDataError, plain_error
 from hub.services.sync.upsert import column_int, column_text, sync_upsert
 from hub.services.transitions import transitions_refresh
+from hub.workflow.customer_facts import customer_facts_update
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import GdapAccessDenied, Throttled
@@ -290,6 +291,8 @@ def sync_customer(
         snapshot = _fetch_snapshot(customer=customer, client=client)
         with transaction.atomic():
             written = _store_snapshot(customer=customer, snapshot=snapshot)
+            if written:
+                customer_facts_update(customer_ids=[customer.pk])
         written += transitions_refresh(customer=customer, client=client)
     except Throttled:
         raise

@@ -84,7 +84,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "paginator": paginator,
         "filters": filters,
         "notices": notices,
-        "counts": customer_list_counts(retired=retired),
+        "counts": customer_list_counts(),
         "expiring_soon_days": EXPIRING_SOON_DAYS,
         "statuses": statuses,
         "has_mappings": retired.has_retired,
@@ -161,7 +161,7 @@ def _export_rows(
             customer.company_name,
             customer.domain,
             customer.tenant_id,
-            customer.user_count or 0,  # type: ignore[attr-defined]
+            customer.user_count,
             customer.sync_error,
         ]
         subscriptions = list(customer.subscriptions.all())

@@ -14,9 +14,10 @@ from hub.models import Customer
 from hub.roles import VIEWER, role_required
 from hub.selectors.customers import customer_subscription_rows
 from hub.selectors.migrations import (
-    customer_ids_of_migrations,
     customer_migration_summaries,
     migration_card,
+    migration_changes,
+    poll_query,
 )
 from hub.views.migrations.htmx import HtmxRequest
 from hub.views.navigation import safe_next
@@ -24,27 +25,50 @@ from hub.views.navigation import safe_next
 MAX_POLL_IDS = 200
 
 
+def poll_versions(raw: str) -> dict[int, int | None]:
+    """Return the migrations a poll names, each with the version its page shows.
+
+    `raw` is `id.version,…` (at most MAX_POLL_IDS); an id without a valid
+    version maps to None (always answered). Parts that are not ids are ignored.
+    """
+    known: dict[int, int | None] = {}
+    for part in raw.split(",")[:MAX_POLL_IDS]:
+        pk_text, _, version_text = part.strip().partition(".")
+        pk = _bigint(pk_text)
+        if pk is not None:
+            known[pk] = _bigint(version_text)
+    return known
+
+
+def _bigint(text: str) -> int | None:
+    # Length first: int() refuses text past 4,300 digits with a ValueError.
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        number = int(text)
+        if number <= BIGINT_MAX:
+            return number
+    return None
+
+
 @require_GET
 @role_required(VIEWER)
 def migration_progress(request: HtmxRequest) -> HttpResponse:
-    """Return the customer list's poller and fresh status cells (out of band).
+    """Return the customer list's poller and the status cells that changed.
 
-    Rows whose migration has ended also get their Subscriptions cell, from the
-    database as it is now. The query count does not grow with the rows.
+    The page names each running migration with the version it shows; only rows
+    with a migration whose version moved on come back (out of band), with a
+    poller that knows the new versions. Nothing changed: 204, which htmx leaves
+    alone, and the poller keeps its place. Rows whose migration has ended also get
+    their Subscriptions cell, from the database as it is now. The query count does
+    not grow with the rows.
     """
-    ids: list[int] = []
-    for part in request.GET.get("ids", "").split(",")[:MAX_POLL_IDS]:
-        part = part.strip()
-        # Length first: int() refuses text past 4,300 digits with a ValueError.
-        if (
-            part.isascii()
-            and part.isdigit()
-            and len(part) <= 19
-            and int(part) <= BIGINT_MAX
-        ):
-            ids.append(int(part))
-    customer_ids = customer_ids_of_migrations(migration_ids=ids)
-    summaries = customer_migration_summaries(customer_ids=customer_ids)
+    known = poll_versions(request.GET.get("ids", ""))
+    changes = migration_changes(known=known)
+    if not changes and known and None not in known.values():
+        return HttpResponse(status=204)
+    customer_ids = list(dict.fromkeys(change.customer_id for change in changes))
+    summaries = customer_migration_summaries(
+        customer_ids=customer_ids, counts_while_running=False
+    )
     customers = Customer.objects.in_bulk(customer_ids)
     rows = [
         (customers[cid], summaries[cid]) for cid in customer_ids if cid in customers
@@ -54,15 +78,18 @@ def migration_progress(request: HtmxRequest) -> HttpResponse:
     customer_subscription_rows(
         customers=[customer for customer, summary in rows if not summary.running]
     )
-    still_running = [
-        pk for _, summary in rows for pk in summary.running_ids if pk in set(ids)
-    ]
+    watching = {pk: v for pk, v in known.items() if v is not None}
+    for change in changes:
+        if change.running:
+            watching[change.pk] = change.version
+        else:
+            watching.pop(change.pk, None)
     return render(
         request,
         "migrations/_customer_status.html#progress",
         {
             "rows": rows,
-            "poll_query": ",".join(str(pk) for pk in still_running),
+            "poll_query": poll_query(watching),
             "next": safe_next(request, request.GET.get("next")),
         },
     )
