@@ -399,6 +399,34 @@ def bulk_run_page(*, bulk_run_id: int, page_number: int = 1) -> BulkRunPage | No
     return BulkRunPage(run=run, counts=counts, page=page, rows=rows)
 
 
+def bulk_run_stamp(*, bulk_run_id: int) -> str:
+    """Return a stamp of everything a bulk run's page shows, for its poll.
+
+    It changes when one of the run's migrations starts, moves on (its version) or
+    ends in any state (even by a write that left its version alone), when a
+    customer of the run gets a result, and when one of its schedules changes
+    state. Three small aggregates, however many customers the run has.
+    """
+    m = Migration.objects.filter(bulk_run_id=bulk_run_id).aggregate(
+        n=Count("pk"),
+        v=Sum("version"),
+        **{state: Count("pk", filter=Q(state=state)) for state in TERMINAL_STATES},
+    )
+    outcomes = BulkRunCustomer.objects.filter(bulk_run_id=bulk_run_id).aggregate(
+        **{
+            outcome: Count("pk", filter=Q(outcome=outcome))
+            for outcome in BulkCustomerOutcome.values
+        }
+    )
+    schedules = MigrationSchedule.objects.filter(bulk_run_id=bulk_run_id).aggregate(
+        **{state: Count("pk", filter=Q(state=state)) for state in ScheduleState.values}
+    )
+    parts = [m["n"], m["v"] or 0, *(m[s] for s in TERMINAL_STATES)]
+    parts += [outcomes[o] for o in BulkCustomerOutcome.values]
+    parts += [schedules[s] for s in ScheduleState.values]
+    return ".".join(str(p) for p in parts)
+
+
 def bulk_runs_recent(*, limit: int = 20) -> list[BulkRun]:
     """Return the latest bulk runs, newest first."""
     return list(BulkRun.objects.select_related("created_by")[:limit])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from django import forms
 from django.db.models import QuerySet
@@ -27,6 +27,7 @@ from hub.selectors.bulk import (
     PREVIEW_PAGE_SIZE,
     bulk_preview,
     bulk_run_page,
+    bulk_run_stamp,
     bulk_runs_recent,
 )
 from hub.selectors.customers import (
@@ -271,7 +272,14 @@ def bulk_start(request: HtmxRequest) -> HttpResponse:
 @require_GET
 @role_required(VIEWER)
 def bulk_detail(request: HtmxRequest, pk: int) -> HttpResponse:
-    """Show a bulk run, per customer; its one poll gets the progress part back."""
+    """Show a bulk run, per customer; its one poll gets the progress part back.
+
+    The poll sends the stamp of what its page shows (`v`): while nothing of the
+    run changed, the answer is 204 and the page stays as it is.
+    """
+    stamp = bulk_run_stamp(bulk_run_id=pk)
+    if request.htmx and request.GET.get("v") == stamp:
+        return HttpResponse(status=204)
     found = bulk_run_page(
         bulk_run_id=pk, page_number=_page_number(request.GET.get("page"))
     )
@@ -283,7 +291,7 @@ def bulk_detail(request: HtmxRequest, pk: int) -> HttpResponse:
         "found": found,
         "run": found.run,
         "page": page,
-        "poll_url": f"{here}?page={page.number}",
+        "poll_url": f"{here}?{urlencode({'page': page.number, 'v': stamp})}",
         "prev_url": f"{here}?page={page.previous_page_number()}"
         if page.has_previous()
         else "",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -391,3 +392,42 @@ def test_the_preview_at_renewal_says_which_subscriptions_have_no_change_at_renew
     assert "Cannot start" in page
     assert "offers no change to Successor Plan Y at this subscription" in page
     assert 'value="at_renewal" checked' in page
+
+
+def test_the_run_page_poll_answers_204_until_something_of_the_run_changes(
+    mapping: SkuMapping, operator: Any, viewer: Any, client: Client
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from hub.services.bulk import BulkOptions, bulk_run_create, bulk_run_expand
+
+    made = _customers(3, mapping)
+    run = bulk_run_create(
+        customers=Customer.objects.filter(pk__in=[c.pk for c in made]),
+        options=BulkOptions(),
+        actor=operator,
+    )
+    bulk_run_expand(bulk_run_id=run.pk)
+    client.force_login(viewer)
+    url = reverse("bulk_detail", args=[run.pk])
+    htmx = {"HX-Request": "true"}
+
+    def poll_stamp(body: str) -> str:
+        poll_url = body.split('hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        return parse_qs(urlsplit(poll_url).query)["v"][0]
+
+    stamp = poll_stamp(client.get(url).content.decode())
+    assert client.get(url, {"v": stamp}, headers=htmx).status_code == 204
+
+    first = Migration.objects.filter(bulk_run=run).order_by("pk").first()
+    Migration.objects.filter(pk=first.pk).update(version=F("version") + 1)
+    moved = client.get(url, {"v": stamp}, headers=htmx)
+    assert moved.status_code == 200
+    stamp = poll_stamp(moved.content.decode())
+    assert client.get(url, {"v": stamp}, headers=htmx).status_code == 204
+
+    # An end written without a version bump still changes what the page shows.
+    Migration.objects.filter(pk=first.pk).update(state=MigrationState.FAILED)
+    assert client.get(url, {"v": stamp}, headers=htmx).status_code == 200
+    # A full page load always renders, whatever `v` says.
+    assert client.get(url, {"v": stamp}).status_code == 200
