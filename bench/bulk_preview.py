@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.common import Result, median_seconds
+from bench.common import PAGE_BUDGET_MS, Result, median_seconds
 from hub.models import (
     Customer,
     CustomerUser,
@@ -25,7 +25,6 @@ from hub.models import (
 
 # What a page of PartnerHub may take on this machine (the slowest list page
 # measured in the same run stays well under it).
-PAGE_BUDGET_MS = 1000.0
 RETIRED_SKU = "bbbbbbbb-0000-0000-0000-00000000b001"
 URL = "/bulk/preview/?all=1&retired=1"
 

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# What a whole page (the desk, the bulk preview) may take at 10,000 customers.
+PAGE_BUDGET_MS = 300.0
+
 
 @dataclass
 class Result:

@@ -29,7 +29,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.common import Result
+from bench.common import PAGE_BUDGET_MS, Result
 from bench.tables import peak_rss_mib
 from hub.models import Customer, CustomerUser, Migration, Subscription
 from hub.selectors.customers import EXPIRING_SOON_DAYS
@@ -290,6 +290,22 @@ def _list_results(client: Client, repeat: int) -> list[Result]:
     return results
 
 
+def _desk_results(client: Client, repeat: int) -> list[Result]:
+    """The renewal desk at `/`: p95 against the page budget, and its queries."""
+    get = _get(client, "/")
+    p95, median = _timed(get, repeat)
+    queries = _queries(get)
+    return [
+        Result("renewal desk: p95", p95, "ms", f"<= {PAGE_BUDGET_MS:g} ms"),
+        Result(
+            f"  p95 / page budget (median {median:.1f} ms, {queries} queries)",
+            p95 / PAGE_BUDGET_MS,
+            "x",
+            "<= 1.00x",
+        ),
+    ]
+
+
 def _query_constancy(client: Client) -> list[Result]:
     """Queries of page 1 with 50 rows vs a page of one row."""
     full = _queries(_get(client, "/customers/"))
@@ -523,6 +539,7 @@ def run() -> list[Result]:
         )
     results += _list_results(client, repeat)
     results += _query_constancy(client)
+    results += _desk_results(client, repeat)
     results += _counts_results(repeat)
     results += _page_query_results(repeat)
     results += _poll_results(client, repeat)
