@@ -52,6 +52,12 @@ class Customer(models.Model):
     gdap_missing = models.CharField(max_length=255, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
+    # When users and licences were last read, and the subscribed-SKU counts they
+    # were read against: a sync reads them again only when something calls for it.
+    users_read_at = models.DateTimeField(null=True, blank=True)
+    users_read_skus = models.CharField(max_length=64, blank=True)
+    # Partner Center calls this customer's last sync made.
+    sync_calls = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -292,6 +298,8 @@ class SyncRun(models.Model):
     customers_failed = models.IntegerField(default=0)
     rows_written = models.IntegerField(default=0)
     calls_made = models.IntegerField(default=0)
+    # Customers whose users and licences this run read (the others did not need it).
+    users_read = models.IntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
