@@ -110,6 +110,8 @@ class _Snapshot:
     gdap_missing: str | None = None
     # The subscribed SKUs' digest (`skus_signature`), when they were read.
     signature: str | None = None
+    # The users' licences were just read back by a migration, not here.
+    read_back: bool = False
 
 
 def skus_signature(skus: list[pc.SubscribedSku]) -> str:
@@ -175,6 +177,7 @@ def _fetch_snapshot(
     client: PartnerCenterClient,
     full: bool,
     index: CatalogueIndex,
+    users_read_back: bool = False,
 ) -> _Snapshot:
     tenant = str(customer.tenant_id)
     subscriptions = client.list_subscriptions(tenant)
@@ -183,6 +186,10 @@ def _fetch_snapshot(
         return _Snapshot(subscriptions, None, None, None)
     skus = client.list_subscribed_skus(tenant)
     signature = skus_signature(skus)
+    if users_read_back:
+        return _Snapshot(
+            subscriptions, skus, None, None, signature=signature, read_back=True
+        )
     if not full and not users_read_reason(
         customer=customer,
         subscriptions=subscriptions,
@@ -218,7 +225,7 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
         customer.gdap_missing = missing
         written += Customer.objects.filter(pk=customer.pk).update(gdap_missing=missing)
     if (
-        snapshot.users is not None
+        (snapshot.users is not None or snapshot.read_back)
         and snapshot.signature is not None
         and (
             snapshot.signature != customer.users_read_skus
@@ -376,12 +383,16 @@ def sync_customer(
     stamp: bool = True,
     full: bool = True,
     index: CatalogueIndex | None = None,
+    users_read_back: bool = False,
 ) -> CustomerSyncResult:
     """Load one customer's subscriptions, subscribed SKUs, users and licences.
 
     Subscriptions and subscribed SKUs are always read. Users and licences are read
-    when `full`, else only when `users_read_reason` names a reason. `index` is
-    the catalogue index (a run passes its own; None builds one).
+    when `full`, else only when `users_read_reason` names a reason. With
+    `users_read_back` they are not read at all: a completed migration has just
+    read back every user it moved (its licences are stored already), and the
+    subscribed-SKU counts read now become the mark later syncs compare against.
+    `index` is the catalogue index (a run passes its own; None builds one).
 
     Everything is read first, then written in one transaction, so a failure leaves
     the last good data in place. On failure the customer's `sync_error` gets a
@@ -395,7 +406,11 @@ def sync_customer(
     index = index if index is not None else catalogue_index()
     try:
         snapshot = _fetch_snapshot(
-            customer=customer, client=client, full=full, index=index
+            customer=customer,
+            client=client,
+            full=full,
+            index=index,
+            users_read_back=users_read_back,
         )
         with transaction.atomic():
             written = _store_snapshot(customer=customer, snapshot=snapshot)
