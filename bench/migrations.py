@@ -25,7 +25,8 @@ def run() -> list[Result]:
     count = int(os.environ.get("BENCH_MIGRATIONS", "100"))
     latency = int(os.environ.get("BENCH_MIGRATIONS_LATENCY_MS", "100"))
     rate = int(os.environ.get("BENCH_MIGRATIONS_RATE", "3000"))
-    concurrency = int(os.environ.get("BENCH_MIGRATIONS_CONCURRENCY", "4"))
+    concurrency = int(os.environ.get("BENCH_MIGRATIONS_CONCURRENCY", "16"))
+    pool = os.environ.get("BENCH_MIGRATIONS_POOL", "threads")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "migrations.json"
         # The harness makes a database of its own next to the configured one.
@@ -43,6 +44,7 @@ def run() -> list[Result]:
                 f"--latency-ms={latency}",
                 f"--rate-per-minute={rate}",
                 f"--concurrency={concurrency}",
+                f"--pool={pool}",
                 "--deadline=1200",
                 f"--json={out}",
             ],
@@ -58,7 +60,7 @@ def run() -> list[Result]:
     return [
         Result(
             f"{report['migrations']} migrations, {report.get('users_planned')} users, "
-            f"{latency} ms, {rate}/min, 2 x {concurrency}",
+            f"{latency} ms, {rate}/min, 2 x {concurrency} {pool}",
             t.get("seconds") or 0,
             "s",
             "-",
@@ -85,7 +87,7 @@ def run() -> list[Result]:
         ),
         Result("  peak RSS web (gunicorn, 2 workers)", rss.get("web", 0), "MiB", "-"),
         Result(
-            f"  peak RSS worker (prefork x {concurrency})",
+            f"  peak RSS worker ({pool} x {concurrency})",
             max(rss.get("worker-a", 0), rss.get("worker-b", 0)),
             "MiB",
             "-",
