@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -71,7 +71,13 @@ def enqueue_advance(migration_id: int, countdown: float | None = None) -> None:
     may still be waiting in the queue.
     """
     due = timezone.now() + timedelta(seconds=countdown or 0)
-    Migration.objects.filter(pk=migration_id).update(enqueued_at=due)
+    try:
+        Migration.objects.filter(pk=migration_id).update(enqueued_at=due)
+    except DatabaseError as exc:
+        # Without the note beat may send it twice, which a claim makes harmless.
+        logger.warning(
+            "Could not note the message of migration %s: %s", migration_id, exc
+        )
     send_on_commit(ADVANCE_TASK, migration_id, countdown=countdown)
 
 
@@ -106,12 +112,19 @@ class CustomerRefreshSend(TaskSend):
     batch_id: str = ""
 
     def wanted(self) -> bool:
-        """Return True unless another migration of the batch is still at work."""
-        return not batch_busy(
-            batch_id=self.batch_id,
-            customer_id=self.args[0],
-            migration_id=self.kwargs["migration_id"],
-        )
+        """Return True unless another migration of the batch is still at work.
+
+        When the database cannot say, the refresh is wanted: one too many is
+        better than pages left stale.
+        """
+        try:
+            return not batch_busy(
+                batch_id=self.batch_id,
+                customer_id=self.args[0],
+                migration_id=self.kwargs["migration_id"],
+            )
+        except DatabaseError:
+            return True
 
     def __call__(self) -> None:
         if self.wanted():
