@@ -138,7 +138,8 @@ def render_readme_table() -> str:
             f"**Chaos run** ({c.get('finished_at')}, {c.get('database')}): "
             f"{o.get('migrations')} migrations asked, {o.get('latency_ms')} ms latency, "
             f"fault rate {o.get('fault_rate')}, {o.get('rate_per_minute')}/min, "
-            f"2 workers x {o.get('concurrency')}, kill every "
+            f"2 workers x {o.get('concurrency')} ({o.get('pool', 'prefork')}), "
+            "kill every "
             f"{'-'.join(str(int(x)) for x in o.get('kill_interval', []))} s.",
             "",
             "| figure | measured | target |",

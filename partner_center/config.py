@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from partner_center.auth import (
     DEFAULT_APP_SCOPE,
@@ -207,6 +208,10 @@ def build_client(
     called before each write is sent, ``on_call`` after every HTTP attempt.
     """
     session = requests.Session()
+    # Threads of one worker share the session: keep a connection for each of them.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=HTTP_POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     app_tokens, user_tokens = _token_providers(config, session)
     limiter: RateLimiter = NullRateLimiter()
     if redis_url:
@@ -238,6 +243,8 @@ _shared: OrderedDict[
     tuple[int, PartnerCenterConfig, str | None], PartnerCenterClient
 ] = OrderedDict()
 _shared_lock = threading.Lock()
+# Connections kept open per host: enough for a worker's threads (or a sync's).
+HTTP_POOL_SIZE = 32
 
 
 def shared_client(

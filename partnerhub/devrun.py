@@ -321,8 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "worker",
                 "--loglevel",
                 "INFO",
+                # Steps wait on Partner Center, not the CPU: threads fit them.
+                "--pool",
+                "threads",
                 "--concurrency",
-                "2",
+                "8",
             ],
         )
         start(

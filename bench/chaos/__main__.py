@@ -57,6 +57,7 @@ def parse(argv: list[str]) -> Any:
     add("--max-kills", type=int, default=defaults.max_kills)
     add("--redis-restart-after", type=float, default=defaults.redis_restart_after)
     add("--concurrency", type=int, default=defaults.concurrency, help="per worker")
+    add("--pool", choices=("threads", "prefork"), default=defaults.pool)
     add("--rate-per-minute", type=int, default=defaults.rate_per_minute)
     add("--lease-seconds", type=float, default=defaults.lease_seconds)
     add("--deadline", type=float, default=defaults.deadline, help="seconds")
@@ -74,6 +75,7 @@ def parse(argv: list[str]) -> Any:
         max_kills=args.max_kills,
         redis_restart_after=args.redis_restart_after,
         concurrency=args.concurrency,
+        pool=args.pool,
         rate_per_minute=args.rate_per_minute,
         lease_seconds=args.lease_seconds,
         deadline=args.deadline,

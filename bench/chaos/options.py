@@ -19,7 +19,8 @@ class Options:
     max_kills: int = 1000
     redis_restart_after: float = 45.0
     redis_down_seconds: float = 2.0
-    concurrency: int = 4
+    concurrency: int = 16
+    pool: str = "threads"  # the Celery worker pool: threads or prefork
     rate_per_minute: int = 3000
     lease_seconds: float = 15.0
     client_timeout: float = 8.0

@@ -96,6 +96,8 @@ def render(report: dict[str, Any]) -> str:
         ),
         _line("peak RSS MiB (process trees)", report.get("peak_rss_mib")),
     ]
+    for kind, number in (t.get("calls_by_kind") or {}).items():
+        lines.append(_line(f"  calls: {kind}"[:52], number))
     for reason in report.get("failure_reasons", [])[:5]:
         lines.append(
             _line(

@@ -7,6 +7,7 @@ Redis) before Django is set up; everything here runs after `django.setup()`.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import time
 from collections import Counter
@@ -120,6 +121,8 @@ def worker_command(name: str, opts: Options) -> list[str]:
         "-A",
         "partnerhub",
         "worker",
+        "--pool",
+        opts.pool,
         "--concurrency",
         str(opts.concurrency),
         f"--hostname={name}@%h",
@@ -261,7 +264,17 @@ def throughput(dump: dict[str, Any], ids: list[int], rate: int) -> dict[str, Any
             1 for r in calls if int(r["status"]) == 429 and r.get("fault")
         ),
         "5xx": sum(n for s, n in statuses.items() if s >= 500),
+        "calls_by_kind": dict(Counter(_call_kind(r) for r in calls).most_common(12)),
     }
+
+
+_ID = re.compile(r"/[0-9a-fA-F-]{16,}|/[^/]*\d[^/]*")
+
+
+def _call_kind(request: dict[str, Any]) -> str:
+    """Return the call's method and path with every id replaced by {id}."""
+    path = str(request["path"]).split("?")[0].removeprefix("/v1")
+    return f"{request['method']} {_ID.sub('/{id}', path)}"
 
 
 def audit_verify(env: dict[str, str]) -> dict[str, Any]:

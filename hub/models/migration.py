@@ -118,17 +118,28 @@ class MigrationQuerySet(models.QuerySet["Migration"]):
     def due(self, now: datetime, stale_after: timedelta) -> MigrationQuerySet:
         """Return running migrations whose message must be sent again.
 
-        Their lease expired (a worker died), their next attempt time passed, or
-        nobody touched them for `stale_after` although they hold no lease (the
-        message was lost, e.g. a broker restart).
+        Their lease expired (a worker died), or they hold no lease and their
+        message looks lost (e.g. a broker restart): their next attempt time
+        passed, or nobody touched them for `stale_after`, and no message sent
+        for them became due within the last `stale_after`. Staleness counts from
+        when the last message was due, so a message merely waiting in the queue,
+        or whose countdown just ended, is not sent twice.
         """
+        quiet = now - stale_after
+        no_recent_message = Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=quiet)
         return self.running().filter(
             Q(lease_expires_at__lte=now)
-            | Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
-            | Q(
-                lease_expires_at__isnull=True,
-                next_attempt_at__isnull=True,
-                updated_at__lte=now - stale_after,
+            | (
+                Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
+                & no_recent_message
+            )
+            | (
+                Q(
+                    lease_expires_at__isnull=True,
+                    next_attempt_at__isnull=True,
+                    updated_at__lte=quiet,
+                )
+                & no_recent_message
             )
         )
 
@@ -194,6 +205,9 @@ class Migration(models.Model):
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the last message sent for this migration becomes due (sent + its
+    # countdown): beat re-sends only what stays unclaimed well after that.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     # New commerce: the term and billing cycle bought, and the cart checked out.
     term_duration = models.CharField(max_length=16, blank=True)

@@ -63,6 +63,16 @@ class Customer(models.Model):
     soonest_end = models.DateTimeField(null=True, blank=True)
     expiring_end = models.DateTimeField(null=True, blank=True, db_index=True)
     user_count = models.PositiveIntegerField(default=0, db_default=0)
+    # When users and licences were last read, and the subscribed-SKU counts they
+    # were read against: a sync reads them again only when something calls for it.
+    users_read_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults too, so rows written outside Django (imports) need not
+    # name these columns.
+    users_read_skus = models.CharField(
+        max_length=64, blank=True, default="", db_default=""
+    )
+    # Partner Center calls this customer's last sync made.
+    sync_calls = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -329,6 +339,8 @@ class SyncRun(models.Model):
     customers_failed = models.IntegerField(default=0)
     rows_written = models.IntegerField(default=0)
     calls_made = models.IntegerField(default=0)
+    # Customers whose users and licences this run read (the others did not need it).
+    users_read = models.IntegerField(default=0, db_default=0)
     error = models.TextField(blank=True)
 
     class Meta:

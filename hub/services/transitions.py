@@ -72,7 +72,12 @@ def transition_targets_read(
     }
 
 
-def transitions_refresh(*, customer: Customer, client: PartnerCenterClient) -> int:
+def transitions_refresh(
+    *,
+    customer: Customer,
+    client: PartnerCenterClient,
+    index: CatalogueIndex | None = None,
+) -> int:
     """Store the transition targets of the customer's retired NCE subscriptions.
 
     Only active new-commerce subscriptions on a retired SKU are asked about. A
@@ -80,7 +85,7 @@ def transitions_refresh(*, customer: Customer, client: PartnerCenterClient) -> i
     was stored before and stops asking for this customer until the next sync:
     the plan then offers buy → move → retire. Return the rows written.
     """
-    index = _index_for(client)
+    index = index if index is not None else _index_for(client)
     if not index.has_retired:
         return 0
     retired = Subscription.objects.filter(

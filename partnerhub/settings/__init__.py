@@ -251,6 +251,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PARTNERHUB_SYNC_EVERY_MINUTES = env_int("PARTNERHUB_SYNC_EVERY_MINUTES", 60, minimum=1)
+# Customers a sync reads at the same time (threads of the worker running it, all
+# under the shared rate-limit bucket): Partner Center's latency, not the CPU, is
+# what a single reader waits on.
+PARTNERHUB_SYNC_CONCURRENCY = env_int("PARTNERHUB_SYNC_CONCURRENCY", 8, minimum=1)
 # Beat re-queues due or stalled migrations this often: one query, logged
 # only when it re-queues one. A step waiting longer than a Celery countdown (a long
 # Retry-After, backoff) resumes within this many seconds of its time.

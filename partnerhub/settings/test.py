@@ -90,6 +90,9 @@ PARTNERHUB_DEMO_ACCOUNTS = False
 PARTNERHUB_SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS1ub3Qtc2VjcmV0LTAxMjM="
 # A fixed key, so worker processes started by tests link the same chain.
 PARTNERHUB_AUDIT_KEY = "test-audit-key-not-secret-0123456789abcdef"
+# A test's data lives in its own transaction, which other threads cannot see: a
+# sync reads its customers one after another (tests that need threads say so).
+PARTNERHUB_SYNC_CONCURRENCY = 1
 # One file per test process; tests/conftest.py gives each test its own.
 PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / (
     f"partnerhub-test-audit-checkpoint-{os.getpid()}.json"

@@ -208,7 +208,8 @@ def test_a_saved_step_survives_the_broker_being_down_and_beat_sends_it_later(
     assert "Traceback" not in caplog.text
     # The row, not the lost message, says what is due: beat sends it.
     Migration.objects.filter(pk=migration.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=5)
+        updated_at=timezone.now() - timedelta(minutes=5),
+        enqueued_at=timezone.now() - timedelta(minutes=5),
     )
     assert requeue_due_migrations() == 1
 

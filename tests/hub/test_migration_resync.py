@@ -8,15 +8,22 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from hub.models import AuditEvent, Migration, SubscribedSku, UserLicense
+from hub.models import (
+    AuditEvent,
+    Migration,
+    SubscribedSku,
+    UserLicense,
+)
 from hub.services.migrations import migration_cancel
 from hub.services.sync import sync_customer_refresh
 from hub.tasks.sync import sync_customer
+from hub.workflow.enqueue import CustomerRefreshSend
 from hub.workflow.pc import partner_center_client
 from partner_center.errors import Throttled
 from tests.hub.migration_support import (
     CONTOSO,
     NORTHWIND,
+    WIDE_WORLD,
     customer,
     drive,
     start,
@@ -180,3 +187,71 @@ def test_the_refresh_after_a_migration_keeps_trying_until_it_gets_through(
     contoso.refresh_from_db()
     assert contoso.sync_error == ""
     assert AuditEvent.objects.filter(action="sync.completed").exists()
+
+
+def test_the_refresh_after_a_completed_migration_reuses_verifys_read_back(
+    synced: Any,
+    sandbox: Any,
+    operator: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    [migration] = start(CONTOSO, operator)
+    with django_capture_on_commit_callbacks() as callbacks:
+        migration = drive(migration)
+    assert migration.state == "completed", migration.error_message
+    [(args, kwargs)] = task_sends(callbacks, SYNC_CUSTOMER)
+    tenant = str(customer(CONTOSO).tenant_id)
+    since = len(sandbox.state()["requests"])
+
+    assert sync_customer(*args, **kwargs) == "synced"
+
+    paths = [
+        r["path"]
+        for r in sandbox.state()["requests"][since:]
+        if r["path"].startswith("/v1/")
+    ]
+    assert not [p for p in paths if "/users" in p], paths
+    assert _stored_seats(migration) == _sandbox_seats(tenant)
+    held = set(
+        UserLicense.objects.filter(user__customer_id=migration.customer_id).values_list(
+            "user__user_id", "sku_id"
+        )
+    )
+    for user in sandbox.state()["users"]:
+        if user["customerId"].lower() == tenant:
+            assert {(user["id"], sku) for sku in user["licenses"]} <= held
+    # The seat counts read now are the mark: the next sync does not re-read users
+    # for the counts the migration changed.
+    refreshed = customer(CONTOSO)
+    assert refreshed.users_read_skus
+    event = AuditEvent.objects.filter(action="sync.completed").latest("pk")
+    assert event.details["users_read"] is False
+
+
+def test_a_batch_of_migrations_of_one_customer_is_refreshed_once(
+    synced: Any,
+    sandbox: Any,
+    operator: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    wide_world = customer(WIDE_WORLD)
+    for user in sandbox.state()["users"]:
+        if user["customerId"].lower() == str(wide_world.tenant_id):
+            sandbox.patch(
+                f"/_sandbox/customers/{wide_world.tenant_id}/users/{user['id']}",
+                {"usageLocation": "US"},
+            )
+    assert sync_customer_refresh(customer=wide_world).ok
+    first, second = start(WIDE_WORLD, operator)
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = drive(first)
+    assert first.state == "completed", first.error_message
+    [early] = [c for c in callbacks if isinstance(c, CustomerRefreshSend)]
+    assert not early.wanted(), "the other migration of the batch is still at work"
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        second = drive(second)
+    assert second.state == "completed", second.error_message
+    [last] = [c for c in callbacks if isinstance(c, CustomerRefreshSend)]
+    assert last.wanted()
+    assert last.args == (second.customer_id,)

@@ -23,9 +23,10 @@ from hub.models import (
     SyncRun,
 )
 from hub.selectors.migrations import migration_cards
-from hub.services.migrations import migration_retry
+from hub.services.migrations import STALE_AFTER, migration_retry
 from hub.services.sync import sync_run
 from hub.tasks.migration import migration_advance, requeue_due_migrations
+from hub.workflow.enqueue import enqueue_advance
 from hub.workflow.lease import migration_claim
 from hub.workflow.pc import RATE_LIMIT_KEY, partner_center_client
 from hub.workflow.runner import migration_run_step
@@ -600,6 +601,10 @@ def test_beat_requeues_lost_messages_expired_leases_and_due_retries_only(
         *start(NORTHWIND, operator),
     ]
     now = timezone.now()
+    # Their first messages were sent a while ago.
+    Migration.objects.filter(
+        pk__in=[m.pk for m in (lost, leased, dead, waiting, due)]
+    ).update(enqueued_at=now - timedelta(minutes=5))
     Migration.objects.filter(pk=lost.pk).update(updated_at=now - timedelta(minutes=5))
     migration_claim(migration_id=leased.pk, owner="alive")
     migration_claim(migration_id=dead.pk, owner="dead")
@@ -622,6 +627,31 @@ def test_beat_requeues_lost_messages_expired_leases_and_due_retries_only(
     assert sent == []
     for migration in (lost, dead, due):
         assert drive(migration).state in TERMINAL_STATES
+
+
+def test_beat_leaves_a_message_alone_while_it_may_still_be_queued(
+    synced: Any, sandbox: Any, operator: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    queued, waited = start(CONTOSO, operator) + start(FABRIKAM, operator)
+    now = timezone.now()
+    # Sent long ago but nobody took it yet (a long queue), and a countdown
+    # message whose time has just come.
+    Migration.objects.filter(pk=queued.pk).update(updated_at=now - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks():
+        enqueue_advance(waited.pk, countdown=1)
+    Migration.objects.filter(pk=waited.pk).update(next_attempt_at=now)
+
+    with django_capture_on_commit_callbacks() as sent:
+        assert requeue_due_migrations() == 0
+    assert sent == []
+
+    # Once a message stays unclaimed well past its time, it counts as lost.
+    Migration.objects.filter(pk__in=[queued.pk, waited.pk]).update(
+        enqueued_at=now - STALE_AFTER - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks() as sent:
+        assert requeue_due_migrations() == 2
+    assert sorted(advance_ids(sent)) == sorted([queued.pk, waited.pk])
 
 
 def test_a_user_whose_move_ran_out_of_transient_retries_is_marked_failed(

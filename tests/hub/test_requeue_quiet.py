@@ -60,7 +60,8 @@ def test_a_requeue_logs_one_line_when_it_resent_a_migration_and_none_when_idle(
 ) -> None:
     [migration] = start(CONTOSO, operator)
     Migration.objects.filter(pk=migration.pk).update(
-        updated_at=timezone.now() - timedelta(minutes=5)
+        updated_at=timezone.now() - timedelta(minutes=5),
+        enqueued_at=timezone.now() - timedelta(minutes=5),
     )
 
     with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks():

@@ -12,6 +12,7 @@ import redis
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -36,6 +37,7 @@ from hub.services.sync import (
     sync_run_exclusive,
 )
 from hub.tasks.sync import sync_partner_center
+from hub.workflow.catalogue import catalogue_index
 from partner_center.auth import SandboxTokenProvider
 from partner_center.client import PartnerCenterClient
 from tests.factories import CustomerFactory, SubscriptionFactory
@@ -300,10 +302,23 @@ def test_a_malformed_answer_for_one_customer_records_its_error_and_the_rest_sync
     )
 
 
+def _with_retired_subscription() -> Customer:
+    """Return a customer active on a retired SKU: every sync reads its users."""
+    retired = catalogue_index().retired_q() & Q(status=Subscription.ACTIVE)
+    customer = (
+        Customer.objects.filter(
+            pk__in=Subscription.objects.filter(retired).values("customer")
+        )
+        .order_by("company_name")
+        .first()
+    )
+    assert customer is not None
+    return customer
+
+
 def test_a_failing_customer_keeps_its_last_good_data(sandbox: Any, db: Any) -> None:
     sync_run()
-    customer = Customer.objects.order_by("company_name").first()
-    assert customer is not None
+    customer = _with_retired_subscription()
     before = set(customer.users.values_list("user_id", flat=True))
     sandbox.fault(
         path=f"/customers/{customer.tenant_id}/users/[^/]+/licenses$",

@@ -1,14 +1,17 @@
 """Load Partner Center's view of every customer into the database.
 
 A run pages every customer, refreshes the offer catalogue, binds the SKU mappings
-to offers by name, then loads each customer's subscriptions, subscribed SKUs, users
-and licences. Rows are compared field by field and only the ones that differ are
-written, so a run over unchanged data writes no Partner Center data at all (the
-per-customer `synced_at` freshness stamp is one bulk UPDATE per run and is not
-counted as data). A customer whose data cannot be read or parsed keeps its last
+to offers by name, then loads each customer's subscriptions and subscribed SKUs,
+and its users and licences when they may have changed or matter now (see
+`users_read_reason`), reading several customers at once under the shared rate
+limit. Each customer keeps the calls its sync made. Rows are compared field by
+field and only the ones that differ are written, so a run over unchanged data
+writes no Partner Center data at all (the per-customer `synced_at` freshness stamp,
+with the calls made, is one bulk UPDATE per run and is not counted as data). A customer whose data cannot be read or parsed keeps its last
 good rows, gets a plain `sync_error`, and does not stop the rest. Each run ends
 with exactly one audit event. `sync_customer_refresh` re-reads a single customer
-(when its migration ends), also with exactly one audit event.
+(on demand, everything; when its migration ends, all but the users its verify step
+read back), also with exactly one audit event.
 """
 
 from hub.services.sync.customers import sync_customers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub.models import Customer, Outcome
+from hub.models import Customer, Migration, MigrationState, Outcome
 from hub.services.audit import audit_record
 from hub.services.sync.errors import SyncAlreadyRunning, plain_error
 from hub.services.sync.lock import (
@@ -32,7 +32,9 @@ def sync_customer_refresh(
     """Re-read one customer from Partner Center and record one audit event for it.
 
     A finished migration calls this so the customer's pages show the new
-    subscription, seat counts and licences before the next full sync. Only writes
+    subscription, seat counts and licences before the next full sync. After a
+    completed migration the users are not read again: its verify step read back
+    every user it moved, and their licences are stored already. Only writes
     are audited one by one; the reads are summed up in the single `sync.completed`
     (or `sync.failed`) event, which names the customer and the migration.
 
@@ -57,7 +59,11 @@ def sync_customer_refresh(
         )
         with client:
             try:
-                result = sync_customer(customer=customer, client=client)
+                result = sync_customer(
+                    customer=customer,
+                    client=client,
+                    users_read_back=_read_back(migration_id),
+                )
             except Throttled as exc:
                 if not final_attempt:
                     raise
@@ -72,6 +78,7 @@ def sync_customer_refresh(
         "scope": "customer",
         "rows_written": result.rows_written,
         "calls_made": calls.calls,
+        "users_read": result.users_read,
         "seconds": round(time.monotonic() - started, 1),
     }
     if result.ok:
@@ -93,3 +100,12 @@ def sync_customer_refresh(
         details=details,
     )
     return result
+
+
+def _read_back(migration_id: int | None) -> bool:
+    """Return whether the migration completed, so verify read its users back."""
+    if migration_id is None:
+        return False
+    return Migration.objects.filter(
+        pk=migration_id, state=MigrationState.COMPLETED
+    ).exists()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import F
+from django.db import connections
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from hub.models import Customer, Outcome, SyncRun
@@ -28,10 +31,10 @@ from hub.services.sync.snapshot import (
     sync_customer,
 )
 from hub.services.sync.upsert import BATCH_SIZE
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 from hub.workflow.customer_facts import customer_facts_catalogue_changed
 from hub.workflow.enqueue import send_now, send_on_commit
 from hub.workflow.pc import CallLog, partner_center_client
-from partner_center.client import PartnerCenterClient
 from partner_center.errors import PartnerCenterError, Throttled
 
 logger = logging.getLogger(__name__)
@@ -68,17 +71,23 @@ class _ThrottleBudget:
     remaining: float = THROTTLE_SLEEP_BUDGET_SECONDS
     slept: float = 0.0
     deadline: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait(self, retry_after: float) -> bool:
-        """Sleep `retry_after` and return True, or return False if over budget."""
+        """Sleep `retry_after` and return True, or return False if over budget.
+
+        Threads of one run share the budget: each wait is taken from it before
+        sleeping.
+        """
         wait = max(0.0, retry_after)
-        if wait > THROTTLE_MAX_SINGLE_WAIT_SECONDS or wait > self.remaining:
-            return False
-        if self.deadline is not None and time.monotonic() + wait > self.deadline:
-            return False
+        with self.lock:
+            if wait > THROTTLE_MAX_SINGLE_WAIT_SECONDS or wait > self.remaining:
+                return False
+            if self.deadline is not None and time.monotonic() + wait > self.deadline:
+                return False
+            self.remaining -= wait
+            self.slept += wait
         time.sleep(wait)
-        self.remaining -= wait
-        self.slept += wait
         return True
 
 
@@ -90,6 +99,8 @@ class _RunState:
     notes: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
     last_progress: float = 0.0
+    # Calls made for the customers themselves (the list and catalogue aside).
+    customer_calls: int = 0
 
 
 def _progress(state: _RunState, calls: CallLog, *, force: bool = False) -> None:
@@ -127,10 +138,25 @@ def _with_throttle_retries(state: _RunState, action: Callable[[], Any]) -> Any:
                 raise
 
 
-def _stamp(pks: list[int], now: datetime) -> None:
+def _stamp(calls: dict[int, int], now: datetime) -> None:
+    """Stamp synced customers fresh, with the calls each one's sync made.
+
+    One UPDATE per batch of customers, whatever their call counts.
+    """
+    pks = list(calls)
     for start in range(0, len(pks), BATCH_SIZE):
-        Customer.objects.filter(pk__in=pks[start : start + BATCH_SIZE]).update(
-            synced_at=now, sync_error=""
+        batch = pks[start : start + BATCH_SIZE]
+        by_count: dict[int, list[int]] = {}
+        for pk in batch:
+            by_count.setdefault(calls[pk], []).append(pk)
+        Customer.objects.filter(pk__in=batch).update(
+            synced_at=now,
+            sync_error="",
+            sync_calls=Case(
+                *(When(pk__in=group, then=Value(n)) for n, group in by_count.items()),
+                default=F("sync_calls"),
+                output_field=IntegerField(),
+            ),
         )
 
 
@@ -229,17 +255,21 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         )
         run.customers_seen = len(customers) + len(problems)
         _progress(state, calls, force=True)
-        ok: list[int] = []
+        index = catalogue_index()
+        ok: dict[int, int] = {}
         left = 0
-        for index, customer in enumerate(customers):
-            state.stage = f"{customer.company_name}'s data"
-            if deadline is not None and time.monotonic() > deadline:
-                left = len(customers) - index
-                break
-            result = _sync_one(state=state, customer=customer, client=client)
+        for customer, result in _fan_out(
+            state=state, customers=customers, deadline=deadline, index=index
+        ):
+            if result is None:
+                left += 1
+                continue
+            calls.calls += result.calls
+            state.customer_calls += result.calls
             run.rows_written += result.rows_written
+            run.users_read += int(result.users_read)
             if result.ok:
-                ok.append(customer.pk)
+                ok[customer.pk] = result.calls
             else:
                 run.customers_failed += 1
                 if len(state.failed) < FAILED_DETAILS_LIMIT:
@@ -257,19 +287,152 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
             )
 
 
+_Done = tuple[Customer, CustomerSyncResult | None]
+
+
+def _fan_out(
+    *,
+    state: _RunState,
+    customers: list[Customer],
+    deadline: float | None,
+    index: CatalogueIndex,
+) -> Iterable[_Done]:
+    """Return (customer, result) pairs as each customer's sync ends.
+
+    The result is None for a customer not started before the deadline.
+
+    `PARTNERHUB_SYNC_CONCURRENCY` threads read customers at the same time, all
+    paced by the shared rate-limit bucket (each call waits for a token, so more
+    threads never mean more than the configured rate). Results are counted here,
+    in the calling thread. An unexpected error stops the threads from taking
+    more customers and is raised once they have finished.
+    """
+    threads = min(settings.PARTNERHUB_SYNC_CONCURRENCY, len(customers))
+    if threads <= 1:
+        return _Sequential(state, customers, deadline, index)
+    return _Threaded(state, customers, deadline, index, threads)
+
+
+class _Sequential:
+    """Sync customers one after another in the calling thread."""
+
+    def __init__(
+        self,
+        state: _RunState,
+        customers: list[Customer],
+        deadline: float | None,
+        index: CatalogueIndex,
+    ) -> None:
+        self.state, self.customers = state, customers
+        self.deadline, self.index = deadline, index
+
+    def __iter__(self) -> Iterator[_Done]:
+        for customer in self.customers:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                yield customer, None
+                continue
+            yield (
+                customer,
+                _sync_one(state=self.state, customer=customer, index=self.index),
+            )
+
+
+class _Threaded(_Sequential):
+    """Sync customers on `threads` threads; yield results as they end."""
+
+    def __init__(
+        self,
+        state: _RunState,
+        customers: list[Customer],
+        deadline: float | None,
+        index: CatalogueIndex,
+        threads: int,
+    ) -> None:
+        super().__init__(state, customers, deadline, index)
+        self.threads = threads
+
+    def __iter__(self) -> Iterator[_Done]:
+        todo: queue.Queue[Customer] = queue.Queue()
+        for customer in self.customers:
+            todo.put(customer)
+        done: queue.Queue[_Done | BaseException] = queue.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        customer = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    if self.deadline is not None and time.monotonic() > self.deadline:
+                        done.put((customer, None))
+                        continue
+                    try:
+                        result = _sync_one(
+                            state=self.state, customer=customer, index=self.index
+                        )
+                    except BaseException as exc:  # raised again by the caller
+                        stop.set()
+                        done.put(exc)
+                        return
+                    done.put((customer, result))
+            finally:
+                # This thread's database connection ends with it.
+                connections.close_all()
+
+        workers = [
+            threading.Thread(target=work, name=f"sync-{n}", daemon=True)
+            for n in range(self.threads)
+        ]
+        for worker in workers:
+            worker.start()
+        failure: BaseException | None = None
+        try:
+            for _ in range(len(self.customers)):
+                item = done.get()
+                if isinstance(item, BaseException):
+                    failure = failure or item
+                    break
+                yield item
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+        if failure is not None:
+            raise failure
+
+
 def _sync_one(
-    *, state: _RunState, customer: Customer, client: PartnerCenterClient
+    *, state: _RunState, customer: Customer, index: CatalogueIndex
 ) -> CustomerSyncResult:
-    try:
-        result: CustomerSyncResult = _with_throttle_retries(
-            state, lambda: sync_customer(customer=customer, client=client, stamp=False)
-        )
-    except Throttled as exc:
-        message = plain_error(exc, f"{customer.company_name}'s data")
-        return CustomerSyncResult(
-            rows_written=record_customer_error(customer=customer, message=message),
-            error=message,
-        )
+    """Sync one customer of a run on a client of its own; count its calls."""
+    customer_calls = CallLog()
+    client = partner_center_client(
+        actor=state.run.requested_by,
+        customer=customer,
+        observer=customer_calls,
+        max_local_wait=SYNC_MAX_LOCAL_WAIT_SECONDS,
+    )
+    with client:
+        try:
+            result: CustomerSyncResult = _with_throttle_retries(
+                state,
+                lambda: sync_customer(
+                    customer=customer,
+                    client=client,
+                    stamp=False,
+                    full=False,
+                    index=index,
+                ),
+            )
+        except Throttled as exc:
+            message = plain_error(exc, f"{customer.company_name}'s data")
+            result = CustomerSyncResult(
+                rows_written=record_customer_error(customer=customer, message=message),
+                error=message,
+            )
+    result.calls = customer_calls.calls
     return result
 
 
@@ -290,6 +453,10 @@ def _audit_run(*, run: SyncRun, state: _RunState, seconds: float) -> None:
         "customers_failed": run.customers_failed,
         "rows_written": run.rows_written,
         "calls_made": run.calls_made,
+        "users_read": run.users_read,
+        "calls_per_customer": round(state.customer_calls / run.customers_seen, 1)
+        if run.customers_seen
+        else 0.0,
         "seconds": round(seconds, 1),
         "throttle_sleep_seconds": round(state.budget.slept, 1),
     }
@@ -303,7 +470,8 @@ def _audit_run(*, run: SyncRun, state: _RunState, seconds: float) -> None:
         message = (
             f"Synced {run.customers_seen} customers: {run.customers_changed} changed, "
             f"{run.customers_failed} failed, {run.rows_written} rows written, "
-            f"{run.calls_made} Partner Center calls."
+            f"{run.calls_made} Partner Center calls; users and licences read for "
+            f"{run.users_read}."
         )
     audit_record(
         action=action,

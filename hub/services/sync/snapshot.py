@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -17,11 +19,13 @@ from hub.models import (
     Subscription,
     UserLicense,
     normalise_guid,
+    normalise_offer_id,
 )
 from hub.models.catalog import scheduled_sku_names
 from hub.services.sync.errors import DATA_ERRORS, SyncDataError, plain_error
 from hub.services.sync.upsert import column_int, column_text, sync_upsert
 from hub.services.transitions import transitions_refresh
+from hub.workflow.catalogue import CatalogueIndex, catalogue_index
 from hub.workflow.customer_facts import customer_facts_update
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
@@ -76,6 +80,8 @@ SUBSCRIBED_SKU_FIELDS = (
 )
 USER_FIELDS = ("user_principal_name", "display_name", "usage_location", "state")
 LICENSE_FIELDS = ("sku_name", "sku_part_number")
+# A subscription that ends this soon with auto-renew off keeps its users read.
+EXPIRING_WITHIN = timedelta(days=30)
 
 
 @dataclass
@@ -85,6 +91,9 @@ class CustomerSyncResult:
     rows_written: int = 0
     customer_changed: bool = False
     error: str = ""
+    # Whether users and licences were read, and the Partner Center calls made.
+    users_read: bool = False
+    calls: int = 0
 
     @property
     def ok(self) -> bool:
@@ -100,22 +109,104 @@ class _Snapshot:
     # What GDAP access lacks when the users were refused (users then stay as
     # they were); None when the users were not asked for.
     gdap_missing: str | None = None
+    # The subscribed SKUs' digest (`skus_signature`), when they were read.
+    signature: str | None = None
+    # The users' licences were just read back by a migration, not here.
+    read_back: bool = False
 
 
-def _fetch_snapshot(*, customer: Customer, client: PartnerCenterClient) -> _Snapshot:
+def skus_signature(skus: list[pc.SubscribedSku]) -> str:
+    """Return a digest of the subscribed SKUs' ids and unit counts.
+
+    Licences are assigned and removed through these counts, so users and their
+    licences need reading again only when the digest changes.
+    """
+    parts = sorted(
+        "|".join(
+            str(value)
+            for value in (
+                normalise_guid(sku.sku_id)
+                or (sku.product_sku.sku_part_number if sku.product_sku else ""),
+                sku.capability_status,
+                sku.active_units,
+                sku.consumed_units,
+                sku.suspended_units,
+                sku.total_units,
+                sku.warning_units,
+            )
+        )
+        for sku in skus
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def users_read_reason(
+    *,
+    customer: Customer,
+    subscriptions: list[pc.Subscription],
+    signature: str,
+    index: CatalogueIndex,
+) -> str:
+    """Return why this customer's users and licences must be read, or "".
+
+    They are read the first time, when the subscribed-SKU counts changed since the
+    last read, while a subscription sits on a retired SKU or ends soon without
+    renewing, and while the customer has a migration open: the plan and the engine
+    work from them. Otherwise the stored users and licences are still right.
+    """
+    if customer.users_read_at is None:
+        return "never read"
+    if customer.users_read_skus != signature:
+        return "subscribed SKU counts changed"
+    soon = (timezone.now() + EXPIRING_WITHIN).date()
+    for item in subscriptions:
+        if (item.status or "").strip().lower() not in {"active", "suspended"}:
+            continue
+        if index.mapping_for(normalise_offer_id(item.offer_id), item.offer_name or ""):
+            return "a subscription on a retired SKU"
+        end = item.commitment_end_date
+        if not item.auto_renew_enabled and end is not None and end.date() <= soon:
+            return "a subscription ends soon"
+    if Migration.objects.filter(customer=customer).open().exists():
+        return "a migration is open"
+    return ""
+
+
+def _fetch_snapshot(
+    *,
+    customer: Customer,
+    client: PartnerCenterClient,
+    full: bool,
+    index: CatalogueIndex,
+    users_read_back: bool = False,
+) -> _Snapshot:
     tenant = str(customer.tenant_id)
     subscriptions = client.list_subscriptions(tenant)
     if client.user_tokens is None:
         # Users, licences and seat counts are App+User only.
         return _Snapshot(subscriptions, None, None, None)
     skus = client.list_subscribed_skus(tenant)
+    signature = skus_signature(skus)
+    if users_read_back:
+        return _Snapshot(
+            subscriptions, skus, None, None, signature=signature, read_back=True
+        )
+    if not full and not users_read_reason(
+        customer=customer,
+        subscriptions=subscriptions,
+        signature=signature,
+        index=index,
+    ):
+        return _Snapshot(subscriptions, skus, None, None, signature=signature)
     try:
         users = list(client.iter_users(tenant))
         licenses = {u.id: client.get_user_licenses(tenant, u.id) for u in users}
     except GdapAccessDenied as exc:
         # A GDAP refusal on users must not lose the subscriptions (2032).
         return _Snapshot(subscriptions, skus, None, None, exc.missing_permission)
-    return _Snapshot(subscriptions, skus, users, licenses, gdap_missing="")
+    return _Snapshot(
+        subscriptions, skus, users, licenses, gdap_missing="", signature=signature
+    )
 
 
 def _referenced_by_migrations(pks: list[int]) -> set[int]:
@@ -134,6 +225,19 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
     if missing is not None and missing != customer.gdap_missing:
         customer.gdap_missing = missing
         written += Customer.objects.filter(pk=customer.pk).update(gdap_missing=missing)
+    if (
+        (snapshot.users is not None or snapshot.read_back)
+        and snapshot.signature is not None
+        and (
+            snapshot.signature != customer.users_read_skus
+            or customer.users_read_at is None
+        )
+    ):
+        # Not data shown to anyone: the mark the next sync compares against.
+        customer.users_read_skus, customer.users_read_at = snapshot.signature, now
+        Customer.objects.filter(pk=customer.pk).update(
+            users_read_skus=snapshot.signature, users_read_at=now
+        )
 
     ids = [normalise_guid(item.id) for item in snapshot.subscriptions]
     current_subs = {
@@ -274,9 +378,22 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
 
 
 def sync_customer(
-    *, customer: Customer, client: PartnerCenterClient, stamp: bool = True
+    *,
+    customer: Customer,
+    client: PartnerCenterClient,
+    stamp: bool = True,
+    full: bool = True,
+    index: CatalogueIndex | None = None,
+    users_read_back: bool = False,
 ) -> CustomerSyncResult:
     """Load one customer's subscriptions, subscribed SKUs, users and licences.
+
+    Subscriptions and subscribed SKUs are always read. Users and licences are read
+    when `full`, else only when `users_read_reason` names a reason. With
+    `users_read_back` they are not read at all: a completed migration has just
+    read back every user it moved (its licences are stored already), and the
+    subscribed-SKU counts read now become the mark later syncs compare against.
+    `index` is the catalogue index (a run passes its own; None builds one).
 
     Everything is read first, then written in one transaction, so a failure leaves
     the last good data in place. On failure the customer's `sync_error` gets a
@@ -287,13 +404,20 @@ def sync_customer(
     whether to wait or to give up on this customer for now.
     """
     what = f"{customer.company_name}'s data"
+    index = index if index is not None else catalogue_index()
     try:
-        snapshot = _fetch_snapshot(customer=customer, client=client)
+        snapshot = _fetch_snapshot(
+            customer=customer,
+            client=client,
+            full=full,
+            index=index,
+            users_read_back=users_read_back,
+        )
         with transaction.atomic():
             written = _store_snapshot(customer=customer, snapshot=snapshot)
             if written:
                 customer_facts_update(customer_ids=[customer.pk])
-        written += transitions_refresh(customer=customer, client=client)
+        written += transitions_refresh(customer=customer, client=client, index=index)
     except Throttled:
         raise
     except DATA_ERRORS as exc:
@@ -303,7 +427,11 @@ def sync_customer(
             rows_written=record_customer_error(customer=customer, message=message),
             error=message,
         )
-    result = CustomerSyncResult(rows_written=written, customer_changed=written > 0)
+    result = CustomerSyncResult(
+        rows_written=written,
+        customer_changed=written > 0,
+        users_read=snapshot.users is not None,
+    )
     if customer.sync_error:
         result.customer_changed = True
     if stamp:
