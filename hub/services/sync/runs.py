@@ -1,20 +1,19 @@
-"""Full runs over every customer: throttling, progress, locks, one audit event."""
+"""Full runs over every customer: progress, locks, one audit event.
+
+The customers themselves are read by `fan_out`; 429s are slept out by `throttle`.
+"""
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connections
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
@@ -23,19 +22,16 @@ from hub.services.audit import audit_record
 from hub.services.invitations import invitations_match_after_sync
 from hub.services.sync.customers import sync_customers
 from hub.services.sync.errors import STEP_ERRORS, SyncAlreadyRunning, plain_error
+from hub.services.sync.fan_out import sync_fan_out
 from hub.services.sync.lock import SYNC_MAX_LOCAL_WAIT_SECONDS, sync_lock
 from hub.services.sync.offers import sync_bind_mappings, sync_offers, sync_products
-from hub.services.sync.snapshot import (
-    CustomerSyncResult,
-    record_customer_error,
-    sync_customer,
-)
+from hub.services.sync.throttle import ThrottleBudget, with_throttle_retries
 from hub.services.sync.upsert import BATCH_SIZE
-from hub.workflow.catalogue import CatalogueIndex, catalogue_index
+from hub.workflow.catalogue import catalogue_index
 from hub.workflow.customer_facts import customer_facts_catalogue_changed
 from hub.workflow.enqueue import send_now, send_on_commit
 from hub.workflow.pc import CallLog, partner_center_client
-from partner_center.errors import PartnerCenterError, Throttled
+from partner_center.errors import PartnerCenterError
 
 logger = logging.getLogger(__name__)
 
@@ -55,46 +51,15 @@ def sync_enqueue(*, requested_by: Any = None, now: bool = False) -> None:
         send_on_commit(SYNC_TASK, requested_by_id=requested_by_id)
 
 
-# A 429 is honoured by sleeping its Retry-After, within these bounds per run.
-THROTTLE_SLEEP_BUDGET_SECONDS = 120.0
-THROTTLE_MAX_SINGLE_WAIT_SECONDS = 60.0
-THROTTLE_MAX_ATTEMPTS = 3
 # How often a running SyncRun row shows its progress to the customer list.
 PROGRESS_EVERY_SECONDS = 3.0
 FAILED_DETAILS_LIMIT = 20
 
 
 @dataclass
-class _ThrottleBudget:
-    """Seconds a run may spend sleeping on Retry-After before giving up."""
-
-    remaining: float = THROTTLE_SLEEP_BUDGET_SECONDS
-    slept: float = 0.0
-    deadline: float | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait(self, retry_after: float) -> bool:
-        """Sleep `retry_after` and return True, or return False if over budget.
-
-        Threads of one run share the budget: each wait is taken from it before
-        sleeping.
-        """
-        wait = max(0.0, retry_after)
-        with self.lock:
-            if wait > THROTTLE_MAX_SINGLE_WAIT_SECONDS or wait > self.remaining:
-                return False
-            if self.deadline is not None and time.monotonic() + wait > self.deadline:
-                return False
-            self.remaining -= wait
-            self.slept += wait
-        time.sleep(wait)
-        return True
-
-
-@dataclass
 class _RunState:
     run: SyncRun
-    budget: _ThrottleBudget
+    budget: ThrottleBudget
     stage: str = "the customer list"
     notes: list[str] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
@@ -119,23 +84,6 @@ def _progress(state: _RunState, calls: CallLog, *, force: bool = False) -> None:
             "calls_made",
         ]
     )
-
-
-def _with_throttle_retries(state: _RunState, action: Callable[[], Any]) -> Any:
-    """Return action(), sleeping out 429s within the run's budget.
-
-    Raise the last Throttled when the budget or the attempts run out.
-    """
-    attempt = 0
-    while True:
-        try:
-            return action()
-        except Throttled as exc:
-            attempt += 1
-            if attempt >= THROTTLE_MAX_ATTEMPTS or not state.budget.wait(
-                exc.retry_after
-            ):
-                raise
 
 
 def _stamp(calls: dict[int, int], now: datetime) -> None:
@@ -177,7 +125,7 @@ def sync_run(
     deadline = started + time_budget if time_budget is not None else None
     run = SyncRun.objects.create(requested_by=requested_by)
     calls = CallLog()
-    state = _RunState(run=run, budget=_ThrottleBudget(deadline=deadline))
+    state = _RunState(run=run, budget=ThrottleBudget(deadline=deadline))
     try:
         _sync_run_body(state=state, calls=calls, deadline=deadline)
     except Exception as exc:
@@ -211,7 +159,9 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         max_local_wait=SYNC_MAX_LOCAL_WAIT_SECONDS,
     )
     with client:
-        items = _with_throttle_retries(state, lambda: list(client.iter_customers()))
+        items = with_throttle_retries(
+            state.budget, lambda: list(client.iter_customers())
+        )
         written, changed, problems = sync_customers(items=items)
         run.rows_written += written
         run.customers_failed += len(problems)
@@ -221,16 +171,16 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         before_catalogue = run.rows_written
         state.stage = "the offer catalogue"
         try:
-            run.rows_written += _with_throttle_retries(
-                state, lambda: sync_offers(client=client, country=country)
+            run.rows_written += with_throttle_retries(
+                state.budget, lambda: sync_offers(client=client, country=country)
             )
         except STEP_ERRORS as exc:
             logger.warning("Offer catalogue sync failed: %s", exc)
             state.notes.append(plain_error(exc, "the offer catalogue"))
         state.stage = "the modern catalogue"
         try:
-            run.rows_written += _with_throttle_retries(
-                state, lambda: sync_products(client=client, country=country)
+            run.rows_written += with_throttle_retries(
+                state.budget, lambda: sync_products(client=client, country=country)
             )
         except STEP_ERRORS as exc:
             logger.warning("Modern catalogue sync failed: %s", exc)
@@ -258,8 +208,12 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         index = catalogue_index()
         ok: dict[int, int] = {}
         left = 0
-        for customer, result in _fan_out(
-            state=state, customers=customers, deadline=deadline, index=index
+        for customer, result in sync_fan_out(
+            actor=run.requested_by,
+            budget=state.budget,
+            customers=customers,
+            deadline=deadline,
+            index=index,
         ):
             if result is None:
                 left += 1
@@ -285,155 +239,6 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
             state.notes.append(
                 f"Stopped at the time limit; {left} customers wait for the next sync."
             )
-
-
-_Done = tuple[Customer, CustomerSyncResult | None]
-
-
-def _fan_out(
-    *,
-    state: _RunState,
-    customers: list[Customer],
-    deadline: float | None,
-    index: CatalogueIndex,
-) -> Iterable[_Done]:
-    """Return (customer, result) pairs as each customer's sync ends.
-
-    The result is None for a customer not started before the deadline.
-
-    `PARTNERHUB_SYNC_CONCURRENCY` threads read customers at the same time, all
-    paced by the shared rate-limit bucket (each call waits for a token, so more
-    threads never mean more than the configured rate). Results are counted here,
-    in the calling thread. An unexpected error stops the threads from taking
-    more customers and is raised once they have finished.
-    """
-    threads = min(settings.PARTNERHUB_SYNC_CONCURRENCY, len(customers))
-    if threads <= 1:
-        return _Sequential(state, customers, deadline, index)
-    return _Threaded(state, customers, deadline, index, threads)
-
-
-class _Sequential:
-    """Sync customers one after another in the calling thread."""
-
-    def __init__(
-        self,
-        state: _RunState,
-        customers: list[Customer],
-        deadline: float | None,
-        index: CatalogueIndex,
-    ) -> None:
-        self.state, self.customers = state, customers
-        self.deadline, self.index = deadline, index
-
-    def __iter__(self) -> Iterator[_Done]:
-        for customer in self.customers:
-            if self.deadline is not None and time.monotonic() > self.deadline:
-                yield customer, None
-                continue
-            yield (
-                customer,
-                _sync_one(state=self.state, customer=customer, index=self.index),
-            )
-
-
-class _Threaded(_Sequential):
-    """Sync customers on `threads` threads; yield results as they end."""
-
-    def __init__(
-        self,
-        state: _RunState,
-        customers: list[Customer],
-        deadline: float | None,
-        index: CatalogueIndex,
-        threads: int,
-    ) -> None:
-        super().__init__(state, customers, deadline, index)
-        self.threads = threads
-
-    def __iter__(self) -> Iterator[_Done]:
-        todo: queue.Queue[Customer] = queue.Queue()
-        for customer in self.customers:
-            todo.put(customer)
-        done: queue.Queue[_Done | BaseException] = queue.Queue()
-        stop = threading.Event()
-
-        def work() -> None:
-            try:
-                while not stop.is_set():
-                    try:
-                        customer = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    if self.deadline is not None and time.monotonic() > self.deadline:
-                        done.put((customer, None))
-                        continue
-                    try:
-                        result = _sync_one(
-                            state=self.state, customer=customer, index=self.index
-                        )
-                    except BaseException as exc:  # raised again by the caller
-                        stop.set()
-                        done.put(exc)
-                        return
-                    done.put((customer, result))
-            finally:
-                # This thread's database connection ends with it.
-                connections.close_all()
-
-        workers = [
-            threading.Thread(target=work, name=f"sync-{n}", daemon=True)
-            for n in range(self.threads)
-        ]
-        for worker in workers:
-            worker.start()
-        failure: BaseException | None = None
-        try:
-            for _ in range(len(self.customers)):
-                item = done.get()
-                if isinstance(item, BaseException):
-                    failure = failure or item
-                    break
-                yield item
-        finally:
-            stop.set()
-            for worker in workers:
-                worker.join()
-        if failure is not None:
-            raise failure
-
-
-def _sync_one(
-    *, state: _RunState, customer: Customer, index: CatalogueIndex
-) -> CustomerSyncResult:
-    """Sync one customer of a run on a client of its own; count its calls."""
-    customer_calls = CallLog()
-    client = partner_center_client(
-        actor=state.run.requested_by,
-        customer=customer,
-        observer=customer_calls,
-        max_local_wait=SYNC_MAX_LOCAL_WAIT_SECONDS,
-    )
-    with client:
-        try:
-            result: CustomerSyncResult = _with_throttle_retries(
-                state,
-                lambda: sync_customer(
-                    customer=customer,
-                    client=client,
-                    stamp=False,
-                    full=False,
-                    index=index,
-                ),
-            )
-        except Throttled as exc:
-            message = plain_error(exc, f"{customer.company_name}'s data")
-            result = CustomerSyncResult(
-                rows_written=record_customer_error(customer=customer, message=message),
-                error=message,
-            )
-    result.calls = customer_calls.calls
-    return result
 
 
 def _is_uuid(value: str) -> bool:
