@@ -12,7 +12,11 @@ depends on what ran before it.
 Fixtures for every browser test: `browser` (session), `page` (a new context per
 test, base URL = the live server), `login(page, username)` and
 `screenshot(page, name)` (full-page PNGs under var/test-artifacts/screenshots of
-this checkout, or PARTNERHUB_SHOTS_DIR, for review).
+this checkout, or PARTNERHUB_SHOTS_DIR, for review). For the tests that watch
+migrations run: `synced_sandbox` (synced, then slowed by `sandbox_latency_ms`) and
+`worker` (a background thread doing `worker_jobs` each round, see
+`tests/e2e/worker.py`); a module overrides `sandbox_latency_ms` or `worker_jobs`
+to change what they do.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
+from hub.models import SyncRun  # noqa: E402
+from hub.services.sync import sync_run  # noqa: E402
+from tests.e2e.worker import Job, Worker, advance_due_migrations  # noqa: E402
 from tests.hub.migration_support import restore_migration_data  # noqa: E402
 
 CHROMIUM_ARGS = [
@@ -128,3 +135,41 @@ def screenshot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture
+def sandbox_latency_ms() -> int:
+    """Return the latency `synced_sandbox` gives each sandbox call once synced."""
+    return 60
+
+
+@pytest.fixture
+def synced_sandbox(
+    sandbox: Any, transactional_db: Any, settings: Any, sandbox_latency_ms: int
+) -> Iterator[Any]:
+    """Sync the sandbox; slow it a little so a running migration can be seen."""
+    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
+    run = sync_run()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    sandbox.settings(latency_ms=sandbox_latency_ms)
+    yield sandbox
+    sandbox.settings(latency_ms=0)  # the sandbox keeps settings across resets
+
+
+@pytest.fixture
+def worker_jobs() -> list[Job]:
+    """Return what the background worker does each round, in order."""
+    return [advance_due_migrations]
+
+
+@pytest.fixture
+def worker(worker_jobs: list[Job]) -> Iterator[Worker]:
+    """Run `worker_jobs` in a background thread until the test ends.
+
+    Fail the test at teardown if a job raised.
+    """
+    running = Worker(worker_jobs)
+    running.start()
+    yield running
+    running.stop()
+    assert not running.failures, running.failures

@@ -1,34 +1,27 @@
 """A bulk migration in a real Chromium: tick customers on the list, preview, start,
 and watch the run's page reach a result for every customer.
 
-A background thread plays the Celery worker: it expands waiting bulk runs and runs
-every migration step that is due, as workers fed by beat would.
+The `worker` fixture's background thread plays the Celery worker: it expands
+waiting bulk runs and runs every migration step that is due, as workers fed by
+beat would.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import (
-    TERMINAL_STATES,
-    BulkCustomerOutcome,
-    BulkRunCustomer,
-    Customer,
-    Migration,
-    SyncRun,
+from hub.models import Customer, Migration
+from tests.e2e.worker import (
+    Job,
+    Worker,
+    advance_due_migrations,
+    expand_waiting_bulk_runs,
 )
-from hub.services.bulk import bulk_run_expand
-from hub.services.sync import sync_run
-from hub.tasks.migration import migration_advance
 
 pytestmark = pytest.mark.e2e
 
@@ -38,59 +31,9 @@ CHOSEN = ("Contoso Ltd", "Fabrikam Inc", "Northwind Traders", "Wide World Import
 
 
 @pytest.fixture
-def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterator[Any]:
-    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
-    run = sync_run()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    sandbox.settings(latency_ms=60)
-    yield sandbox
-    sandbox.settings(latency_ms=0)
-
-
-@pytest.fixture
-def worker() -> Iterator[threading.Event]:
-    """Run waiting bulk runs and due migration steps until the test ends; set the
-    returned event to pause it."""
-    stop = threading.Event()
-    paused = threading.Event()
-    failures: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            while not stop.is_set():
-                if paused.is_set():
-                    stop.wait(0.1)
-                    continue
-                runs = set(
-                    BulkRunCustomer.objects.filter(
-                        outcome=BulkCustomerOutcome.PENDING
-                    ).values_list("bulk_run_id", flat=True)
-                )
-                for pk in runs:
-                    bulk_run_expand(bulk_run_id=pk)
-                due = list(
-                    Migration.objects.exclude(state__in=TERMINAL_STATES)
-                    .filter(
-                        Q(next_attempt_at__isnull=True)
-                        | Q(next_attempt_at__lte=timezone.now())
-                    )
-                    .values_list("pk", flat=True)
-                )
-                for pk in due:
-                    migration_advance(pk)
-                if not due and not runs:
-                    stop.wait(0.1)
-        except BaseException as exc:  # reported at teardown
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, name="bulk-worker", daemon=True)
-    thread.start()
-    yield paused
-    stop.set()
-    thread.join(timeout=30)
-    assert not failures, failures
+def worker_jobs() -> list[Job]:
+    """Expand waiting bulk runs, then run due migration steps."""
+    return [expand_waiting_bulk_runs, advance_due_migrations]
 
 
 def test_an_operator_migrates_four_customers_at_once_and_watches_each_result(
@@ -99,9 +42,9 @@ def test_an_operator_migrates_four_customers_at_once_and_watches_each_result(
     screenshot: Shot,
     operator: Any,
     synced_sandbox: Any,
-    worker: threading.Event,
+    worker: Worker,
 ) -> None:
-    worker.set()  # paused until the run's page shows it waiting
+    worker.pause()  # until the run's page shows it waiting
     login(page, "operator")
     page.goto("/customers/?retired=1")
     expect(page.locator("#bulk-all")).to_contain_text("matching this filter")
@@ -143,7 +86,7 @@ def test_an_operator_migrates_four_customers_at_once_and_watches_each_result(
     expect(page.locator("[hx-trigger]")).to_have_count(1)
     expect(page.locator('tr[data-status="waiting"]')).to_have_count(4)
 
-    worker.clear()
+    worker.resume()
     expect(page.locator('tr[data-status="running"]')).to_have_count(3, timeout=20_000)
     expect(page.locator('tr[data-status="not_started"]')).to_have_count(1)
     screenshot(page, "bulk-running-1366")

@@ -1,28 +1,25 @@
 """The customer page follows a migration to its end without a reload.
 
-A background thread plays the Celery worker: it runs every migration step that is
-due and, a few seconds after a migration completes, the re-sync of its customer
-that the migration asks for, as a busy worker would.
+The `worker` fixture's background thread plays the Celery worker: it runs every
+migration step that is due and, a few seconds after a migration completes, the
+re-sync of its customer that the migration asks for, as a busy worker would.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from hub.models import TERMINAL_STATES, Customer, Migration, MigrationState, SyncRun
-from hub.services.sync import sync_run
-from hub.tasks.migration import migration_advance
+from hub.models import Customer, Migration, MigrationState
 from hub.tasks.sync import sync_customer
+from tests.e2e.worker import Job, Worker, advance_due_migrations
 from tests.hub.migration_support import CONTOSO, start
 
 pytestmark = pytest.mark.e2e
@@ -38,43 +35,21 @@ RESYNC_LAG_SECONDS = 3.0
 
 
 @pytest.fixture
-def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterator[Any]:
-    """Sync the sandbox; slow it a little so the running migration can be seen."""
-    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
-    run = sync_run()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    sandbox.settings(latency_ms=60)
-    yield sandbox
-    sandbox.settings(latency_ms=0)  # the sandbox keeps settings across resets
-
-
-class Worker:
-    """The background worker's controls and what it did."""
-
-    def __init__(self) -> None:
-        self.paused = threading.Event()
-        self.resynced: list[int] = []
-
-    def pause(self) -> None:
-        self.paused.set()
-
-    def resume(self) -> None:
-        self.paused.clear()
+def resynced() -> list[int]:
+    """Return the migrations whose customer's re-sync the worker ran, in order."""
+    return []
 
 
 @pytest.fixture
-def worker() -> Iterator[Worker]:
-    """Run due migration steps, and the customer re-syncs, until the test ends.
+def worker_jobs(resynced: list[int]) -> list[Job]:
+    """Run due migration steps, then the customer re-syncs that are due.
 
     The re-sync a completed migration sends is found in the database (its customer
     was not synced since it finished) rather than in the broker, which other test
     runs may flush.
     """
-    stop = threading.Event()
-    controls = Worker()
-    failures: list[BaseException] = []
 
-    def resync_due() -> None:
+    def resync_due() -> bool:
         lagging = timezone.now() - timedelta(seconds=RESYNC_LAG_SECONDS)
         ended = Migration.objects.filter(
             state=MigrationState.COMPLETED, finished_at__lte=lagging
@@ -82,43 +57,17 @@ def worker() -> Iterator[Worker]:
             Q(customer__synced_at__isnull=True)
             | Q(customer__synced_at__lt=F("finished_at"))
         )
+        found = False
         for migration in ended:
             result = sync_customer.apply(
                 args=[migration.customer_id], kwargs={"migration_id": migration.pk}
             )
             assert result.get() == "synced", result.get()
-            controls.resynced.append(migration.pk)
+            resynced.append(migration.pk)
+            found = True
+        return found
 
-    def loop() -> None:
-        try:
-            while not stop.is_set():
-                if controls.paused.is_set():
-                    stop.wait(0.1)
-                    continue
-                due = list(
-                    Migration.objects.exclude(state__in=TERMINAL_STATES)
-                    .filter(
-                        Q(next_attempt_at__isnull=True)
-                        | Q(next_attempt_at__lte=timezone.now())
-                    )
-                    .values_list("pk", flat=True)
-                )
-                for pk in due:
-                    migration_advance(pk)
-                resync_due()
-                if not due:
-                    stop.wait(0.1)
-        except BaseException as exc:  # reported at teardown
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, name="migration-worker", daemon=True)
-    thread.start()
-    yield controls
-    stop.set()
-    thread.join(timeout=30)
-    assert not failures, failures
+    return [advance_due_migrations, resync_due]
 
 
 def _section(page: Page, heading: str) -> Locator:
@@ -134,6 +83,7 @@ def test_the_customer_page_shows_the_end_state_everywhere_without_a_reload(
     operator: Any,
     synced_sandbox: Any,
     worker: Worker,
+    resynced: list[int],
 ) -> None:
     contoso = Customer.objects.get(company_name=CONTOSO)
     users_total = contoso.users.count()
@@ -180,7 +130,7 @@ def test_the_customer_page_shows_the_end_state_everywhere_without_a_reload(
     seats = licences.locator("tbody tr", has_text=NEW_SKU_PART).locator("td")
     expect(seats.nth(1)).to_have_text(str(migration.quantity), timeout=30_000)
     expect(seats.nth(2)).to_have_text(str(users_total))
-    assert worker.resynced == [migration.pk]
+    assert resynced == [migration.pk]
     expect(page.locator("#migration-panel[hx-get]")).to_have_count(0)
     expect(_section(page, "Activity")).to_contain_text(
         f"Licences moved for {users_total} users"

@@ -1,32 +1,22 @@
 """Migrate a customer in a real Chromium: plan, Start, watch it finish, retry a failure.
 
-A background thread plays the Celery worker: it calls the `migration_advance`
-task function for every migration that has work due, as a worker fed by beat would.
+The `worker` fixture's background thread plays the Celery worker: it calls the
+`migration_advance` task function for every migration that has work due, as a
+worker fed by beat would.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import (
-    TERMINAL_STATES,
-    Customer,
-    CustomerUser,
-    Migration,
-    SyncRun,
-)
-from hub.services.sync import sync_run
-from hub.tasks.migration import migration_advance
+from hub.models import Customer, CustomerUser, Migration
 from tests.e2e.conftest import SHOTS
+from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.e2e
 
@@ -35,66 +25,9 @@ Shot = Callable[[Page, str], Any]
 
 
 @pytest.fixture
-def synced_sandbox(sandbox: Any, transactional_db: Any, settings: Any) -> Iterator[Any]:
-    """Sync the sandbox; slow it a little so a running migration can be seen."""
-    settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.3
-    run = sync_run()
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    sandbox.settings(latency_ms=120)
-    yield sandbox
-    sandbox.settings(latency_ms=0)  # the sandbox keeps settings across resets
-
-
-class Worker:
-    """The background worker's controls."""
-
-    def __init__(self) -> None:
-        self.paused = threading.Event()
-
-    def pause(self) -> None:
-        self.paused.set()
-
-    def resume(self) -> None:
-        self.paused.clear()
-
-
-@pytest.fixture
-def worker() -> Iterator[Worker]:
-    """Run due migration steps in a background thread until the test ends."""
-    stop = threading.Event()
-    controls = Worker()
-    paused = controls.paused
-    failures: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            while not stop.is_set():
-                if paused.is_set():
-                    stop.wait(0.1)
-                    continue
-                due = list(
-                    Migration.objects.exclude(state__in=TERMINAL_STATES)
-                    .filter(
-                        Q(next_attempt_at__isnull=True)
-                        | Q(next_attempt_at__lte=timezone.now())
-                    )
-                    .values_list("pk", flat=True)
-                )
-                for pk in due:
-                    migration_advance(pk)
-                if not due:
-                    stop.wait(0.1)
-        except BaseException as exc:  # reported at teardown
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=loop, name="migration-worker", daemon=True)
-    thread.start()
-    yield controls
-    stop.set()
-    thread.join(timeout=30)
-    assert not failures, failures
+def sandbox_latency_ms() -> int:
+    """Return 120: the page is photographed while the migration runs."""
+    return 120
 
 
 def _row(page: Page, company: str) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hub.models import Customer, CustomerUser, Migration
-from tests.e2e.test_migrate import Worker, synced_sandbox, worker  # noqa: F401
+from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.e2e
 
@@ -24,8 +24,8 @@ def test_an_operator_moves_a_teams_unbundling_customer_to_two_licences_each(
     login: Login,
     screenshot: Shot,
     operator: Any,
-    synced_sandbox: Any,  # noqa: F811
-    worker: Worker,  # noqa: F811
+    synced_sandbox: Any,
+    worker: Worker,
 ) -> None:
     proseware = Customer.objects.get(company_name=PROSEWARE)
     worker.pause()

@@ -14,7 +14,7 @@ from hub.services.invitations import invitation_record
 from hub.services.sync import sync_run
 from sandbox import products, seed
 from tests.conftest import SANDBOX_SEED
-from tests.e2e.test_migrate import Worker, synced_sandbox, worker  # noqa: F401
+from tests.e2e.worker import Worker
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +37,8 @@ def test_an_operator_provisions_an_invited_customer_with_no_licence_moved(
     login: Login,
     screenshot: Shot,
     operator: Any,
-    synced_sandbox: Any,  # noqa: F811
-    worker: Worker,  # noqa: F811
+    synced_sandbox: Any,
+    worker: Worker,
 ) -> None:
     tenant_id = seed.scenario_tenant_id(seed.TREY_RESEARCH, SANDBOX_SEED)
     invitation_record(
