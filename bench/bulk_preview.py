@@ -30,6 +30,13 @@ RETIRED_SKU = "bbbbbbbb-0000-0000-0000-00000000b001"
 URL = "/bulk/preview/?all=1&retired=1&q=Bulk+Bench+Customer"
 
 
+def _clear() -> None:
+    """Delete the benchmark's customers, mapping and offers."""
+    Customer.objects.filter(domain__startswith="bulkbench").delete()
+    SkuMapping.objects.filter(product_line="Bench").delete()
+    Offer.objects.filter(offer_id__startswith="BENCH-").delete()
+
+
 def _mapping() -> str:
     """Return the retired offer id of a mapping made for the benchmark."""
     retired = Offer.objects.create(
@@ -121,6 +128,13 @@ def _grow_to(count: int, retired_offer: str) -> None:
     # Rows written in bulk bypass the per-row hooks: recompute their facts as the
     # sync does after writing a customer's rows.
     customer_facts_update(customer_ids=[c.pk for c in created])
+    # Fresh planner statistics, as autovacuum keeps them on a live database. Without
+    # them PostgreSQL plans the just-filled tables as if they were empty, and the
+    # cannot-start count's nested EXISTS runs as nested loops over every
+    # subscription: over 60 s instead of about 0.13 s for 10,000 customers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _measure(client: Client) -> tuple[float, int]:
@@ -142,14 +156,13 @@ def run() -> list[Result]:
     user.groups.set([Group.objects.get(name="operator")])
     client = Client()
     client.force_login(user)
+    _clear()  # what an interrupted run left behind
     retired_offer = _mapping()
     _grow_to(200, retired_offer)
     small_time, small_queries = _measure(client)
     _grow_to(10_000, retired_offer)
     big_time, big_queries = _measure(client)
-    Customer.objects.filter(domain__startswith="bulkbench").delete()
-    SkuMapping.objects.filter(product_line="Bench").delete()
-    Offer.objects.filter(offer_id__startswith="BENCH-").delete()
+    _clear()
     return [
         Result(
             "bulk preview, all matching: 200 customers", small_time * 1000, "ms", "-"
