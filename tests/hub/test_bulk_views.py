@@ -27,7 +27,7 @@ from hub.models import (
     StartWhen,
     UserLicense,
 )
-from hub.selectors.bulk import bulk_preview
+from hub.selectors.bulk import bulk_preview, customer_scheduling
 from tests.factories import (
     CustomerFactory,
     CustomerUserFactory,
@@ -431,3 +431,75 @@ def test_the_run_page_poll_answers_204_until_something_of_the_run_changes(
     assert client.get(url, {"v": stamp}, headers=htmx).status_code == 200
     # A full page load always renders, whatever `v` says.
     assert client.get(url, {"v": stamp}).status_code == 200
+
+
+def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    start_on = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    run = BulkRun.objects.create(
+        created_by=operator,
+        when=StartWhen.ON_DATE,
+        start_on=start_on,
+        customers_total=1,
+    )
+    BulkRunCustomer.objects.create(
+        bulk_run=run, customer=customer, outcome=BulkCustomerOutcome.SCHEDULED
+    )
+    schedule = MigrationSchedule.objects.create(
+        customer=customer,
+        bulk_run=run,
+        when=StartWhen.BEFORE_END,
+        days_before=30,
+        start_at=start_on,
+        created_by=operator,
+    )
+    client.force_login(operator)
+    url = reverse("customer_detail", args=[customer.tenant_id])
+
+    page = client.get(url).content.decode()
+
+    assert 'id="customer-schedule"' in page
+    assert f"{start_on:%b} {start_on.day}, {start_on:%Y} {start_on:%H:%M} UTC" in page
+    assert "(30 days before the end date)" in page
+    assert "The 1 subscription on a retired SKU then starts" in page
+    assert f'href="{reverse("schedule_list")}#schedule-{schedule.pk}"' in page
+    assert f'href="{reverse("bulk_detail", args=[run.pk])}"' in page
+    assert "bulk run #{}</a> of 1 customer, by operator".format(run.pk) in page
+
+    MigrationSchedule.objects.filter(pk=schedule.pk).update(
+        state=ScheduleState.CANCELLED
+    )
+    page = client.get(url).content.decode()
+    assert 'id="customer-schedule"' not in page
+    assert 'id="customer-bulk-run"' in page
+
+
+def test_the_customer_page_without_a_schedule_or_bulk_run_shows_neither(
+    mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    client.force_login(viewer)
+
+    page = client.get(reverse("customer_detail", args=[customer.tenant_id]))
+
+    html = page.content.decode()
+    assert '<section id="customer-scheduling" hidden>' in html
+    assert "Scheduled migration" not in html
+
+
+def test_the_customer_scheduling_selector_reads_two_queries_at_any_size(
+    mapping: SkuMapping, operator: Any, django_assert_max_num_queries: Any
+) -> None:
+    customer = _customers(1, mapping)[0]
+    for runs in (1, 6):
+        while BulkRun.objects.count() < runs:
+            run = BulkRun.objects.create(created_by=operator, customers_total=1)
+            BulkRunCustomer.objects.create(bulk_run=run, customer=customer)
+        with django_assert_max_num_queries(2):
+            found = customer_scheduling(customer=customer)
+            assert found.bulk_row is not None
+            assert found.bulk_row.bulk_run.created_by == operator
+        newest = BulkRun.objects.first()
+        assert newest is not None and found.bulk_row.bulk_run_id == newest.pk
