@@ -466,7 +466,7 @@ def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
     assert "The 1 subscription on a retired SKU then starts" in page
     assert f'href="{reverse("schedule_list")}#schedule-{schedule.pk}"' in page
     assert f'href="{reverse("bulk_detail", args=[run.pk])}"' in page
-    assert "bulk run #{}</a> of 1 customer, by operator".format(run.pk) in page
+    assert f"bulk run #{run.pk}</a> of 1 customer, by operator" in page
 
     MigrationSchedule.objects.filter(pk=schedule.pk).update(
         state=ScheduleState.CANCELLED
