@@ -62,6 +62,11 @@ class BulkTotals:
     users: int
     cannot_start: int
 
+    @property
+    def can_start(self) -> int:
+        """Return how many of the chosen customers have something to start."""
+        return max(self.customers - self.cannot_start, 0)
+
 
 def _free_retired(index: CatalogueIndex) -> QuerySet[Subscription]:
     """Retired-SKU subscriptions a migration could start from (none open on them)."""

@@ -433,6 +433,30 @@ def test_the_run_page_poll_answers_204_until_something_of_the_run_changes(
     assert client.get(url, {"v": stamp}).status_code == 200
 
 
+def test_start_asks_about_the_customers_that_can_start_not_all_those_chosen(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    first, second, third = _customers(3, mapping)
+    Customer.objects.filter(pk__in=[second.pk, third.pk]).update(
+        gdap_missing="License Administrator"
+    )
+    client.force_login(operator)
+    chosen = f"?customer={first.pk}&customer={second.pk}&customer={third.pk}"
+
+    page = client.get(reverse("bulk_preview") + chosen).content.decode()
+
+    assert (
+        'data-confirm="Start or schedule the migrations of 1 customer? 2 of the 3 '
+        'chosen cannot start and are left out. Purchases are billed' in page
+    )
+    Customer.objects.filter(pk__in=[second.pk, third.pk]).update(gdap_missing="")
+    page = client.get(reverse("bulk_preview") + chosen).content.decode()
+    assert (
+        'data-confirm="Start or schedule the migrations of 3 customers? Purchases'
+        in page
+    )
+
+
 def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
     mapping: SkuMapping, operator: Any, client: Client
 ) -> None:
