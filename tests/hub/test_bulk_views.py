@@ -447,7 +447,7 @@ def test_start_asks_about_the_customers_that_can_start_not_all_those_chosen(
 
     assert (
         'data-confirm="Start or schedule the migrations of 1 customer? 2 of the 3 '
-        'chosen cannot start and are left out. Purchases are billed' in page
+        "chosen cannot start and are left out. Purchases are billed" in page
     )
     Customer.objects.filter(pk__in=[second.pk, third.pk]).update(gdap_missing="")
     page = client.get(reverse("bulk_preview") + chosen).content.decode()
