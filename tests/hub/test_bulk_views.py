@@ -207,6 +207,41 @@ def test_an_operator_starts_a_bulk_run_and_lands_on_its_page(
     assert AuditEvent.objects.filter(action="bulk.started", actor=operator).count() == 1
 
 
+def test_a_run_page_says_who_scheduled_it_and_when_it_starts(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    start_on = (timezone.now() + timedelta(days=2)).replace(
+        hour=6, minute=30, second=0, microsecond=0
+    )
+    scheduled = BulkRun.objects.create(
+        created_by=operator,
+        when=StartWhen.ON_DATE,
+        start_on=start_on,
+        customers_total=1,
+    )
+    BulkRunCustomer.objects.create(
+        bulk_run=scheduled,
+        customer=customer,
+        outcome=BulkCustomerOutcome.NOT_STARTED,
+        reason="Nothing left to migrate.",
+    )
+    now = BulkRun.objects.create(created_by=operator, customers_total=2)
+    client.force_login(operator)
+    made = f"{scheduled.created_at:%b} {scheduled.created_at.day}, "
+
+    page = client.get(reverse("bulk_detail", args=[scheduled.pk])).content.decode()
+
+    assert f"1 customer, scheduled by operator on {made}" in page
+    assert (
+        f"UTC to start on {start_on:%b} {start_on.day}, {start_on:%Y} at 06:30 UTC"
+        in page
+    )
+    assert "1 of 1 customer has a result" in page
+    page = client.get(reverse("bulk_detail", args=[now.pk])).content.decode()
+    assert f"2 customers, started by operator on {made}" in page
+
+
 def test_start_refuses_bad_options_with_a_message_and_writes_nothing(
     mapping: SkuMapping, operator: Any, viewer: Any, client: Client
 ) -> None:
