@@ -523,6 +523,7 @@ def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
     assert f"{start_on:%b} {start_on.day}, {start_on:%Y} {start_on:%H:%M} UTC" in page
     assert "(30 days before the end date)" in page
     assert "The 1 subscription on a retired SKU then starts" in page
+    assert "The safest path Partner Center offers for each; the plan" in page
     assert f'href="{reverse("schedule_list")}#schedule-{schedule.pk}"' in page
     assert f'href="{reverse("bulk_detail", args=[run.pk])}"' in page
     assert f"bulk run #{run.pk}</a> of 1 customer, by operator" in page
