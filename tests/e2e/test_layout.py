@@ -45,11 +45,13 @@ def world(sandbox: Any, transactional_db: Any, settings: Any, admin_user: Any) -
     [done] = start(CONTOSO, admin_user)
     done = drive(done)
     assert done.state == "completed", done.error_message
-    later = timezone.now() + timedelta(days=3)
+    later = (timezone.now() + timedelta(days=3)).replace(
+        hour=6, minute=0, second=0, microsecond=0
+    )
     MigrationSchedule.objects.create(
         customer=Customer.objects.get(company_name__startswith="Consolidated "),
-        when=StartWhen.BEFORE_END,
-        days_before=30,
+        when=StartWhen.ON_DATE,
+        start_on=later,
         start_at=later,
         created_by=admin_user,
     )
