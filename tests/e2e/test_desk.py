@@ -89,6 +89,11 @@ _LEGEND_KEYS_APART = """() => [...document.querySelectorAll('.chart-legend .key'
   .map(key => key.className)"""
 
 
+_HEADING_OFFSETS = """() => [...document.querySelectorAll('section.card.desk-section')]
+  .map(card => Math.round(card.querySelector('h2').getBoundingClientRect().top
+                          - card.getBoundingClientRect().top))"""
+
+
 def _tile(page: Page, key: str) -> Any:
     return page.locator(f'[data-tile="{key}"]')
 
@@ -119,6 +124,8 @@ def test_a_viewer_reads_the_desk_watches_a_migration_finish_and_opens_a_tile(
     screenshot(page, "desk-390")
     # Each colour key of the chart's legend stays on the line of its words.
     assert page.evaluate(_LEGEND_KEYS_APART) == []
+    # Every card's heading sits as far below the card's top edge.
+    assert len(set(page.evaluate(_HEADING_OFFSETS))) == 1
     page.set_viewport_size({"width": 1366, "height": 900})
 
     done_before = int(_tile(page, "done").locator("b").inner_text())
