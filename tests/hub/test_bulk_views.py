@@ -89,6 +89,8 @@ def test_the_customer_list_has_a_checkbox_per_row_and_carries_its_filter_to_the_
     assert f'action="{reverse("bulk_preview")}"' in page
     assert f'href="{reverse("bulk_preview")}?all=1&amp;q=bulk&amp;retired=1"' in page
     assert "Select all 3 matching this filter" in page
+    one = client.get(reverse("customer_list") + "?q=bulk customer 0001")
+    assert "Select the 1 customer matching this filter" in one.content.decode()
 
 
 def test_the_preview_of_all_matching_resolves_the_filter_and_counts_in_sql(
