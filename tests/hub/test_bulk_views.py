@@ -536,6 +536,7 @@ def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
     page = client.get(url).content.decode()
     assert 'id="customer-schedule"' not in page
     assert 'id="customer-bulk-run"' in page
+    assert f'href="{reverse("bulk_list")}">All bulk runs</a>' in page
 
 
 def test_the_customer_page_without_a_schedule_or_bulk_run_shows_neither(
