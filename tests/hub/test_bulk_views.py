@@ -470,6 +470,21 @@ def test_the_run_page_poll_answers_204_until_something_of_the_run_changes(
     assert client.get(url, {"v": stamp}).status_code == 200
 
 
+def test_the_preview_says_in_a_sentence_why_nothing_is_left_to_migrate(
+    mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    customer.subscriptions.update(status="expired")
+    client.force_login(viewer)
+
+    page = client.get(reverse("bulk_preview") + f"?customer={customer.pk}")
+
+    assert (
+        "Nothing left to migrate. Retired Plan X: Its status is expired, so there is "
+        "nothing to move."
+    ) in page.content.decode()
+
+
 def test_start_asks_about_the_customers_that_can_start_not_all_those_chosen(
     mapping: SkuMapping, operator: Any, client: Client
 ) -> None:
