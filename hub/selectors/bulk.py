@@ -62,6 +62,11 @@ class BulkTotals:
     users: int
     cannot_start: int
 
+    @property
+    def can_start(self) -> int:
+        """Return how many of the chosen customers have something to start."""
+        return max(self.customers - self.cannot_start, 0)
+
 
 def _free_retired(index: CatalogueIndex) -> QuerySet[Subscription]:
     """Retired-SKU subscriptions a migration could start from (none open on them)."""
@@ -477,3 +482,40 @@ def schedule_summary(
         next_day=int(counts["next_day"] or 0),
         soonest=soonest,
     )
+
+
+@dataclass(frozen=True)
+class CustomerScheduling:
+    """What the customer page shows of a customer's scheduled start and bulk run."""
+
+    waiting: MigrationSchedule | None
+    bulk_row: BulkRunCustomer | None
+
+    @property
+    def when_text(self) -> str:
+        """Return the waiting schedule's choice in words ("" without one)."""
+        s = self.waiting
+        if s is None:
+            return ""
+        return when_text(s.when, s.start_on, s.days_before)
+
+
+def customer_scheduling(*, customer: Customer) -> CustomerScheduling:
+    """Return the customer's waiting schedule and its latest bulk run's row.
+
+    Two queries, whatever the customer holds.
+    """
+    waiting = (
+        MigrationSchedule.objects.filter(
+            customer=customer, state=ScheduleState.SCHEDULED
+        )
+        .select_related("created_by")
+        .first()
+    )
+    bulk_row = (
+        BulkRunCustomer.objects.filter(customer=customer)
+        .select_related("bulk_run", "bulk_run__created_by")
+        .order_by("-bulk_run__created_at", "-bulk_run_id")
+        .first()
+    )
+    return CustomerScheduling(waiting=waiting, bulk_row=bulk_row)

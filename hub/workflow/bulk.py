@@ -137,7 +137,7 @@ def bulk_customer_plan(
     if customer.gdap_missing:
         found.problem = gdap_problem(customer)
     elif not plan.items and plan.skipped:
-        found.problem = "Nothing left to migrate: " + " ".join(
+        found.problem = "Nothing left to migrate. " + " ".join(
             f"{s.subscription.display_name}: {s.reason}" for s in plan.skipped
         )
     elif not plan.items:

@@ -232,10 +232,11 @@ def _auth(ctx: StepContext, key: str, report: StepReport, exc: BaseException) ->
 def _access(ctx: StepContext, key: str, report: StepReport, exc: BaseException) -> None:
     """A missing agreement or GDAP role: someone must grant it before a retry."""
     assert isinstance(exc, AgreementNotAccepted | GdapAccessDenied)
+    # The error's message already ends by saying to try again once it is granted.
     _fail(
         ctx,
         key,
-        f"{exc.message} Then retry: nothing was changed by this step.",
+        f"{exc.message} Nothing was changed by this step.",
         *pc_error(exc),
     )
 

@@ -80,7 +80,8 @@ def test_an_operator_migrates_four_customers_at_once_and_watches_each_result(
     page.once("dialog", accept)
     page.get_by_role("button", name="Start bulk migration").click()
     page.wait_for_url(re.compile(r".*/bulk/\d+/$"))
-    assert asked and "4 customers" in asked[0]
+    assert asked and "migrations of 3 customers?" in asked[0]
+    assert "1 of the 4 chosen cannot start and is left out." in asked[0]
     progress = page.locator("#bulk-progress")
     expect(progress).to_have_attribute("hx-trigger", "every 2s")
     expect(page.locator("[hx-trigger]")).to_have_count(1)

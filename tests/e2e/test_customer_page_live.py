@@ -90,6 +90,8 @@ def test_the_customer_page_shows_the_end_state_everywhere_without_a_reload(
     assert users_total == 12
     worker.pause()  # until the page shows the migration waiting to run
     [migration] = start(CONTOSO, operator)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, "operator")
     page.goto(f"/customers/{contoso.tenant_id}/")
     # A reload would lose this mark.
@@ -139,6 +141,8 @@ def test_the_customer_page_shows_the_end_state_everywhere_without_a_reload(
     expect(subscriptions.locator("tbody tr", has_text=NEW)).to_have_count(1)
     expect(users.filter(has_text=OLD)).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True
+    # Every answer the page swapped in found its target.
+    assert errors == []
     screenshot(page, "customer-live-3-completed")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "customer-live-4-completed-390")

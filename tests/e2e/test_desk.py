@@ -78,6 +78,22 @@ def desk_world(sandbox: Any, transactional_db: Any) -> dict[str, Any]:
     return {"migration": migration, "moving": moving}
 
 
+_LEGEND_KEYS_APART = """() => [...document.querySelectorAll('.chart-legend .key')]
+  .filter(key => {
+    const words = document.createRange();
+    words.selectNodeContents(key.nextSibling);
+    const first = words.getClientRects()[0];
+    const box = key.getBoundingClientRect();
+    return !first || Math.abs(first.top + first.height / 2 - (box.top + box.height / 2)) > 8;
+  })
+  .map(key => key.className)"""
+
+
+_HEADING_OFFSETS = """() => [...document.querySelectorAll('section.card.desk-section')]
+  .map(card => Math.round(card.querySelector('h2').getBoundingClientRect().top
+                          - card.getBoundingClientRect().top))"""
+
+
 def _tile(page: Page, key: str) -> Any:
     return page.locator(f'[data-tile="{key}"]')
 
@@ -106,6 +122,10 @@ def test_a_viewer_reads_the_desk_watches_a_migration_finish_and_opens_a_tile(
     screenshot(page, "desk-1366")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "desk-390")
+    # Each colour key of the chart's legend stays on the line of its words.
+    assert page.evaluate(_LEGEND_KEYS_APART) == []
+    # Every card's heading sits as far below the card's top edge.
+    assert len(set(page.evaluate(_HEADING_OFFSETS))) == 1
     page.set_viewport_size({"width": 1366, "height": 900})
 
     done_before = int(_tile(page, "done").locator("b").inner_text())

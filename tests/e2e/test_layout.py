@@ -4,12 +4,15 @@ tables scroll inside their card or wrap, and the page itself never scrolls sidew
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page
 
+from hub.models import Customer, MigrationSchedule, StartWhen
 from hub.services.sync import sync_run
 from tests.hub.migration_support import CONTOSO, WIDE_WORLD, customer, drive, start
 
@@ -17,7 +20,9 @@ WIDTHS = (390, 1366, 1920)
 # Pages whose tables show every column at 390 px (rows stack) instead of scrolling:
 # on the customer page the Quantity and Licences columns must stay in sight.
 STACKED = {
-    "customer": ("customer-subscriptions", "customer-licences", "customer-users")
+    "customer": ("customer-subscriptions", "customer-licences", "customer-users"),
+    # (a table without an id of its own is named by its class)
+    "scheduled": ("schedule-rows", "table-wrap"),
 }
 # Pages whose screenshots at 390 and 1366 px are kept for review (docs/screenshots).
 DOC_PAGES = {
@@ -26,18 +31,30 @@ DOC_PAGES = {
     "plan": "plan",
     "customer": "customer",
     "migration": "migration",
+    "scheduled": "scheduled",
 }
 
 
 @pytest.fixture
 def world(sandbox: Any, transactional_db: Any, settings: Any, admin_user: Any) -> dict:
-    """A synced sandbox, a completed migration and a customer that cannot start."""
+    """A synced sandbox, a completed migration, a customer that cannot start and a
+    scheduled migration of the long-named customer."""
     settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.05
     run = sync_run()
     assert run.status == "succeeded", run.error
     [done] = start(CONTOSO, admin_user)
     done = drive(done)
     assert done.state == "completed", done.error_message
+    later = (timezone.now() + timedelta(days=3)).replace(
+        hour=6, minute=0, second=0, microsecond=0
+    )
+    MigrationSchedule.objects.create(
+        customer=Customer.objects.get(company_name__startswith="Consolidated "),
+        when=StartWhen.ON_DATE,
+        start_on=later,
+        start_at=later,
+        created_by=admin_user,
+    )
     return {
         "customer": customer(CONTOSO),
         "blocked": customer(WIDE_WORLD),

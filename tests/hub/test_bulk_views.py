@@ -27,7 +27,7 @@ from hub.models import (
     StartWhen,
     UserLicense,
 )
-from hub.selectors.bulk import bulk_preview
+from hub.selectors.bulk import bulk_preview, customer_scheduling
 from tests.factories import (
     CustomerFactory,
     CustomerUserFactory,
@@ -89,6 +89,8 @@ def test_the_customer_list_has_a_checkbox_per_row_and_carries_its_filter_to_the_
     assert f'action="{reverse("bulk_preview")}"' in page
     assert f'href="{reverse("bulk_preview")}?all=1&amp;q=bulk&amp;retired=1"' in page
     assert "Select all 3 matching this filter" in page
+    one = client.get(reverse("customer_list") + "?q=bulk customer 0001")
+    assert "Select the 1 customer matching this filter" in one.content.decode()
 
 
 def test_the_preview_of_all_matching_resolves_the_filter_and_counts_in_sql(
@@ -205,6 +207,41 @@ def test_an_operator_starts_a_bulk_run_and_lands_on_its_page(
     # Starting only writes rows and sends a message: no migration yet.
     assert not Migration.objects.exists()
     assert AuditEvent.objects.filter(action="bulk.started", actor=operator).count() == 1
+
+
+def test_a_run_page_says_who_scheduled_it_and_when_it_starts(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    start_on = (timezone.now() + timedelta(days=2)).replace(
+        hour=6, minute=30, second=0, microsecond=0
+    )
+    scheduled = BulkRun.objects.create(
+        created_by=operator,
+        when=StartWhen.ON_DATE,
+        start_on=start_on,
+        customers_total=1,
+    )
+    BulkRunCustomer.objects.create(
+        bulk_run=scheduled,
+        customer=customer,
+        outcome=BulkCustomerOutcome.NOT_STARTED,
+        reason="Nothing left to migrate.",
+    )
+    now = BulkRun.objects.create(created_by=operator, customers_total=2)
+    client.force_login(operator)
+    made = f"{scheduled.created_at:%b} {scheduled.created_at.day}, "
+
+    page = client.get(reverse("bulk_detail", args=[scheduled.pk])).content.decode()
+
+    assert f"1 customer, scheduled by operator on {made}" in page
+    assert (
+        f"UTC to start on {start_on:%b} {start_on.day}, {start_on:%Y} at 06:30 UTC"
+        in page
+    )
+    assert "1 of 1 customer has a result" in page
+    page = client.get(reverse("bulk_detail", args=[now.pk])).content.decode()
+    assert f"2 customers, started by operator on {made}" in page
 
 
 def test_start_refuses_bad_options_with_a_message_and_writes_nothing(
@@ -431,3 +468,116 @@ def test_the_run_page_poll_answers_204_until_something_of_the_run_changes(
     assert client.get(url, {"v": stamp}, headers=htmx).status_code == 200
     # A full page load always renders, whatever `v` says.
     assert client.get(url, {"v": stamp}).status_code == 200
+
+
+def test_the_preview_says_in_a_sentence_why_nothing_is_left_to_migrate(
+    mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    customer.subscriptions.update(status="expired")
+    client.force_login(viewer)
+
+    page = client.get(reverse("bulk_preview") + f"?customer={customer.pk}")
+
+    assert (
+        "Nothing left to migrate. Retired Plan X: Its status is expired, so there is "
+        "nothing to move."
+    ) in page.content.decode()
+
+
+def test_start_asks_about_the_customers_that_can_start_not_all_those_chosen(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    first, second, third = _customers(3, mapping)
+    Customer.objects.filter(pk__in=[second.pk, third.pk]).update(
+        gdap_missing="License Administrator"
+    )
+    client.force_login(operator)
+    chosen = f"?customer={first.pk}&customer={second.pk}&customer={third.pk}"
+
+    page = client.get(reverse("bulk_preview") + chosen).content.decode()
+
+    assert (
+        'data-confirm="Start or schedule the migrations of 1 customer? 2 of the 3 '
+        "chosen cannot start and are left out. Purchases are billed" in page
+    )
+    Customer.objects.filter(pk__in=[second.pk, third.pk]).update(gdap_missing="")
+    page = client.get(reverse("bulk_preview") + chosen).content.decode()
+    assert (
+        'data-confirm="Start or schedule the migrations of 3 customers? Purchases'
+        in page
+    )
+
+
+def test_the_customer_page_shows_its_waiting_schedule_and_its_bulk_run(
+    mapping: SkuMapping, operator: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    start_on = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    run = BulkRun.objects.create(
+        created_by=operator,
+        when=StartWhen.ON_DATE,
+        start_on=start_on,
+        customers_total=1,
+    )
+    BulkRunCustomer.objects.create(
+        bulk_run=run, customer=customer, outcome=BulkCustomerOutcome.SCHEDULED
+    )
+    schedule = MigrationSchedule.objects.create(
+        customer=customer,
+        bulk_run=run,
+        when=StartWhen.BEFORE_END,
+        days_before=30,
+        start_at=start_on,
+        created_by=operator,
+    )
+    client.force_login(operator)
+    url = reverse("customer_detail", args=[customer.tenant_id])
+
+    page = client.get(url).content.decode()
+
+    assert 'id="customer-schedule"' in page
+    assert f"{start_on:%b} {start_on.day}, {start_on:%Y} {start_on:%H:%M} UTC" in page
+    assert "(30 days before the end date)" in page
+    assert "The 1 subscription on a retired SKU then starts" in page
+    assert "The safest path Partner Center offers for each; the plan" in page
+    assert f'href="{reverse("schedule_list")}#schedule-{schedule.pk}"' in page
+    assert f'href="{reverse("bulk_detail", args=[run.pk])}"' in page
+    assert f"bulk run #{run.pk}</a> of 1 customer, by operator" in page
+
+    MigrationSchedule.objects.filter(pk=schedule.pk).update(
+        state=ScheduleState.CANCELLED
+    )
+    page = client.get(url).content.decode()
+    assert 'id="customer-schedule"' not in page
+    assert 'id="customer-bulk-run"' in page
+    assert f'href="{reverse("bulk_list")}">All bulk runs</a>' in page
+
+
+def test_the_customer_page_without_a_schedule_or_bulk_run_shows_neither(
+    mapping: SkuMapping, viewer: Any, client: Client
+) -> None:
+    customer = _customers(1, mapping)[0]
+    client.force_login(viewer)
+
+    page = client.get(reverse("customer_detail", args=[customer.tenant_id]))
+
+    html = page.content.decode()
+    assert '<section id="customer-scheduling" hidden>' in html
+    assert "Scheduled migration" not in html
+
+
+def test_the_customer_scheduling_selector_reads_two_queries_at_any_size(
+    mapping: SkuMapping, operator: Any, django_assert_max_num_queries: Any
+) -> None:
+    customer = _customers(1, mapping)[0]
+    for runs in (1, 6):
+        while BulkRun.objects.count() < runs:
+            run = BulkRun.objects.create(created_by=operator, customers_total=1)
+            BulkRunCustomer.objects.create(bulk_run=run, customer=customer)
+        with django_assert_max_num_queries(2):
+            found = customer_scheduling(customer=customer)
+            assert found.bulk_row is not None
+            assert found.bulk_row.bulk_run.created_by == operator
+        newest = BulkRun.objects.first()
+        assert newest is not None and found.bulk_row.bulk_run_id == newest.pk

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.test import Client
+from django.urls import reverse
+
 from hub.models import AuditEvent, Subscription
 from hub.selectors.activity import customer_activity
+from hub.services.sync import sync_run
 from hub.workflow.plan import migration_plan
 from tests.hub.migration_support import (
     catalogue,  # noqa: F401
@@ -169,3 +173,22 @@ def test_a_lost_checkout_answer_is_adopted_by_its_reference_not_bought_twice(
     ).exists()
     # Two targets, each bought once.
     assert len({t.new_subscription_id for t in migration.targets.all()}) == 2
+
+
+def test_the_migration_page_shows_every_subscription_a_bundle_bought(
+    synced: Any, sandbox: Any, operator: Any, client: Client
+) -> None:
+    [migration] = start(PROSEWARE, operator)
+    migration = drive(migration)
+    assert migration.state == "completed", migration.error_message
+    sync_run()
+    client.force_login(operator)
+
+    page = client.get(reverse("migration_detail", args=[migration.pk])).content.decode()
+
+    bought = [t.new_subscription_id for t in migration.targets.all()]
+    assert len(bought) == 2 and all(bought)
+    assert "<h4>New subscriptions</h4>" in page
+    assert page.count('class="new-subscription"') == 2
+    for target in migration.targets.all():
+        assert f"{target.name} (" in page

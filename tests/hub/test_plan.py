@@ -79,7 +79,7 @@ def test_expired_subscriptions_are_left_out_with_the_reason(synced: Any) -> None
     assert plan.items == []
     [skipped] = plan.skipped
     assert skipped.subscription.offer_name == "Dynamics CRM Online Essential"
-    assert skipped.reason == "Its status is expired: nothing to move."
+    assert skipped.reason == "Its status is expired, so there is nothing to move."
 
 
 def test_an_already_suspended_subscription_can_still_move_its_users(
@@ -149,7 +149,7 @@ def test_a_customer_whose_retired_subscriptions_cannot_move_is_told_why(
         reverse("migration_customer_panel", args=[tenant])
     ).content.decode()
     assert "No retired-SKU subscription can be migrated now" in page
-    assert "Its status is expired: nothing to move." in page
+    assert "Its status is expired, so there is nothing to move." in page
     assert "has no subscription on a retired SKU" not in page
 
 

@@ -447,6 +447,9 @@ def test_pages_exports_and_notifications_cope_with_no_source_subscription(
             response.content.decode()
         )
     assert "Same SKU as the licences bought elsewhere" in detail.content.decode()
+    # The list says what the card says: a provisioning moves no licence.
+    assert "3/3 steps · no licence moves" in listing.content.decode()
+    assert "0/0 users" not in listing.content.decode()
     rows = b"".join(export.streaming_content).decode()
     assert "Office 365 E3 bought through another channel" in rows
 

@@ -120,6 +120,9 @@ class MigrationCard:
     timeline: list[TimelineStep]
     moves: list[LicenseMove]
     new_subscription: Subscription | None
+    # Every subscription the migration bought: one per target of a one-to-many
+    # mapping (the first is `new_subscription`).
+    new_subscriptions: list[Subscription] = field(default_factory=list)
 
     @property
     def moved(self) -> list[LicenseMove]:

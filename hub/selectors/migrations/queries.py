@@ -16,6 +16,7 @@ from hub.models import (
     LicenseMove,
     Migration,
     MigrationState,
+    MigrationTarget,
     Subscription,
 )
 from hub.selectors.migrations.pages import (
@@ -194,7 +195,18 @@ def migration_cards(migrations: Sequence[Migration]) -> list[MigrationCard]:
         "display_name", "user_principal_name", "pk"
     ):
         moves[move.migration_id].append(move)
-    new_ids = [m.new_subscription_id for m in migrations if m.new_subscription_id]
+    bought: dict[int, list[str]] = defaultdict(list)
+    for migration_id, sub_id in (
+        MigrationTarget.objects.filter(migration_id__in=ids)
+        .exclude(new_subscription_id="")
+        .order_by("migration_id", "position")
+        .values_list("migration_id", "new_subscription_id")
+    ):
+        bought[migration_id].append(sub_id)
+    for m in migrations:
+        if m.new_subscription_id and m.new_subscription_id not in bought[m.pk]:
+            bought[m.pk].insert(0, m.new_subscription_id)
+    new_ids = [sub_id for ids_ in bought.values() for sub_id in ids_]
     new_subs = {
         s.subscription_id: s
         for s in Subscription.objects.filter(subscription_id__in=new_ids)
@@ -211,6 +223,11 @@ def migration_cards(migrations: Sequence[Migration]) -> list[MigrationCard]:
                 timeline=registry.timeline(migration),
                 moves=moves[migration.pk],
                 new_subscription=new_subs.get(migration.new_subscription_id),
+                new_subscriptions=[
+                    new_subs[sub_id]
+                    for sub_id in bought[migration.pk]
+                    if sub_id in new_subs
+                ],
             )
         )
     return cards

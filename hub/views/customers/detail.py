@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from hub.models import Customer, MigrationState
 from hub.roles import VIEWER, role_required
 from hub.selectors.activity import customer_activity
+from hub.selectors.bulk import customer_scheduling
 from hub.selectors.customers import customer_detail as select_customer_detail
 from hub.selectors.migrations import CustomerPanel, customer_panel
 
@@ -109,6 +110,7 @@ def customer_detail(request: HttpRequest, tenant_id: UUID) -> HttpResponse:
     context = {
         "customer": customer,
         "activity": customer_activity(tenant_id=customer.tenant_id),
+        "scheduling": customer_scheduling(customer=customer),
         **_panel_context(customer, customer_panel(customer=customer)),
     }
     return render(request, "customers/detail.html", context)
@@ -135,6 +137,7 @@ def customer_panel_update(
         # `synced` says, so a re-read landing in between is drawn or polled again.
         customer = _detail(customer.tenant_id)
         context["activity"] = customer_activity(tenant_id=customer.tenant_id)
+        context["scheduling"] = customer_scheduling(customer=customer)
     context |= {"customer": customer, **_panel_context(customer, panel)}
     return render(request, "customers/detail.html#panel_update", context)
 

@@ -138,7 +138,8 @@ def migration_plans(
         if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
             skipped[sub.customer_id].append(
                 SkippedSubscription(
-                    sub, f"Its status is {sub.status or 'unknown'}: nothing to move."
+                    sub,
+                    f"Its status is {sub.status or 'unknown'}, so there is nothing to move.",
                 )
             )
             continue
