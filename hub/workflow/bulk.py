@@ -178,6 +178,11 @@ def when_text(when: str, start_on: datetime | None, days_before: int | None) -> 
     if when == StartWhen.BEFORE_END:
         days = days_before or 0
         return f"{days} day{'' if days == 1 else 's'} before the end date"
+    if when == StartWhen.AT_RENEWAL and start_on is not None:
+        return (
+            f"at renewal (the change is sent on {date_text(start_on)} at "
+            f"{start_on:%H:%M} UTC)"
+        )
     if when == StartWhen.AT_RENEWAL:
         return "at renewal (the change is sent a week before the end date)"
     return "now"

@@ -21,6 +21,7 @@ from hub.models import (
     SkuMappingTarget,
     StartWhen,
 )
+from hub.models.pc_values import date_text
 from hub.services.bulk import (
     BulkNotAllowed,
     BulkOptions,
@@ -32,7 +33,7 @@ from hub.services.bulk import (
 )
 from hub.services.sync import sync_run
 from hub.tasks.bulk import start_due_schedules
-from hub.workflow.bulk import AT_RENEWAL_LEAD
+from hub.workflow.bulk import AT_RENEWAL_LEAD, when_text
 from hub.workflow.registry import SCHEDULED
 from tests.hub.migration_support import (
     CONTOSO,
@@ -58,6 +59,22 @@ def synced(catalogue: None, sandbox: Any, db: Any) -> Any:  # noqa: F811
     run = sync_run()
     assert run.status == "succeeded", run.error
     return sandbox
+
+
+def _business_basic_retired(sandbox: Any) -> None:
+    """Seed every scenario customer and retire Business Basic for Standard."""
+    sandbox.reset(20, 7)
+    mapping = SkuMapping.objects.create(
+        product_line="Microsoft 365",
+        retired_name="Microsoft 365 Business Basic",
+        retired_offer_id=BUSINESS_BASIC,
+    )
+    SkuMappingTarget.objects.create(
+        mapping=mapping,
+        target_name=BUSINESS_STANDARD[0],
+        target_offer_id=BUSINESS_STANDARD[1],
+    )
+    assert sync_run().status in ("succeeded", "partial")
 
 
 def _schedule(names: list[str], operator: Any, **options: Any) -> MigrationSchedule:
@@ -172,6 +189,38 @@ def test_a_moved_schedule_starts_at_its_new_time_only(
         )
 
 
+def test_a_moved_schedule_says_what_it_now_does(synced: Any, operator: Any) -> None:
+    counted = _schedule([CONTOSO], operator, when=StartWhen.BEFORE_END, days_before=10)
+    later = counted.start_at + timedelta(days=3)
+
+    schedule_reschedule(schedule=counted, start_at=later, actor=operator)
+
+    counted.refresh_from_db()
+    assert (counted.when, counted.days_before) == (StartWhen.ON_DATE, None)
+    said = when_text(counted.when, counted.start_on, counted.days_before)
+    assert said == f"on {date_text(later)} at {later:%H:%M} UTC"
+    assert "before the end date" not in said
+
+
+def test_a_moved_schedule_at_renewal_stays_at_renewal_and_names_its_date(
+    catalogue: None,  # noqa: F811
+    sandbox: Any,
+    operator: Any,
+) -> None:
+    _business_basic_retired(sandbox)
+    renewal = _schedule([GRAPHIC_DESIGN], operator, when=StartWhen.AT_RENEWAL)
+    later = timezone.now() + timedelta(days=1)
+
+    schedule_reschedule(schedule=renewal, start_at=later, actor=operator)
+
+    renewal.refresh_from_db()
+    assert renewal.when == StartWhen.AT_RENEWAL
+    said = when_text(renewal.when, renewal.start_on, renewal.days_before)
+    assert said == (
+        f"at renewal (the change is sent on {date_text(later)} at {later:%H:%M} UTC)"
+    )
+
+
 def test_a_schedule_that_can_no_longer_start_says_why(
     synced: Any, operator: Any
 ) -> None:
@@ -216,18 +265,7 @@ def test_at_renewal_sends_the_change_a_week_before_and_completes_after_the_renew
     sandbox: Any,
     operator: Any,
 ) -> None:
-    sandbox.reset(20, 7)
-    mapping = SkuMapping.objects.create(
-        product_line="Microsoft 365",
-        retired_name="Microsoft 365 Business Basic",
-        retired_offer_id=BUSINESS_BASIC,
-    )
-    SkuMappingTarget.objects.create(
-        mapping=mapping,
-        target_name=BUSINESS_STANDARD[0],
-        target_offer_id=BUSINESS_STANDARD[1],
-    )
-    assert sync_run().status in ("succeeded", "partial")
+    _business_basic_retired(sandbox)
     schedule = _schedule([GRAPHIC_DESIGN], operator, when=StartWhen.AT_RENEWAL)
     assert schedule is not None
     sub = customer(GRAPHIC_DESIGN).subscriptions.get(

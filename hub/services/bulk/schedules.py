@@ -19,6 +19,7 @@ from hub.models import (
     BulkRunCustomer,
     MigrationSchedule,
     ScheduleState,
+    StartWhen,
 )
 from hub.models.audit import audit_record
 from hub.models.pc_values import date_text
@@ -73,6 +74,9 @@ def schedule_reschedule(
 ) -> MigrationSchedule:
     """Move a waiting schedule to `start_at`.
 
+    A schedule counted back from an end date becomes one on that date, so what
+    it says it was chosen to do stays true; one at renewal stays at renewal (it
+    still starts the change-at-renewal path) and remembers the moved date.
     Raise BulkNotAllowed if it already started or was cancelled, or if
     `start_at` has passed.
     """
@@ -83,7 +87,17 @@ def schedule_reschedule(
     with transaction.atomic():
         changed = MigrationSchedule.objects.filter(
             pk=schedule.pk, state=ScheduleState.SCHEDULED
-        ).update(start_at=start_at, updated_at=moment)
+        ).update(
+            start_at=start_at,
+            start_on=start_at,
+            when=(
+                StartWhen.AT_RENEWAL
+                if schedule.when == StartWhen.AT_RENEWAL
+                else StartWhen.ON_DATE
+            ),
+            days_before=None,
+            updated_at=moment,
+        )
         if not changed:
             raise BulkNotAllowed(
                 "This migration is no longer waiting: it started or was cancelled."
