@@ -197,3 +197,36 @@ def test_customers_are_read_on_several_threads_with_the_same_result(
     assert run.calls_made == len(logged)
     again = sync_run()
     assert again.rows_written == 0
+
+
+def test_a_customer_read_for_the_first_time_is_stamped_before_the_run_ends(
+    sandbox: Any, db: Any
+) -> None:
+    from hub.services.sync.fan_out import sync_fan_out
+    from hub.services.sync.throttle import ThrottleBudget
+
+    assert sync_run().status == "succeeded"
+    known = Customer.objects.order_by("pk").first()
+    assert known is not None and known.synced_at is not None
+    new = Customer.objects.order_by("pk").last()
+    assert new is not None and new.pk != known.pk
+    Customer.objects.filter(pk=new.pk).update(synced_at=None)
+    new.refresh_from_db()
+
+    done = list(
+        sync_fan_out(
+            actor=None,
+            budget=ThrottleBudget(),
+            customers=[known, new],
+            deadline=None,
+            index=catalogue_index(),
+        )
+    )
+
+    assert [result is not None and not result.error for _, result in done] == [
+        True,
+        True,
+    ]
+    # The run itself has not stamped anyone yet: only the new customer is.
+    assert Customer.objects.get(pk=new.pk).synced_at is not None
+    assert Customer.objects.get(pk=known.pk).synced_at == known.synced_at

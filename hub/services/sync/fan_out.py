@@ -169,7 +169,10 @@ def _sync_one(
                 lambda: sync_customer(
                     customer=customer,
                     client=client,
-                    stamp=False,
+                    # The run stamps its customers in bulk at its end; one read
+                    # for the first time is stamped at once, so its page does
+                    # not say "Not synced yet" beside the rows it now shows.
+                    stamp=customer.synced_at is None,
                     full=False,
                     index=index,
                 ),
