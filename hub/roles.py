@@ -6,9 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -37,6 +40,34 @@ def user_role(user: AbstractBaseUser | AnonymousUser) -> str | None:
             role = name
     cast(Any, user)._partnerhub_role = role
     return role
+
+
+class RoleModelBackend(ModelBackend):
+    """Django's model backend, whose `get_user` also reads the user's role.
+
+    The session's user is loaded through here on every request; the role comes
+    in the same query (one EXISTS per role), so `user_role` needs no query of
+    its own for the groups.
+    """
+
+    def get_user(self, user_id: Any) -> Any:
+        user_model = get_user_model()
+        holds = {
+            f"_holds_{name}": Exists(
+                Group.objects.filter(user=OuterRef("pk"), name=name)
+            )
+            for name in ROLES
+        }
+        try:
+            user = user_model._default_manager.annotate(**holds).get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        role = None
+        for name in ROLES:
+            if getattr(user, f"_holds_{name}"):
+                role = name
+        cast(Any, user)._partnerhub_role = role
+        return user if self.user_can_authenticate(user) else None
 
 
 def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:

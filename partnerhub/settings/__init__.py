@@ -97,7 +97,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's role in the same query.
+    "hub.roles.RoleModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {

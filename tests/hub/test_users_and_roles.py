@@ -178,3 +178,38 @@ def test_a_bad_role_changes_nothing(admin_user: Any, viewer: Any) -> None:
 
     assert response.status_code == 302
     assert roles_of(viewer) == ["viewer"]
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "admin"])
+def test_a_request_reads_the_user_and_the_role_in_one_query(db: Any, role: str) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(username=f"one-{role}", role=role))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/customers/").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    with_role = [q for q in sql if '"auth_user"' in q and '"auth_group"' in q]
+    groups_alone = [q for q in sql if '"auth_group"' in q and q not in with_role]
+    assert len(with_role) == 1 and "EXISTS" in with_role[0]
+    assert groups_alone == []
+
+
+def test_a_demoted_user_loses_the_role_on_the_next_request(db: Any) -> None:
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="demoted", role="operator")
+    client = Client()
+    client.force_login(user)
+    assert client.get("/migrations/scheduled/").status_code == 200
+    user.groups.set([Group.objects.get(name="viewer")])
+    page = client.get("/customers/?retired=1")
+    assert page.status_code == 200
+    assert client.post("/bulk/start/", {}).status_code == 403
