@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from hub.roles import ADMIN, OPERATOR, has_role, user_role
@@ -10,7 +11,9 @@ from hub.roles import ADMIN, OPERATOR, has_role, user_role
 
 def partnerhub(request: HttpRequest) -> dict[str, Any]:
     """Return the role flags and mode every template may use."""
-    user = request.user
+    # A request refused before the auth middleware ran (a Host header not in
+    # ALLOWED_HOSTS answers 400 from CommonMiddleware) has no user.
+    user = getattr(request, "user", None) or AnonymousUser()
     return {
         "role": user_role(user),
         "can_operate": has_role(user, OPERATOR),

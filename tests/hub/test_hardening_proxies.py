@@ -180,3 +180,12 @@ def test_make_run_listens_on_loopback_unless_asked() -> None:
     sandbox = devrun.sandbox_command(asked)
     assert sandbox[sandbox.index("--host") + 1] == "0.0.0.0"
     assert "0.0.0.0:8000" in devrun.web_command(asked)
+
+
+def test_a_host_not_allowed_gets_a_400_page_not_a_500(db: Any, settings: Any) -> None:
+    from django.test import Client
+
+    settings.ALLOWED_HOSTS = ["partnerhub.example"]
+    client = Client(raise_request_exception=False)
+    response = client.get("/accounts/login/", HTTP_HOST="elsewhere.example")
+    assert response.status_code == 400
