@@ -1,30 +1,20 @@
-"""Read queries for bulk runs: the preview, a run's live page, the schedules.
-
-None of them grows its query count with the customers: totals are computed in
-SQL over the whole selection, and only one page of customers gets its plan.
-"""
+"""A bulk run's live page: its counts, one page of its customers, the stamp its
+poll compares, and the latest runs."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
-    Case,
-    CharField,
     Count,
     Exists,
     OuterRef,
     Q,
-    QuerySet,
     Sum,
-    Value,
-    When,
 )
-from django.utils import timezone
 
 from hub.models import (
     TERMINAL_STATES,
@@ -36,171 +26,11 @@ from hub.models import (
     MigrationSchedule,
     MigrationState,
     ScheduleState,
-    Subscription,
-    UserLicense,
 )
-from hub.models.catalog import is_modern_key
 from hub.workflow import registry
-from hub.workflow.bulk import BulkCustomerPlan, bulk_customer_plan, when_text
-from hub.workflow.catalogue import CatalogueIndex, catalogue_index
-from hub.workflow.plan import MIGRATABLE_STATUSES, migration_plans
+from hub.workflow.bulk import when_text
 
-PREVIEW_PAGE_SIZE = 25
 RUN_PAGE_SIZE = 50
-
-
-# ---------------------------------------------------------------- the preview
-
-
-@dataclass(frozen=True)
-class BulkTotals:
-    """The whole selection, counted in SQL."""
-
-    customers: int
-    subscriptions: int
-    seats: int
-    users: int
-    cannot_start: int
-
-    @property
-    def can_start(self) -> int:
-        """Return how many of the chosen customers have something to start."""
-        return max(self.customers - self.cannot_start, 0)
-
-
-def _free_retired(index: CatalogueIndex) -> QuerySet[Subscription]:
-    """Retired-SKU subscriptions a migration could start from (none open on them)."""
-    status = Q()
-    for value in MIGRATABLE_STATUSES:
-        status |= Q(status__iexact=value)
-    return (
-        Subscription.objects.filter(index.retired_q())
-        .filter(status)
-        .exclude(
-            Exists(
-                Migration.objects.filter(source_subscription=OuterRef("pk")).exclude(
-                    state=MigrationState.CANCELLED
-                )
-            )
-        )
-    )
-
-
-def _licence_sku(index: CatalogueIndex) -> Case:
-    """Return, as SQL, the Entra skuId a retired subscription's licences carry."""
-    whens = []
-    for key in index.retired_offer_ids():
-        item = index.item(key)
-        if item is None or not item.entra_sku_id:
-            continue
-        if is_modern_key(key):
-            product, sku = key.split(":", 1)
-            match = Q(product_id=product, sku_id=sku)
-        else:
-            match = Q(offer_id=key)
-        whens.append(When(match, then=Value(item.entra_sku_id)))
-    return Case(*whens, default=Value(""), output_field=CharField())
-
-
-def _startable(index: CatalogueIndex) -> QuerySet[Subscription]:
-    """Free retired subscriptions whose licence is known and whose users all have
-    a usage location: the ones a bulk run can start."""
-    return (
-        _free_retired(index)
-        .annotate(licence_sku=_licence_sku(index))
-        .exclude(licence_sku="")
-        .exclude(
-            Exists(
-                UserLicense.objects.filter(
-                    sku_id=OuterRef("licence_sku"),
-                    user__customer=OuterRef("customer"),
-                    user__usage_location="",
-                )
-            )
-        )
-    )
-
-
-def bulk_preview_totals(
-    *, customers: QuerySet[Customer], index: CatalogueIndex
-) -> BulkTotals:
-    """Return the selection's customers, subscriptions to move, their seats, the
-    users holding their licences, and the customers that cannot start at all
-    (no GDAP access, or no subscription to move whose licence is known and
-    whose users all have a usage location).
-
-    Three queries, however many customers are selected.
-    """
-    chosen = customers.order_by().values("pk")
-    free = _free_retired(index)
-    counts = Customer.objects.filter(pk__in=chosen).aggregate(
-        customers=Count("pk"),
-        cannot=Count(
-            "pk",
-            filter=~Q(gdap_missing="")
-            | ~Q(Exists(_startable(index).filter(customer=OuterRef("pk")))),
-        ),
-    )
-    subs = free.filter(customer__in=chosen).aggregate(
-        subscriptions=Count("pk"), seats=Sum("quantity")
-    )
-    skus = sorted(index.retired_sku_ids())
-    users = (
-        UserLicense.objects.filter(sku_id__in=skus, user__customer__in=chosen)
-        .values("user_id")
-        .distinct()
-        .count()
-        if skus
-        else 0
-    )
-    return BulkTotals(
-        customers=int(counts["customers"] or 0),
-        subscriptions=int(subs["subscriptions"] or 0),
-        seats=int(subs["seats"] or 0),
-        users=users,
-        cannot_start=int(counts["cannot"] or 0),
-    )
-
-
-@dataclass
-class BulkPreview:
-    totals: BulkTotals
-    page: Page
-    rows: list[BulkCustomerPlan]
-
-
-def bulk_preview(
-    *,
-    customers: QuerySet[Customer],
-    page_number: int,
-    when: str,
-    retire: str,
-    path: str,
-) -> BulkPreview:
-    """Return the preview of a bulk run over `customers`: totals, and one page of
-    customers with what the run would start for each (or why not).
-
-    The query count does not depend on how many customers are selected.
-    """
-    index = catalogue_index()
-    totals = bulk_preview_totals(customers=customers, index=index)
-    ordered = Customer.objects.filter(
-        pk__in=customers.order_by().values("pk")
-    ).order_by("company_name", "pk")
-    paginator = Paginator(ordered, PREVIEW_PAGE_SIZE)
-    # The paginator counts with one query of its own; the totals know it already.
-    paginator.count = totals.customers
-    page = paginator.get_page(page_number)
-    shown = list(page.object_list)
-    plans = migration_plans(customers=shown, index=index)
-    rows = [
-        bulk_customer_plan(plans[c.pk], when=when, retire=retire, path=path)
-        for c in shown
-    ]
-    return BulkPreview(totals=totals, page=page, rows=rows)
-
-
-# ---------------------------------------------------------------- a run's page
 
 WAITING = "waiting"
 RUNNING = "running"
@@ -435,87 +265,3 @@ def bulk_run_stamp(*, bulk_run_id: int) -> str:
 def bulk_runs_recent(*, limit: int = 20) -> list[BulkRun]:
     """Return the latest bulk runs, newest first."""
     return list(BulkRun.objects.select_related("created_by")[:limit])
-
-
-# ---------------------------------------------------------------- schedules
-
-
-def schedule_list(*, limit: int = 200) -> list[MigrationSchedule]:
-    """Return waiting schedules (soonest first) then the latest others."""
-    waiting = list(
-        MigrationSchedule.objects.filter(state=ScheduleState.SCHEDULED)
-        .select_related("customer", "created_by")
-        .order_by("start_at", "pk")[:limit]
-    )
-    others = list(
-        MigrationSchedule.objects.exclude(state=ScheduleState.SCHEDULED)
-        .select_related("customer", "created_by")
-        .order_by("-updated_at", "-pk")[:limit]
-    )
-    return waiting + others
-
-
-@dataclass(frozen=True)
-class ScheduledSummary:
-    """What the desk shows of scheduled migrations."""
-
-    waiting: int
-    next_day: int
-    soonest: list[MigrationSchedule]
-
-
-def schedule_summary(
-    *, now: datetime | None = None, limit: int = 5
-) -> ScheduledSummary:
-    """Return how many migrations wait, how many start within a day, the soonest."""
-    moment = now or timezone.now()
-    waiting = MigrationSchedule.objects.filter(state=ScheduleState.SCHEDULED)
-    counts = waiting.aggregate(
-        waiting=Count("pk"),
-        next_day=Count("pk", filter=Q(start_at__lte=moment + timedelta(days=1))),
-    )
-    soonest = list(
-        waiting.select_related("customer").order_by("start_at", "pk")[:limit]
-    )
-    return ScheduledSummary(
-        waiting=int(counts["waiting"] or 0),
-        next_day=int(counts["next_day"] or 0),
-        soonest=soonest,
-    )
-
-
-@dataclass(frozen=True)
-class CustomerScheduling:
-    """What the customer page shows of a customer's scheduled start and bulk run."""
-
-    waiting: MigrationSchedule | None
-    bulk_row: BulkRunCustomer | None
-
-    @property
-    def when_text(self) -> str:
-        """Return the waiting schedule's choice in words ("" without one)."""
-        s = self.waiting
-        if s is None:
-            return ""
-        return when_text(s.when, s.start_on, s.days_before)
-
-
-def customer_scheduling(*, customer: Customer) -> CustomerScheduling:
-    """Return the customer's waiting schedule and its latest bulk run's row.
-
-    Two queries, whatever the customer holds.
-    """
-    waiting = (
-        MigrationSchedule.objects.filter(
-            customer=customer, state=ScheduleState.SCHEDULED
-        )
-        .select_related("created_by")
-        .first()
-    )
-    bulk_row = (
-        BulkRunCustomer.objects.filter(customer=customer)
-        .select_related("bulk_run", "bulk_run__created_by")
-        .order_by("-bulk_run__created_at", "-bulk_run_id")
-        .first()
-    )
-    return CustomerScheduling(waiting=waiting, bulk_row=bulk_row)
