@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -311,6 +311,22 @@ class Migration(models.Model):
     def bought(self) -> bool:
         """Return True once the new subscription's order is known to exist."""
         return bool(self.order_id or self.new_subscription_id)
+
+    def purchase_handover(self) -> dict[str, Any]:
+        """Return the fields a new migration takes over from this one's purchase.
+
+        The purchase is (or may be) active and billed: the new migration adopts it,
+        with its request id, instead of buying again.
+        """
+        return {
+            "quantity": self.quantity,
+            "order_id": self.order_id,
+            "new_subscription_id": self.new_subscription_id,
+            "purchase_request_id": self.purchase_request_id,
+            "cart_id": self.cart_id,
+            "term_duration": self.term_duration,
+            "billing_cycle": self.billing_cycle,
+        }
 
     @property
     def is_terminal(self) -> bool:

@@ -104,19 +104,9 @@ def _create(
     else:
         term, cycle = "", choice.term
     earlier = line.unused_purchase
-    reuse: dict[str, Any] = {}
-    if earlier is not None:
-        # A cancelled provisioning's purchase is (or may be) active and billed:
-        # take it over instead of buying again.
-        reuse = {
-            "quantity": earlier.quantity,
-            "order_id": earlier.order_id,
-            "new_subscription_id": earlier.new_subscription_id,
-            "purchase_request_id": earlier.purchase_request_id,
-            "cart_id": earlier.cart_id,
-            "term_duration": earlier.term_duration,
-            "billing_cycle": earlier.billing_cycle,
-        }
+    # A cancelled provisioning's purchase is (or may be) active and billed:
+    # take it over instead of buying again.
+    reuse = earlier.purchase_handover() if earlier is not None else {}
     migration = Migration.objects.create(
         batch_id=batch_id,
         customer=customer,

@@ -108,18 +108,8 @@ def _create(
     earlier = None if moving else item.plan.reusable(offer.offer_id)
     # A transition converts every seat of the old subscription.
     quantity = sub.quantity if path == registry.TRANSITION else item.quantity
-    reuse: dict[str, Any] = {}
-    if earlier is not None:
-        # Its purchase is (or may be) active and billed: take it over, buy nothing.
-        reuse = {
-            "quantity": earlier.quantity,
-            "order_id": earlier.order_id,
-            "new_subscription_id": earlier.new_subscription_id,
-            "purchase_request_id": earlier.purchase_request_id,
-            "cart_id": earlier.cart_id,
-            "term_duration": earlier.term_duration,
-            "billing_cycle": earlier.billing_cycle,
-        }
+    # Its purchase is (or may be) active and billed: take it over, buy nothing.
+    reuse = earlier.purchase_handover() if earlier is not None else {}
     migration = Migration.objects.create(
         batch_id=batch_id,
         bulk_run=bulk_run,
