@@ -6,8 +6,10 @@ Production overrides live in `partnerhub.settings.production`, tests in
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -148,8 +150,8 @@ PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS = env_int(
 )
 
 
-def _dev_audit_key(path: Path) -> str:
-    """Return the development audit key stored at `path`, generating it once.
+def _dev_key(path: Path, make: Callable[[], str]) -> str:
+    """Return the development key stored at `path`, generating it once with `make`.
 
     The first process to start writes it (readable by its owner only); one that
     loses the race reads the winner's.
@@ -160,7 +162,7 @@ def _dev_audit_key(path: Path) -> str:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{os.getpid()}")
-    draft.write_text(secrets.token_hex(32) + "\n")
+    draft.write_text(make() + "\n")
     draft.chmod(0o600)
     try:
         os.link(draft, path)
@@ -175,8 +177,8 @@ def _dev_audit_key(path: Path) -> str:
 # the audit table must not be able to forge a link. Production requires
 # PARTNERHUB_AUDIT_KEY (partnerhub.settings.production); development generates a
 # key once into var/audit-key so web, worker and beat share it across restarts.
-PARTNERHUB_AUDIT_KEY = env_str("PARTNERHUB_AUDIT_KEY") or _dev_audit_key(
-    VAR_DIR / "audit-key"
+PARTNERHUB_AUDIT_KEY = env_str("PARTNERHUB_AUDIT_KEY") or _dev_key(
+    VAR_DIR / "audit-key", lambda: secrets.token_hex(32)
 )
 # Where each verification of the chain records how many events it saw and the
 # last MAC; the next verification refuses to find fewer (a wipe or truncation).
@@ -328,34 +330,13 @@ PARTNER_CENTER_INDIRECT_RESELLER_ID = env_str(
 ).strip()
 
 
-def _dev_secrets_key(path: Path) -> str:
-    """Return the development Fernet key stored at `path`, generating it once."""
-    import base64
-    import os
-
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}")
-    draft.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
-    draft.chmod(0o600)
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-    return path.read_text().strip()
-
-
 # Fernet key(s) that encrypt secrets PartnerHub keeps in the database (the rotated
 # app+user refresh token). Comma-separated: the first encrypts, every one decrypts
 # (key rotation). Production requires it; development generates var/secrets-key.
 # https://cryptography.io/en/latest/fernet/
-PARTNERHUB_SECRETS_KEY = env_str("PARTNERHUB_SECRETS_KEY") or _dev_secrets_key(
-    VAR_DIR / "secrets-key"
+PARTNERHUB_SECRETS_KEY = env_str("PARTNERHUB_SECRETS_KEY") or _dev_key(
+    VAR_DIR / "secrets-key",
+    lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
 )
 PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
     "PARTNERHUB_DEMO_ACCOUNTS", True
