@@ -6,7 +6,7 @@ ENV DJANGO_SETTINGS_MODULE=partnerhub.settings.production
 WORKDIR /app
 COPY pyproject.toml ./
 COPY partnerhub ./partnerhub
-COPY hub ./hub
+COPY migrations_app ./migrations_app
 COPY partner_center ./partner_center
 COPY sandbox ./sandbox
 RUN pip install .

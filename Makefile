@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/lint-imports
 
 typecheck: install
-	$(BIN)/mypy partnerhub hub partner_center sandbox
+	$(BIN)/mypy partnerhub migrations_app partner_center sandbox
 
 pytest: install
 	$(BIN)/pytest

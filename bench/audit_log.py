@@ -18,8 +18,8 @@ from django.test import Client
 from django.utils import timezone
 
 from bench.common import Result, median_seconds
-from hub.models import AuditChainHead, AuditEvent
-from hub.services.audit import audit_record
+from migrations_app.models import AuditChainHead, AuditEvent
+from migrations_app.services.audit import audit_record
 
 SMALL = 10_000
 LARGE = int(os.environ.get("BENCH_AUDIT_EVENTS", "1000000"))

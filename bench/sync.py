@@ -23,8 +23,14 @@ from django.conf import settings
 
 from bench.chaos.procs import ROOT, free_port, listening, wait_until
 from bench.common import Result
-from hub.models import Customer, CustomerUser, Subscription, SyncRun, UserLicense
-from hub.services.sync import sync_run
+from migrations_app.models import (
+    Customer,
+    CustomerUser,
+    Subscription,
+    SyncRun,
+    UserLicense,
+)
+from migrations_app.services.sync import sync_run
 from partner_center.config import clear_shared_clients
 
 PROJECTED_CUSTOMERS = 10_000

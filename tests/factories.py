@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from hub import models
+from migrations_app import models
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hub.models import (
+from migrations_app.models import (
     TERMINAL_STATES,
     AuditEvent,
     LicenseMove,

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from bench.common import PAGE_BUDGET_MS, Result
 from bench.customer_list.timing import checked_get, query_count, timed_ms
-from hub.models import Customer, CustomerUser, Subscription
-from hub.selectors.customers import EXPIRING_SOON_DAYS
-from hub.workflow.catalogue import catalogue_index
+from migrations_app.models import Customer, CustomerUser, Subscription
+from migrations_app.selectors.customers import EXPIRING_SOON_DAYS
+from migrations_app.workflow.catalogue import catalogue_index
 
 LIST_BOUND_MS = 100.0
 PAGE_SIZE = 50
@@ -168,7 +168,7 @@ def query_constancy(client: Client) -> list[Result]:
 
 
 def counts_results(repeat: int) -> list[Result]:
-    from hub.selectors.customers import customer_list_counts
+    from migrations_app.selectors.customers import customer_list_counts
 
     new_p95, _ = timed_ms(customer_list_counts, repeat)
     old_p95, _ = timed_ms(_old_counts, max(3, repeat // 4))

@@ -21,7 +21,7 @@ from django.utils import timezone
 from bench.common import Result
 from bench.customer_list.estate import RUNNING, running_migrations
 from bench.customer_list.timing import checked_get, p95_ms, query_count, timed_ms
-from hub.models import Migration
+from migrations_app.models import Migration
 
 POLL_BOUND_MS = 10.0
 

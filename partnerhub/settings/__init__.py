@@ -39,7 +39,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     # django.contrib.admin, served by the role-checked, audited site.
-    "hub.adminconfig.PartnerHubAdminConfig",
+    "migrations_app.adminconfig.PartnerHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,7 +51,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
-    "hub",
+    "migrations_app",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "hub.context_processors.partnerhub",
+                "migrations_app.context_processors.partnerhub",
             ],
         },
     }
@@ -100,7 +100,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Django's ModelBackend, loading the user's role in the same query.
-    "hub.roles.RoleModelBackend",
+    "migrations_app.roles.RoleModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -131,7 +131,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_USERNAME_CALLABLE = "hub.signals.axes_username"
+AXES_USERNAME_CALLABLE = "migrations_app.signals.axes_username"
 AXES_CLIENT_IP_CALLABLE = "partnerhub.proxies.client_ip_for_axes"
 
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed:
@@ -140,7 +140,7 @@ AXES_CLIENT_IP_CALLABLE = "partnerhub.proxies.client_ip_for_axes"
 PARTNERHUB_TRUSTED_PROXIES = env_networks("PARTNERHUB_TRUSTED_PROXIES")
 
 # Failed and locked-out sign-ins go into the audit log once per account and address
-# per window, with how many there were (hub/signals.py); past this many accounts
+# per window, with how many there were (migrations_app/signals.py); past this many accounts
 # from one address in a window, the rest share one event.
 PARTNERHUB_SIGNIN_AUDIT_WINDOW_SECONDS = 60 * env_int(
     "PARTNERHUB_SIGNIN_AUDIT_WINDOW_MINUTES", 15, minimum=1
@@ -342,7 +342,7 @@ PARTNERHUB_DEMO_ACCOUNTS = PARTNER_CENTER_MODE == "sandbox" and env_bool(
     "PARTNERHUB_DEMO_ACCOUNTS", True
 )
 
-# Notifications (hub/services/notifications.py): when a migration completes, fails
+# Notifications (migrations_app/services/notifications.py): when a migration completes, fails
 # or needs customer action, its operator and PARTNERHUB_NOTIFY_EMAILS get an email,
 # and the optional incoming webhook (Teams or Slack) a message; beat looks for such
 # endings every PARTNERHUB_NOTIFY_EVERY_SECONDS and sends a weekly digest of what
@@ -396,7 +396,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
-        "quiet_routine_tasks": {"()": "hub.quiet_logs.QuietRoutineTasks"},
+        "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
         "quiet_permission_denied": {"()": "partnerhub.logging.QuietPermissionDenied"},
     },
     "formatters": {
@@ -428,32 +428,32 @@ LOGGING = {
 # Periodic work: sync, re-queue due or stalled migrations, verify the audit chain.
 CELERY_BEAT_SCHEDULE = {
     "sync-partner-center": {
-        "task": "hub.tasks.sync_partner_center",
+        "task": "migrations_app.tasks.sync_partner_center",
         "schedule": PARTNERHUB_SYNC_EVERY_MINUTES * 60.0,
     },
     "requeue-migrations": {
-        "task": "hub.tasks.requeue_due_migrations",
+        "task": "migrations_app.tasks.requeue_due_migrations",
         "schedule": PARTNERHUB_REQUEUE_EVERY_SECONDS,
     },
     "verify-audit-chain": {
-        "task": "hub.tasks.verify_audit_chain",
+        "task": "migrations_app.tasks.verify_audit_chain",
         "schedule": 24 * 3600.0,
     },
     "close-stale-pending-writes": {
-        "task": "hub.tasks.close_stale_pending_writes",
+        "task": "migrations_app.tasks.close_stale_pending_writes",
         "schedule": 3600.0,
     },
     "notify-migration-endings": {
-        "task": "hub.tasks.notify_migration_endings",
+        "task": "migrations_app.tasks.notify_migration_endings",
         "schedule": PARTNERHUB_NOTIFY_EVERY_SECONDS,
     },
     # Scheduled migrations wait in the database; this starts the due ones.
     "start-due-schedules": {
-        "task": "hub.tasks.start_due_schedules",
+        "task": "migrations_app.tasks.start_due_schedules",
         "schedule": 60.0,
     },
     "weekly-renewal-digest": {
-        "task": "hub.tasks.send_weekly_digest",
+        "task": "migrations_app.tasks.send_weekly_digest",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }

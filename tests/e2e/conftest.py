@@ -32,10 +32,10 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
-from hub.models import SyncRun  # noqa: E402
-from hub.services.sync import sync_run  # noqa: E402
+from migrations_app.models import SyncRun  # noqa: E402
+from migrations_app.services.sync import sync_run  # noqa: E402
 from tests.e2e.worker import Job, Worker, advance_due_migrations  # noqa: E402
-from tests.hub.migration_support import restore_migration_data  # noqa: E402
+from tests.migrations_app.migration_support import restore_migration_data  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hub.models import Customer, Migration
+from migrations_app.models import Customer, Migration
 from tests.e2e.worker import (
     Job,
     Worker,

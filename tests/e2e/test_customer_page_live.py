@@ -17,10 +17,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
-from hub.models import Customer, Migration, MigrationState
-from hub.tasks.sync import sync_customer
+from migrations_app.models import Customer, Migration, MigrationState
+from migrations_app.tasks.sync import sync_customer
 from tests.e2e.worker import Job, Worker, advance_due_migrations
-from tests.hub.migration_support import CONTOSO, start
+from tests.migrations_app.migration_support import CONTOSO, start
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import Customer, SkuMapping, Subscription, SyncRun
-from hub.models.catalog import catalogue_key
-from hub.services.sync import sync_run
+from migrations_app.models import Customer, SkuMapping, Subscription, SyncRun
+from migrations_app.models.catalog import catalogue_key
+from migrations_app.services.sync import sync_run
 
 pytestmark = pytest.mark.e2e
 

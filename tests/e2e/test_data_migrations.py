@@ -14,16 +14,16 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
-from hub.models import AuditChainHead, SkuMapping, SkuMappingTarget
+from migrations_app.models import AuditChainHead, SkuMapping, SkuMappingTarget
 
 pytestmark = pytest.mark.e2e
 
 Login = Callable[[Page, str], None]
 CATALOGUE: list[tuple[str, str, list[str]]] = importlib.import_module(
-    "hub.migrations.0002_roles_and_sku_catalogue"
+    "migrations_app.migrations.0002_roles_and_sku_catalogue"
 ).CATALOGUE
 MODERN: list[Any] = importlib.import_module(
-    "hub.migrations.0009_seed_new_commerce_mappings"
+    "migrations_app.migrations.0009_seed_new_commerce_mappings"
 ).MODERN_CATALOGUE
 
 

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from hub.models import Migration, MigrationState, Subscription
-from hub.selectors.desk import desk_retired_index
-from hub.services.sync import sync_run
+from migrations_app.models import Migration, MigrationState, Subscription
+from migrations_app.selectors.desk import desk_retired_index
+from migrations_app.services.sync import sync_run
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from hub.models import Customer, MigrationSchedule, StartWhen
-from hub.services.sync import sync_run
-from tests.hub.migration_support import CONTOSO, WIDE_WORLD, customer, drive, start
+from migrations_app.models import Customer, MigrationSchedule, StartWhen
+from migrations_app.services.sync import sync_run
+from tests.migrations_app.migration_support import (
+    CONTOSO,
+    WIDE_WORLD,
+    customer,
+    drive,
+    start,
+)
 
 WIDTHS = (390, 1366, 1920)
 # Pages whose tables show every column at 390 px (rows stack) instead of scrolling:

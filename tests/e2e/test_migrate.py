@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hub.models import Customer, CustomerUser, Migration
+from migrations_app.models import Customer, CustomerUser, Migration
 from tests.e2e.conftest import SHOTS
 from tests.e2e.worker import Worker
 

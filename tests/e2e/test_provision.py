@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from hub.models import Customer, Migration, MigrationState, SyncRun
-from hub.services.invitations import invitation_record
-from hub.services.sync import sync_run
+from migrations_app.models import Customer, Migration, MigrationState, SyncRun
+from migrations_app.services.invitations import invitation_record
+from migrations_app.services.sync import sync_run
 from sandbox import products, seed
 from tests.conftest import SANDBOX_SEED
 from tests.e2e.worker import Worker

@@ -17,9 +17,14 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from hub.models import TERMINAL_STATES, BulkCustomerOutcome, BulkRunCustomer, Migration
-from hub.services.bulk import bulk_run_expand
-from hub.tasks.migration import migration_advance
+from migrations_app.models import (
+    TERMINAL_STATES,
+    BulkCustomerOutcome,
+    BulkRunCustomer,
+    Migration,
+)
+from migrations_app.services.bulk import bulk_run_expand
+from migrations_app.tasks.migration import migration_advance
 
 # One round of a job; True if it found work.
 Job = Callable[[], bool]

@@ -1,0 +1,416 @@
+"""A migration moves one retired-SKU subscription of a customer to its target.
+
+The row is the record of truth; Celery only runs its next step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from migrations_app.models.partner import Subscription
+
+
+class MigrationState(models.TextChoices):
+    """The lifecycle states every path shares; a step's own state is its key.
+
+    While a step runs, `Migration.state` holds that step's key (see
+    `migrations_app.workflow.registry`, which registers each key and label here).
+    """
+
+    QUEUED = "queued", "Queued"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    NEEDS_CUSTOMER_ACTION = "needs_customer_action", "Needs customer action"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# States with no further work: polling stops on them.
+TERMINAL_STATES: list[str] = [
+    MigrationState.COMPLETED,
+    MigrationState.FAILED,
+    MigrationState.NEEDS_CUSTOMER_ACTION,
+    MigrationState.CANCELLED,
+]
+# States that close a migration for good. A failed one stays open: it may have
+# bought something already and can be retried, so no second one may start.
+CLOSED_STATES: list[str] = [
+    MigrationState.COMPLETED,
+    MigrationState.NEEDS_CUSTOMER_ACTION,
+    MigrationState.CANCELLED,
+]
+# States whose purchase a new migration of the same source may take over.
+HANDED_OVER_STATES: list[str] = [
+    MigrationState.CANCELLED,
+    MigrationState.FAILED,
+]
+# States that need a person: shown as cards on the customer page, whatever batch.
+ATTENTION_STATES: list[str] = [
+    MigrationState.FAILED,
+    MigrationState.NEEDS_CUSTOMER_ACTION,
+]
+
+# Step keys and their labels, filled in by the step registry when the app loads.
+_STEP_STATES: dict[str, str] = {}
+
+
+def register_step_state(key: str, label: str) -> None:
+    """Make `key` a known migration state with `label` (called by the registry)."""
+    if key in MigrationState.values:
+        raise ValueError(f"{key!r} is a lifecycle state, not a step")
+    _STEP_STATES[key] = label
+
+
+def state_choices() -> list[tuple[str, str]]:
+    """Return every migration state: queued, each registered step, the ends."""
+    return [
+        (MigrationState.QUEUED.value, MigrationState.QUEUED.label),
+        *_STEP_STATES.items(),
+        *((s.value, s.label) for s in MigrationState if s != MigrationState.QUEUED),
+    ]
+
+
+def state_label(state: str) -> str:
+    """Return the reseller's words for a migration state (the raw value if unknown)."""
+    if state in MigrationState.values:
+        return str(MigrationState(state).label)
+    return _STEP_STATES.get(state, state)
+
+
+class RetireMode(models.TextChoices):
+    SUSPEND = "suspend", "Suspend now"
+    EXPIRE = "expire", "Let it expire at its end date"
+    # New commerce, inside the cancellation window: a prorated refund.
+    CANCEL = "cancel", "Cancel now for a refund"
+
+
+class MigrationQuerySet(models.QuerySet["Migration"]):
+    """The sets of migrations the worker, beat and the pages ask for."""
+
+    def running(self) -> MigrationQuerySet:
+        """Return migrations a worker still has something to do for."""
+        return self.exclude(state__in=TERMINAL_STATES)
+
+    def open(self) -> MigrationQuerySet:
+        """Return migrations that block another one of the same source."""
+        return self.exclude(state__in=CLOSED_STATES)
+
+    def unleased(self, now: datetime) -> MigrationQuerySet:
+        """Return migrations no worker holds right now (no lease, or it expired)."""
+        return self.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        )
+
+    def claimable(self, now: datetime) -> MigrationQuerySet:
+        """Return running, unleased migrations whose next attempt is due."""
+        return (
+            self.running()
+            .unleased(now)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        )
+
+    def due(self, now: datetime, stale_after: timedelta) -> MigrationQuerySet:
+        """Return running migrations whose message must be sent again.
+
+        Their lease expired (a worker died), or they hold no lease and their
+        message looks lost (e.g. a broker restart): their next attempt time
+        passed, or nobody touched them for `stale_after`, and no message sent
+        for them became due within the last `stale_after`. Staleness counts from
+        when the last message was due, so a message merely waiting in the queue,
+        or whose countdown just ended, is not sent twice.
+        """
+        quiet = now - stale_after
+        no_recent_message = Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=quiet)
+        return self.running().filter(
+            Q(lease_expires_at__lte=now)
+            | (
+                Q(lease_expires_at__isnull=True, next_attempt_at__lte=now)
+                & no_recent_message
+            )
+            | (
+                Q(
+                    lease_expires_at__isnull=True,
+                    next_attempt_at__isnull=True,
+                    updated_at__lte=quiet,
+                )
+                & no_recent_message
+            )
+        )
+
+
+class Migration(models.Model):
+    """One source subscription's journey to its target SKU."""
+
+    BUY = "buy"
+    # Buys, for a customer that joined through an invitation, the same SKU it
+    # holds through another channel: no source subscription, no licence moves.
+    PROVISION = "provision"
+
+    batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    # The bulk run that started it, if it was started with other customers.
+    bulk_run = models.ForeignKey(
+        "migrations_app.BulkRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="migrations",
+    )
+    customer = models.ForeignKey(
+        "migrations_app.Customer", on_delete=models.PROTECT, related_name="migrations"
+    )
+    # None only for provisioning: the licences come from another channel, which
+    # this partner's subscription list never shows.
+    source_subscription = models.ForeignKey(
+        "migrations_app.Subscription",
+        on_delete=models.PROTECT,
+        related_name="migrations",
+        null=True,
+        blank=True,
+    )
+    source_offer_id = models.CharField(max_length=128)
+    source_sku_id = models.CharField(max_length=64, blank=True)
+    target_offer_id = models.CharField(max_length=128)
+    target_offer_name = models.CharField(max_length=255)
+    target_sku_id = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField()
+    retire_mode = models.CharField(
+        max_length=16, choices=RetireMode.choices, default=RetireMode.SUSPEND
+    )
+    # Which sequence of steps this migration walks (see migrations_app.workflow.registry).
+    path = models.CharField(max_length=16, default=BUY)
+    state = models.CharField(
+        max_length=32,
+        choices=state_choices,
+        default=MigrationState.QUEUED,
+        db_index=True,
+    )
+    # The step a failed or cancelled migration stopped at; retry resumes there.
+    stopped_step = models.CharField(max_length=32, blank=True)
+    # Plain words for the reseller, and Partner Center's own code/description.
+    error_message = models.TextField(blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_description = models.TextField(blank=True)
+    customer_action = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Goes up by one with every change a page shows (state, step, users moved,
+    # errors), so a poll can answer with only the rows that changed.
+    version = models.PositiveBigIntegerField(default=0, db_default=0)
+
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the last message sent for this migration becomes due (sent + its
+    # countdown): beat re-sends only what stays unclaimed well after that.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    # New commerce: the term and billing cycle bought, and the cart checked out.
+    term_duration = models.CharField(max_length=16, blank=True)
+    billing_cycle = models.CharField(max_length=32, blank=True)
+    cart_id = models.CharField(max_length=64, blank=True)
+    # Stored before the order (or checkout) is sent and reused on every retry.
+    purchase_request_id = models.UUIDField(null=True, blank=True)
+    order_id = models.CharField(max_length=128, blank=True)
+    new_subscription_id = models.CharField(max_length=64, blank=True)
+    retire_request_id = models.UUIDField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MigrationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_subscription"],
+                condition=~Q(state__in=CLOSED_STATES),
+                name="one_open_migration_per_source_subscription",
+            ),
+            # Provisioning has no source subscription: one open provisioning per
+            # customer and Entra skuId instead.
+            models.UniqueConstraint(
+                fields=["customer", "source_sku_id"],
+                condition=Q(source_subscription__isnull=True)
+                & ~Q(state__in=CLOSED_STATES),
+                name="one_open_provisioning_per_customer_sku",
+            ),
+            models.CheckConstraint(
+                condition=Q(source_subscription__isnull=False)
+                | (Q(path="provision") & ~Q(source_sku_id="")),
+                name="only_provisioning_has_no_source_subscription",
+            ),
+            # One order belongs to at most one live migration. A cancelled or
+            # failed one may hand its purchase over to a new migration.
+            models.UniqueConstraint(
+                fields=["order_id"],
+                condition=~Q(order_id="") & ~Q(state__in=HANDED_OVER_STATES),
+                name="one_live_migration_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "state"])]
+
+    def __str__(self) -> str:
+        if self.source_subscription_id is None:
+            return f"Migration {self.pk} provisioning {self.source_sku_id}"
+        return f"Migration {self.pk} of {self.source_subscription_id}"
+
+    @property
+    def is_provisioning(self) -> bool:
+        """Return True for a purchase of licences held through another channel."""
+        return self.source_subscription_id is None
+
+    @property
+    def source(self) -> Subscription:
+        """Return the old subscription of a path that has one.
+
+        Raise ValueError for provisioning, which has none (steps of the other
+        paths only run for migrations that have one).
+        """
+        if self.source_subscription is None:
+            raise ValueError(f"Migration {self.pk} has no source subscription")
+        return self.source_subscription
+
+    @property
+    def source_name(self) -> str:
+        """Return what is moved from, in words: the old subscription's name, or
+        the licences held through another channel that provisioning replaces."""
+        if self.source_subscription is None:
+            return f"{self.target_offer_name} bought through another channel"
+        return self.source_subscription.display_name
+
+    @property
+    def source_subscription_code(self) -> str:
+        """Return the old subscription's Partner Center id ("" for provisioning)."""
+        if self.source_subscription is None:
+            return ""
+        return self.source_subscription.subscription_id
+
+    @property
+    def is_running(self) -> bool:
+        return self.state not in TERMINAL_STATES
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+    @property
+    def bought(self) -> bool:
+        """Return True once the new subscription's order is known to exist."""
+        return bool(self.order_id or self.new_subscription_id)
+
+    def purchase_handover(self) -> dict[str, Any]:
+        """Return the fields a new migration takes over from this one's purchase.
+
+        The purchase is (or may be) active and billed: the new migration adopts it,
+        with its request id, instead of buying again.
+        """
+        return {
+            "quantity": self.quantity,
+            "order_id": self.order_id,
+            "new_subscription_id": self.new_subscription_id,
+            "purchase_request_id": self.purchase_request_id,
+            "cart_id": self.cart_id,
+            "term_duration": self.term_duration,
+            "billing_cycle": self.billing_cycle,
+        }
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def state_label(self) -> str:
+        return state_label(self.state)
+
+
+class LicenseMove(models.Model):
+    """One user's move from the old skuId to the new one."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        MOVED = "moved", "Moved"
+        FAILED = "failed", "Failed"
+
+    migration = models.ForeignKey(
+        Migration, on_delete=models.CASCADE, related_name="license_moves"
+    )
+    user_id = models.CharField(max_length=64)
+    user_principal_name = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    request_id = models.UUIDField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_description = models.TextField(blank=True)
+    moved_at = models.DateTimeField(null=True, blank=True)
+    # Set when the verify step read this user back holding exactly the new
+    # licence(s); a verify pass interrupted by throttling resumes after it.
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["display_name", "user_principal_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "user_id"], name="license_move_unique_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_principal_name or self.user_id}: {self.status}"
+
+
+class MigrationTarget(models.Model):
+    """One SKU a migration buys and assigns to every user.
+
+    Most migrations have one; a one-to-many mapping (the Teams unbundling) gives
+    several, all bought in one order or cart and all assigned to each user. The
+    migration's own `target_*` fields repeat the first, for lists and summaries.
+    """
+
+    migration = models.ForeignKey(
+        Migration, on_delete=models.CASCADE, related_name="targets"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    # A legacy offer id, or a modern `productId:skuId`.
+    catalogue_id = models.CharField(max_length=128)
+    # New commerce: the `product:sku:availability` to buy ("" for legacy).
+    catalog_item_id = models.CharField(max_length=128, blank=True)
+    name = models.CharField(max_length=255)
+    # The Entra skuId its licences carry, once known.
+    sku_id = models.CharField(max_length=64, blank=True)
+    new_subscription_id = models.CharField(max_length=64, blank=True)
+    # "Cancel the purchase for a refund": stored before the cancel is sent.
+    refund_request_id = models.UUIDField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["migration", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "position"], name="migration_target_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_modern(self) -> bool:
+        return ":" in self.catalogue_id

@@ -1,0 +1,49 @@
+"""Read queries for migration pages: row summaries, panels, cards and the list."""
+
+from migrations_app.selectors.migrations.pages import (
+    RESUMABLE_WAIT,
+    SHORT_WAIT,
+    STATE_TONES,
+    CustomerPanel,
+    MigrationCard,
+    MigrationSummary,
+    poll_query,
+    state_tone,
+)
+from migrations_app.selectors.migrations.queries import (
+    MigrationChange,
+    customer_ids_of_migrations,
+    customer_migration_summaries,
+    customer_panel,
+    migration_card,
+    migration_cards,
+    migration_changes,
+    migration_list,
+    migration_plan,
+    migration_state_counts,
+    with_user_counts,
+)
+from migrations_app.workflow.plan.provision import provisioning_plan
+
+__all__ = [
+    "RESUMABLE_WAIT",
+    "SHORT_WAIT",
+    "STATE_TONES",
+    "CustomerPanel",
+    "MigrationCard",
+    "MigrationChange",
+    "MigrationSummary",
+    "customer_ids_of_migrations",
+    "customer_migration_summaries",
+    "customer_panel",
+    "migration_card",
+    "migration_cards",
+    "migration_changes",
+    "migration_list",
+    "migration_plan",
+    "migration_state_counts",
+    "poll_query",
+    "provisioning_plan",
+    "state_tone",
+    "with_user_counts",
+]
