@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.common import PAGE_BUDGET_MS, Result, median_seconds
+from migrations_app.domain.customer_facts import customer_facts_update
 from migrations_app.models import (
     Customer,
     CustomerUser,
@@ -22,7 +23,6 @@ from migrations_app.models import (
     Subscription,
     UserLicense,
 )
-from migrations_app.workflow.customer_facts import customer_facts_update
 
 RETIRED_SKU = "bbbbbbbb-0000-0000-0000-00000000b001"
 # Every bench customer on a retired SKU; the search keeps other suites' estates

@@ -7,8 +7,7 @@ class MigrationsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from migrations_app import checks, signals  # noqa: F401  (registers the system checks)
-        from migrations_app.workflow import (
-            customer_facts,  # noqa: F401  (keeps the list's facts)
-            registry,  # noqa: F401  (registers the step states)
-        )
+        # The system checks and every signal receiver register on import; the
+        # registry registers the step states the models label.
+        from migrations_app import checks, signals  # noqa: F401
+        from migrations_app.workflow import registry  # noqa: F401

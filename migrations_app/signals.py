@@ -1,4 +1,6 @@
-"""Audit every sign-in and sign-out; count failed and locked-out sign-ins.
+"""The app's signal receivers: sign-ins audited, the customer list's facts kept.
+
+Audit every sign-in and sign-out; count failed and locked-out sign-ins.
 
 A failed or locked-out sign-in can be sent by anyone, as often as they like, so it
 is not one audit event per attempt: the first attempt for an account from an
@@ -26,11 +28,23 @@ from django.contrib.auth.signals import (
     user_login_failed,
 )
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
-from migrations_app.models import Outcome
+from migrations_app.domain import customer_facts as facts
+from migrations_app.models import (
+    CustomerUser,
+    Migration,
+    Offer,
+    Outcome,
+    SkuMapping,
+    SkuMappingTarget,
+    Subscription,
+)
+from migrations_app.models.catalog import ProductSku
 from migrations_app.services.audit import audit_record, client_ip
+from migrations_app.workflow.events import migration_completed
 
 logger = logging.getLogger(__name__)
 
@@ -248,3 +262,41 @@ def axes_username(request: Any, credentials: dict[str, Any] | None = None) -> st
     else:
         value = getattr(request, "POST", {}).get("username")
     return str(value or "")[:USERNAME_MAX_LENGTH]
+
+
+# ---------------------------------------------------------------- customer facts
+# The customer list's facts (`migrations_app.domain.customer_facts`) follow every
+# row saved one at a time and every migration the engine completes.
+migration_completed.connect(
+    facts.migration_completed, sender=Migration, dispatch_uid="facts-migration-done"
+)
+# Saves only: a deletion comes from the sync (which refreshes after it) or a
+# customer's own deletion, and a delete receiver would make every bulk delete of
+# subscriptions load its rows.
+for _rows in (Subscription, CustomerUser):
+    post_save.connect(
+        facts.customer_rows_saved,
+        sender=_rows,
+        dispatch_uid=f"customer-facts-{_rows.__name__}",
+    )
+# A mapping decides what is retired; the catalogue's rows and the targets only
+# change what the shared index holds. The sync writes offers and SKUs in bulk and
+# announces that itself, so their deletions get no receiver here: one would make
+# every bulk delete of stale offers load them and signal once per row.
+post_save.connect(
+    facts.mapping_changed, sender=SkuMapping, dispatch_uid="facts-mapping-saved"
+)
+post_delete.connect(
+    facts.mapping_changed, sender=SkuMapping, dispatch_uid="facts-mapping-deleted"
+)
+post_delete.connect(
+    facts.catalogue_row_changed,
+    sender=SkuMappingTarget,
+    dispatch_uid="catalogue-target-deleted",
+)
+for _model in (SkuMappingTarget, Offer, ProductSku):
+    post_save.connect(
+        facts.catalogue_row_changed,
+        sender=_model,
+        dispatch_uid=f"catalogue-saved-{_model.__name__}",
+    )

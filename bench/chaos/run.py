@@ -31,10 +31,10 @@ from bench.chaos.procs import (
     listening,
     wait_until,
 )
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import TERMINAL_STATES, Customer, Migration
 from migrations_app.services.migrations import StartItem, migration_start
 from migrations_app.services.sync import sync_run
-from migrations_app.workflow.plan import migration_plan
 
 TICK = 1.0
 

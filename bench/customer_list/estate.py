@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from migrations_app.domain.customer_facts import customer_facts_update
 from migrations_app.models import Customer, CustomerUser, Migration, Subscription
-from migrations_app.workflow.customer_facts import customer_facts_update
 
 RUNNING = 200
 RETIRED_NAME = "Dynamics AX Enterprise"

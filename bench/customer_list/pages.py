@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from bench.common import PAGE_BUDGET_MS, Result
 from bench.customer_list.timing import checked_get, query_count, timed_ms
+from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.models import Customer, CustomerUser, Subscription
 from migrations_app.selectors.customers import EXPIRING_SOON_DAYS
-from migrations_app.workflow.catalogue import catalogue_index
 
 LIST_BOUND_MS = 100.0
 PAGE_SIZE = 50

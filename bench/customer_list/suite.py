@@ -27,8 +27,8 @@ from bench.customer_list.pages import (
 from bench.customer_list.poll import poll_results
 from bench.customer_list.timing import requests_per_figure
 from bench.tables import peak_rss_mib
+from migrations_app.domain.customer_facts import customer_facts_update
 from migrations_app.models import Customer, CustomerUser, Subscription
-from migrations_app.workflow.customer_facts import customer_facts_update
 
 
 def run() -> list[Result]:

@@ -13,7 +13,7 @@ def fill_customer_facts(apps, schema_editor):
         return
     # The one definition of the facts and of "retired", as the app has them now.
     from migrations_app.models.customer_facts import customer_facts_refresh
-    from migrations_app.workflow.catalogue import catalogue_index
+    from migrations_app.domain.catalogue import catalogue_index
 
     customer_facts_refresh(retired=catalogue_index().retired_q())
 

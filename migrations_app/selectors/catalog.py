@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count
 
+from migrations_app.domain.catalogue import CatalogueIndex, CatalogueItem
 from migrations_app.models import SkuMapping, SkuMappingTarget, Subscription
 from migrations_app.models.catalog import catalogue_key, is_modern_key
-from migrations_app.workflow.catalogue import CatalogueIndex, CatalogueItem
 
 # Statuses whose subscriptions still hold licences worth moving.
 HELD_STATUSES = ("active", "suspended")

@@ -20,6 +20,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index_shared
+from migrations_app.domain.channels import other_channel_licences
 from migrations_app.models import (
     Customer,
     CustomerUser,
@@ -35,8 +37,6 @@ from migrations_app.selectors.desk import (
     desk_retired_subscriptions,
     desk_suspended_subscriptions,
 )
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index_shared
-from migrations_app.workflow.channels import other_channel_licences
 
 SORT_NAME = "name"
 SORT_EXPIRY = "expiry"

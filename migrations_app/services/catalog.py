@@ -14,10 +14,10 @@ from typing import Any
 
 from django.db import transaction
 
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index
 from migrations_app.models import SkuMapping, SkuMappingTarget
 from migrations_app.models.audit import audit_record
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index
 
 __all__ = [
     "MappingInvalid",

@@ -16,8 +16,8 @@ from weakref import WeakKeyDictionary
 
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index
 from migrations_app.models import Customer, Subscription
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import PartnerCenterError
 from partner_center.models import TransitionEligibility

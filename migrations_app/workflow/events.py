@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.dispatch import Signal
+
 from migrations_app.models import Migration, Outcome, pending_write_settle
 from migrations_app.models.audit import audit_record
+
+# Sent inside the transaction that completes a migration, with `migration`: what
+# the rest of the app keeps about the customer (its list facts) is received in
+# `migrations_app.signals`, so the engine knows nothing of it.
+migration_completed = Signal()
 
 
 def audit_migration(

@@ -18,9 +18,8 @@ from django.utils import timezone
 
 from migrations_app.models import LicenseMove, MigrationState, Outcome
 from migrations_app.workflow import registry
-from migrations_app.workflow.customer_facts import customer_facts_update
 from migrations_app.workflow.enqueue import enqueue_customer_sync
-from migrations_app.workflow.events import audit_migration
+from migrations_app.workflow.events import audit_migration, migration_completed
 from migrations_app.workflow.lease import StepContext, migration_claim, worker_identity
 from migrations_app.workflow.outcomes import (
     CustomerActionNeeded,
@@ -169,7 +168,7 @@ def _apply(
                 ),
             )
             enqueue_customer_sync(m)
-            customer_facts_update(customer_ids=[m.customer_id])
+            migration_completed.send(sender=type(m), migration=m)
     report.state = MigrationState.COMPLETED
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.db.models import Q
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.models import (
     TERMINAL_STATES,
     AuditEvent,
@@ -25,7 +26,6 @@ from migrations_app.selectors.customers import CustomerFilters, customer_search
 from migrations_app.services.bulk import BulkOptions, bulk_run_create, bulk_run_expand
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.migration import migration_advance
-from migrations_app.workflow.catalogue import catalogue_index
 from migrations_app.workflow.registry import SCHEDULED, TRANSITION
 from tests.migrations_app.migration_support import catalogue, requests  # noqa: F401
 

@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import catalogue_index, catalogue_index_shared
 from migrations_app.models import Customer, CustomerUser, SkuMapping, Subscription
 from migrations_app.models.customer_facts import customer_facts_refresh
 from migrations_app.selectors.customers import customer_list_counts
 from migrations_app.services.catalog import sku_mapping_delete
-from migrations_app.workflow.catalogue import catalogue_index, catalogue_index_shared
 from tests.factories import (
     CustomerFactory,
     CustomerUserFactory,

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import AuditEvent, LicenseMove, Migration, PendingWrite
 from migrations_app.services.migrations import migration_cancel
-from migrations_app.workflow.plan import migration_plan
 from migrations_app.workflow.steps.purchase import purchase_reference
 from tests.migrations_app.migration_support import (
     CONTOSO,

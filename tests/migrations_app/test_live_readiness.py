@@ -17,6 +17,7 @@ from django.core.management.base import SystemCheckError
 from django.test import Client
 from django.urls import reverse
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import (
     Customer,
     CustomerUser,
@@ -28,7 +29,6 @@ from migrations_app.models.secrets import REFRESH_TOKEN_STORE, StoredSecret
 from migrations_app.services.migrations import MigrationNotAllowed
 from migrations_app.services.sync import sync_run
 from migrations_app.workflow.pc import partner_center_client
-from migrations_app.workflow.plan import migration_plan
 from partner_center.config import clear_shared_clients
 from tests.migrations_app.migration_support import (
     CONTOSO,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from migrations_app.domain.bulk import AT_RENEWAL_LEAD, when_text
 from migrations_app.models import (
     AuditEvent,
     BulkCustomerOutcome,
@@ -33,7 +34,6 @@ from migrations_app.services.bulk import (
 )
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.bulk import start_due_schedules
-from migrations_app.workflow.bulk import AT_RENEWAL_LEAD, when_text
 from migrations_app.workflow.registry import SCHEDULED
 from tests.migrations_app.migration_support import (
     CONTOSO,

@@ -7,10 +7,10 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import AuditEvent, Subscription
 from migrations_app.selectors.activity import customer_activity
 from migrations_app.services.sync import sync_run
-from migrations_app.workflow.plan import migration_plan
 from tests.migrations_app.migration_support import (
     catalogue,  # noqa: F401
     customer,
@@ -124,8 +124,8 @@ def test_a_cancelled_migration_cancels_its_purchase_for_a_refund_inside_the_wind
 
 
 def test_a_bundle_is_bought_on_a_term_every_target_sells() -> None:
-    from migrations_app.workflow.catalogue import CatalogueItem
-    from migrations_app.workflow.plan import TargetChoice
+    from migrations_app.domain.catalogue import CatalogueItem
+    from migrations_app.domain.plan import TargetChoice
 
     def sku(name: str, *terms: tuple[str, str]) -> CatalogueItem:
         return CatalogueItem(

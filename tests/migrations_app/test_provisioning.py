@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
+from migrations_app.domain.plan.provision import ProvisionPlan, provisioning_plan
 from migrations_app.models import (
     AuditEvent,
     Customer,
@@ -26,7 +27,6 @@ from migrations_app.services.migrations import (
 )
 from migrations_app.services.sync import sync_run
 from migrations_app.workflow import registry
-from migrations_app.workflow.plan.provision import ProvisionPlan, provisioning_plan
 from sandbox import products, seed
 from tests.conftest import SANDBOX_SEED
 from tests.migrations_app.migration_support import advance_ids, drive, requests

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import Customer, Offer, SkuMapping, Subscription
 from migrations_app.selectors.migrations import customer_migration_summaries
 from migrations_app.services.sync import sync_run
-from migrations_app.workflow.plan import migration_plan
 from tests.factories import CustomerFactory, SubscriptionFactory
 from tests.migrations_app.migration_support import catalogue  # noqa: F401
 

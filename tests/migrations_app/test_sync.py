@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.models import (
     AuditEvent,
     Customer,
@@ -37,7 +38,6 @@ from migrations_app.services.sync import (
     sync_run_exclusive,
 )
 from migrations_app.tasks.sync import sync_partner_center
-from migrations_app.workflow.catalogue import catalogue_index
 from partner_center.auth import SandboxTokenProvider
 from partner_center.client import PartnerCenterClient
 from tests.factories import CustomerFactory, SubscriptionFactory

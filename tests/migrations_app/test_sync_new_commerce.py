@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.models import Customer, Subscription
 from migrations_app.models.catalog import ProductSku
 from migrations_app.selectors.migrations import customer_migration_summaries
 from migrations_app.services.sync import sync_run
-from migrations_app.workflow.catalogue import catalogue_index
 from sandbox import products as sandbox_products
 
 PROSEWARE = "Proseware Inc"

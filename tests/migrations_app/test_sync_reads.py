@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.db.models import Q
 
+from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.models import (
     AuditEvent,
     Customer,
@@ -17,7 +18,6 @@ from migrations_app.models import (
     UserLicense,
 )
 from migrations_app.services.sync import sync_customer_refresh, sync_run
-from migrations_app.workflow.catalogue import catalogue_index
 
 
 def _api_requests(sandbox: Any, since: int = 0) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from migrations_app.domain.plan import PlanItem, migration_plan
 from migrations_app.models import (
     AuditEvent,
     LicenseMove,
@@ -24,7 +25,6 @@ from migrations_app.models import (
 )
 from migrations_app.services.migrations import StartItem, migration_start
 from migrations_app.services.sync import sync_run
-from migrations_app.workflow.plan import PlanItem, migration_plan
 from tests.migrations_app.migration_support import (
     catalogue,  # noqa: F401
     customer,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from migrations_app.workflow.customer_facts import customer_facts_update
+from migrations_app.domain.customer_facts import customer_facts_update
 
 
 class Command(BaseCommand):

@@ -19,6 +19,9 @@ from django.db.models import (
     When,
 )
 
+from migrations_app.domain.bulk import BulkCustomerPlan, bulk_customer_plan
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index
+from migrations_app.domain.plan import MIGRATABLE_STATUSES, migration_plans
 from migrations_app.models import (
     Customer,
     Migration,
@@ -27,9 +30,6 @@ from migrations_app.models import (
     UserLicense,
 )
 from migrations_app.models.catalog import is_modern_key
-from migrations_app.workflow.bulk import BulkCustomerPlan, bulk_customer_plan
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index
-from migrations_app.workflow.plan import MIGRATABLE_STATUSES, migration_plans
 
 PREVIEW_PAGE_SIZE = 25
 

@@ -16,6 +16,7 @@ from django.db.models import (
     Sum,
 )
 
+from migrations_app.domain.bulk import when_text
 from migrations_app.models import (
     TERMINAL_STATES,
     BulkCustomerOutcome,
@@ -28,7 +29,6 @@ from migrations_app.models import (
     ScheduleState,
 )
 from migrations_app.workflow import registry
-from migrations_app.workflow.bulk import when_text
 
 RUN_PAGE_SIZE = 50
 

@@ -11,13 +11,13 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from migrations_app.domain.bulk import when_text
 from migrations_app.models import (
     BulkRunCustomer,
     Customer,
     MigrationSchedule,
     ScheduleState,
 )
-from migrations_app.workflow.bulk import when_text
 
 
 def schedule_list(*, limit: int = 200) -> list[MigrationSchedule]:

@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueIndex
 from migrations_app.models import (
     TERMINAL_STATES,
     Customer,
@@ -26,7 +27,6 @@ from migrations_app.selectors.desk.queries import (
     renewal_term_q,
     retired_state_q,
 )
-from migrations_app.workflow.catalogue import CatalogueIndex
 
 CHART_WEEKS = 26
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index_shared
+from migrations_app.domain.plan import MIGRATABLE_STATUSES
 from migrations_app.models import (
     ATTENTION_STATES,
     TERMINAL_STATES,
@@ -20,8 +22,6 @@ from migrations_app.models import (
     Subscription,
 )
 from migrations_app.models.partner import NCE_PRODUCT_TYPE
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index_shared
-from migrations_app.workflow.plan import MIGRATABLE_STATUSES
 
 # Only these terms commit the customer for another term at their anniversary;
 # monthly roll-overs renew every month and are not a decision.

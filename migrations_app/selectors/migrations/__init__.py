@@ -1,5 +1,6 @@
 """Read queries for migration pages: row summaries, panels, cards and the list."""
 
+from migrations_app.domain.plan.provision import provisioning_plan
 from migrations_app.selectors.migrations.pages import (
     RESUMABLE_WAIT,
     SHORT_WAIT,
@@ -23,7 +24,6 @@ from migrations_app.selectors.migrations.queries import (
     migration_state_counts,
     with_user_counts,
 )
-from migrations_app.workflow.plan.provision import provisioning_plan
 
 __all__ = [
     "RESUMABLE_WAIT",

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from migrations_app.domain.plan import SkippedSubscription
+from migrations_app.domain.wording import cancellation_summary
 from migrations_app.models import (
     Customer,
     LicenseMove,
@@ -17,10 +19,8 @@ from migrations_app.models import (
     state_label,
 )
 from migrations_app.workflow import registry
-from migrations_app.workflow.plan import SkippedSubscription
 from migrations_app.workflow.refund import refundable_targets
 from migrations_app.workflow.registry import TimelineStep
-from migrations_app.workflow.wording import cancellation_summary
 
 # A wait shorter than this (a provisioning poll) is not worth showing; one longer
 # than RESUMABLE_WAIT (throttling, backoff) gets a "Resume now" button.

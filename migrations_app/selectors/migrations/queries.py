@@ -9,6 +9,12 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from migrations_app.domain.catalogue import catalogue_index_shared
+from migrations_app.domain.plan import (
+    MIGRATABLE_STATUSES,
+    SkippedSubscription,
+    migration_plan,
+)
 from migrations_app.models import (
     ATTENTION_STATES,
     TERMINAL_STATES,
@@ -25,12 +31,6 @@ from migrations_app.selectors.migrations.pages import (
     MigrationSummary,
 )
 from migrations_app.workflow import registry
-from migrations_app.workflow.catalogue import catalogue_index_shared
-from migrations_app.workflow.plan import (
-    MIGRATABLE_STATUSES,
-    SkippedSubscription,
-    migration_plan,
-)
 
 
 def with_user_counts(queryset: QuerySet[Migration]) -> QuerySet[Migration]:

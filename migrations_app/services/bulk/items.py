@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from migrations_app.domain.bulk import BulkCustomerPlan
 from migrations_app.services.migrations import StartItem
-from migrations_app.workflow.bulk import BulkCustomerPlan
 
 
 def start_items(found: BulkCustomerPlan) -> list[StartItem]:

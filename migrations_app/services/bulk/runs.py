@@ -16,6 +16,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from migrations_app.domain.bulk import (
+    BulkCustomerPlan,
+    bulk_customer_plan,
+    schedule_start_at,
+    when_text,
+)
+from migrations_app.domain.catalogue import catalogue_index
+from migrations_app.domain.plan import migration_plans
 from migrations_app.models import (
     BulkCustomerOutcome,
     BulkRun,
@@ -38,15 +46,7 @@ from migrations_app.services.migrations import (
     MigrationNotAllowed,
     migration_start,
 )
-from migrations_app.workflow.bulk import (
-    BulkCustomerPlan,
-    bulk_customer_plan,
-    schedule_start_at,
-    when_text,
-)
-from migrations_app.workflow.catalogue import catalogue_index
 from migrations_app.workflow.enqueue import send_on_commit
-from migrations_app.workflow.plan import migration_plans
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from migrations_app.domain.bulk import bulk_customer_plan
+from migrations_app.domain.plan import migration_plans
 from migrations_app.models import (
     BulkCustomerOutcome,
     BulkRunCustomer,
@@ -30,8 +32,6 @@ from migrations_app.services.migrations import (
     MigrationNotAllowed,
     migration_start,
 )
-from migrations_app.workflow.bulk import bulk_customer_plan
-from migrations_app.workflow.plan import migration_plans
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 
+from migrations_app.domain.wording import cancellation_summary
 from migrations_app.models import LicenseMove, Migration, MigrationState
 from migrations_app.services.migrations.errors import MigrationNotAllowed
 from migrations_app.services.migrations.events import migration_audit
@@ -19,7 +20,6 @@ from migrations_app.workflow.enqueue import (
     send_on_commit,
 )
 from migrations_app.workflow.refund import refundable_targets
-from migrations_app.workflow.wording import cancellation_summary
 
 # A queued or running row nobody touched for this long lost its message: re-send.
 STALE_AFTER = timedelta(seconds=30)

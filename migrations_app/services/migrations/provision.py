@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from migrations_app.domain.plan.provision import ProvisionLine, term_text
 from migrations_app.models import Customer, Migration, MigrationTarget, RetireMode
 from migrations_app.services.migrations.errors import (
     MigrationAlreadyRunning,
@@ -16,7 +17,6 @@ from migrations_app.services.migrations.errors import (
 )
 from migrations_app.services.migrations.events import migration_audit
 from migrations_app.workflow.enqueue import enqueue_advance
-from migrations_app.workflow.plan.provision import ProvisionLine, term_text
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from migrations_app.domain.plan import PlanItem, TargetChoice, gdap_problem
 from migrations_app.models import (
     BulkRun,
     Customer,
@@ -24,7 +25,6 @@ from migrations_app.services.migrations.errors import (
 from migrations_app.services.migrations.events import migration_audit
 from migrations_app.workflow import registry
 from migrations_app.workflow.enqueue import enqueue_advance
-from migrations_app.workflow.plan import PlanItem, TargetChoice, gdap_problem
 
 
 @dataclass

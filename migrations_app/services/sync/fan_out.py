@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connections
 
+from migrations_app.domain.catalogue import CatalogueIndex
 from migrations_app.models import Customer
 from migrations_app.services.sync.errors import plain_error
 from migrations_app.services.sync.lock import SYNC_MAX_LOCAL_WAIT_SECONDS
@@ -24,7 +25,6 @@ from migrations_app.services.sync.snapshot import (
     sync_customer,
 )
 from migrations_app.services.sync.throttle import ThrottleBudget, with_throttle_retries
-from migrations_app.workflow.catalogue import CatalogueIndex
 from migrations_app.workflow.pc import CallLog, partner_center_client
 from partner_center.errors import Throttled
 

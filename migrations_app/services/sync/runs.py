@@ -17,6 +17,8 @@ from django.contrib.auth.models import User
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import catalogue_index
+from migrations_app.domain.customer_facts import customer_facts_catalogue_changed
 from migrations_app.models import Customer, Outcome, SyncRun
 from migrations_app.services.audit import audit_record
 from migrations_app.services.invitations import invitations_match_after_sync
@@ -35,8 +37,6 @@ from migrations_app.services.sync.offers import (
 )
 from migrations_app.services.sync.throttle import ThrottleBudget, with_throttle_retries
 from migrations_app.services.sync.upsert import BATCH_SIZE
-from migrations_app.workflow.catalogue import catalogue_index
-from migrations_app.workflow.customer_facts import customer_facts_catalogue_changed
 from migrations_app.workflow.enqueue import send_now, send_on_commit
 from migrations_app.workflow.pc import CallLog, partner_center_client
 from partner_center.errors import PartnerCenterError

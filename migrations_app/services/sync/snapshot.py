@@ -11,6 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index
+from migrations_app.domain.customer_facts import customer_facts_update
 from migrations_app.models import (
     Customer,
     CustomerUser,
@@ -25,8 +27,6 @@ from migrations_app.models.catalog import scheduled_sku_names
 from migrations_app.services.sync.errors import DATA_ERRORS, SyncDataError, plain_error
 from migrations_app.services.sync.upsert import column_int, column_text, sync_upsert
 from migrations_app.services.transitions import transitions_refresh
-from migrations_app.workflow.catalogue import CatalogueIndex, catalogue_index
-from migrations_app.workflow.customer_facts import customer_facts_update
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
 from partner_center.errors import GdapAccessDenied, Throttled

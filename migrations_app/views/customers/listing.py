@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET
 
+from migrations_app.domain.catalogue import CatalogueIndex
 from migrations_app.models import Customer
 from migrations_app.roles import VIEWER, role_required
 from migrations_app.selectors.customers import (
@@ -35,7 +36,6 @@ from migrations_app.views.customers.filters import (
     known_status,
 )
 from migrations_app.views.customers.sync import sync_context
-from migrations_app.workflow.catalogue import CatalogueIndex
 
 PAGE_SIZE = 50
 

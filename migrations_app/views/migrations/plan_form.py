@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
+from migrations_app.domain.plan import PlanItem
 from migrations_app.models import Migration
 from migrations_app.services.migrations import StartItem
-from migrations_app.workflow.plan import PlanItem
 
 MAX_QUANTITY = 100_000
 

@@ -17,6 +17,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_http_methods
 
+from migrations_app.domain.plan.provision import (
+    SAME_SKU,
+    SEATS_EXPLAINED,
+    ProvisionLine,
+)
 from migrations_app.models import Customer
 from migrations_app.roles import OPERATOR, VIEWER, has_role, role_required
 from migrations_app.selectors.migrations import provisioning_plan
@@ -30,11 +35,6 @@ from migrations_app.services.migrations import (
 )
 from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import next_url
-from migrations_app.workflow.plan.provision import (
-    SAME_SKU,
-    SEATS_EXPLAINED,
-    ProvisionLine,
-)
 
 MAX_SEATS = 100_000
 

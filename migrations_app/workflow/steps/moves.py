@@ -13,6 +13,7 @@ from migrations_app.models import (
     UserLicense,
     normalise_guid,
 )
+from migrations_app.models.wording import count, upns
 from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -23,7 +24,6 @@ from migrations_app.workflow.outcomes import (
     pc_error,
 )
 from migrations_app.workflow.step import Step
-from migrations_app.workflow.wording import count, upns
 from partner_center.errors import PermanentError
 
 KEY = "move_licenses"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from migrations_app.models import LicenseMove, Migration, normalise_guid
-from migrations_app.workflow.lease import StepContext
-from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome
-from migrations_app.workflow.step import Step
-from migrations_app.workflow.wording import (
+from migrations_app.models.wording import (
     NO_USAGE_LOCATION,
     count,
     upns,
     usage_location_problem,
 )
+from migrations_app.workflow.lease import StepContext
+from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome
+from migrations_app.workflow.step import Step
 
 KEY = "preflight"
 

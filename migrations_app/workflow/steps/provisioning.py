@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from migrations_app.models import (
@@ -12,7 +13,7 @@ from migrations_app.models import (
     Subscription,
     normalise_guid,
 )
-from migrations_app.workflow.catalogue import catalogue_index
+from migrations_app.models.catalogue_lookup import entra_sku_id_of
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, wait
 from migrations_app.workflow.settings import provisioning_poll_seconds
@@ -88,8 +89,9 @@ def _find_subscriptions(ctx: StepContext) -> None:
 
 def _known_sku(target: MigrationTarget) -> str:
     """Return the skuId the synced catalogue says the target's licences carry."""
-    item = catalogue_index().item(target.catalogue_id, target.name)
-    return item.entra_sku_id if item is not None else ""
+    return entra_sku_id_of(
+        target.catalogue_id, target.name, country=settings.PARTNER_CENTER_COUNTRY
+    )
 
 
 def describe(m: Migration, finished: bool) -> str:

@@ -24,6 +24,7 @@ from migrations_app.models import (
     normalise_guid,
 )
 from migrations_app.models.catalog import catalogue_key
+from migrations_app.models.wording import NO_USAGE_LOCATION, usage_location_problem
 from migrations_app.workflow.events import audit_migration, settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -35,7 +36,6 @@ from migrations_app.workflow.outcomes import (
 )
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
-from migrations_app.workflow.wording import NO_USAGE_LOCATION, usage_location_problem
 from partner_center.errors import (
     AgreementNotAccepted,
     Conflict,

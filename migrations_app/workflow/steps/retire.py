@@ -14,6 +14,7 @@ from migrations_app.models import (
     Subscription,
 )
 from migrations_app.models.partner import date_text
+from migrations_app.models.wording import count
 from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -24,7 +25,6 @@ from migrations_app.workflow.outcomes import (
     pc_error,
 )
 from migrations_app.workflow.step import Step
-from migrations_app.workflow.wording import count
 from partner_center.errors import Forbidden, NotFound, PermanentError
 from partner_center.models import Subscription as PcSubscription
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from migrations_app.models import (
@@ -29,7 +30,8 @@ from migrations_app.models import (
     normalise_guid,
 )
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.workflow.catalogue import catalogue_index
+from migrations_app.models.catalogue_lookup import entra_sku_id_of
+from migrations_app.models.wording import count, upns
 from migrations_app.workflow.events import audit_migration, settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -43,7 +45,6 @@ from migrations_app.workflow.outcomes import (
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps.moves import held_skus, target_skus
-from migrations_app.workflow.wording import count, upns
 from partner_center.errors import Conflict, PermanentError
 from partner_center.models import Subscription as PcSubscription
 from partner_center.models import Transition
@@ -102,10 +103,10 @@ def record_target(
     subscription_id = normalise_guid(data.id)
     sku = target.sku_id
     if not sku:
-        item = catalogue_index().item(target.catalogue_id, target.name)
-        sku = (item.entra_sku_id if item is not None else "") or normalise_guid(
-            ctx.client.entra_sku_for(ctx.tenant, data).sku_id
+        known = entra_sku_id_of(
+            target.catalogue_id, target.name, country=settings.PARTNER_CENTER_COUNTRY
         )
+        sku = known or normalise_guid(ctx.client.entra_sku_for(ctx.tenant, data).sku_id)
     if not sku:
         raise StepFailed(
             f"PartnerHub cannot tell which licence {target.name} grants, so it cannot "

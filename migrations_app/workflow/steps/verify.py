@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.utils import timezone
 
 from migrations_app.models import LicenseMove, Migration
+from migrations_app.models.wording import count, upns
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import ADVANCE, CONTINUE, StepFailed, StepOutcome
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps import moves
 from migrations_app.workflow.steps.moves import held_skus, target_skus
-from migrations_app.workflow.wording import count, upns
 
 KEY = "verify"
 

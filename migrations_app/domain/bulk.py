@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from migrations_app.domain.plan import Plan, PlanItem, TargetChoice, gdap_problem
 from migrations_app.models import (
     Migration,
     PathChoice,
@@ -20,9 +21,8 @@ from migrations_app.models import (
     StartWhen,
 )
 from migrations_app.models.pc_values import date_text
-from migrations_app.workflow.plan import Plan, PlanItem, TargetChoice, gdap_problem
+from migrations_app.models.wording import usage_location_problem
 from migrations_app.workflow.registry import SCHEDULED, TRANSITION
-from migrations_app.workflow.wording import usage_location_problem
 
 # A start "at renewal" sends the scheduled change this long before the term ends:
 # the instruction is then in place (and visible in Partner Center) well before

@@ -7,6 +7,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from migrations_app.domain.catalogue import CatalogueItem
+from migrations_app.domain.channels import (
+    OtherChannelLicences,
+    other_channel_instruction,
+)
+from migrations_app.domain.plan.choices import TargetChoice, term_text
 from migrations_app.models import (
     Customer,
     CustomerUser,
@@ -17,14 +23,8 @@ from migrations_app.models import (
     date_text,
 )
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.workflow.catalogue import CatalogueItem
-from migrations_app.workflow.channels import (
-    OtherChannelLicences,
-    other_channel_instruction,
-)
-from migrations_app.workflow.plan.choices import TargetChoice, term_text
+from migrations_app.models.wording import usage_location_problem
 from migrations_app.workflow.registry import SCHEDULED, TRANSITION
-from migrations_app.workflow.wording import usage_location_problem
 
 ALREADY_SUSPENDED = "Already suspended — left as it is"
 

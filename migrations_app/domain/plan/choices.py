@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrations_app.workflow.catalogue import CatalogueItem
+from migrations_app.domain.catalogue import CatalogueItem
 
 # Terms to fall back on, in order, when a target does not sell the old one's.
 COMMON_TERMS = (("P1Y", "monthly"), ("P1Y", "annual"), ("P1M", "monthly"))

@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from migrations_app.domain.catalogue import CatalogueItem
+from migrations_app.domain.channels import (
+    other_channel_licences,
+    subscription_sku_ids,
+)
+from migrations_app.domain.plan.choices import COMMON_TERMS, TERM_WORDS
 from migrations_app.models import (
     CLOSED_STATES,
     Customer,
@@ -23,12 +29,6 @@ from migrations_app.models import (
     Subscription,
 )
 from migrations_app.models.catalog import ProductSku
-from migrations_app.workflow.catalogue import CatalogueItem
-from migrations_app.workflow.channels import (
-    other_channel_licences,
-    subscription_sku_ids,
-)
-from migrations_app.workflow.plan.choices import COMMON_TERMS, TERM_WORDS
 
 # Billing cycles a legacy order takes.
 LEGACY_CYCLES = (("monthly", "Billed monthly"), ("annual", "Billed annually"))

@@ -8,6 +8,17 @@ from typing import Any
 
 from django.db.models import Q
 
+from migrations_app.domain.catalogue import (
+    CatalogueIndex,
+    CatalogueItem,
+    catalogue_index,
+)
+from migrations_app.domain.channels import (
+    other_channel_licences,
+    subscription_sku_ids,
+)
+from migrations_app.domain.plan.choices import TargetChoice
+from migrations_app.domain.plan.items import Plan, PlanItem, SkippedSubscription
 from migrations_app.models import (
     Customer,
     Migration,
@@ -17,17 +28,6 @@ from migrations_app.models import (
     Subscription,
     UserLicense,
 )
-from migrations_app.workflow.catalogue import (
-    CatalogueIndex,
-    CatalogueItem,
-    catalogue_index,
-)
-from migrations_app.workflow.channels import (
-    other_channel_licences,
-    subscription_sku_ids,
-)
-from migrations_app.workflow.plan.choices import TargetChoice
-from migrations_app.workflow.plan.items import Plan, PlanItem, SkippedSubscription
 from migrations_app.workflow.registry import stopped_at_text
 
 # Subscription statuses a migration can start from: the licences still exist.

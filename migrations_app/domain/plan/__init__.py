@@ -4,19 +4,19 @@ Nothing here calls Partner Center; the plan reads synced rows. The plan page sho
 it, and Start validates the operator's choices against it.
 """
 
-from migrations_app.workflow.plan.build import (
+from migrations_app.domain.plan.build import (
     MIGRATABLE_STATUSES,
     migration_plan,
     migration_plans,
     reusable_purchases,
 )
-from migrations_app.workflow.plan.choices import (
+from migrations_app.domain.plan.choices import (
     COMMON_TERMS,
     TERM_WORDS,
     TargetChoice,
     term_text,
 )
-from migrations_app.workflow.plan.items import (
+from migrations_app.domain.plan.items import (
     ALREADY_SUSPENDED,
     Plan,
     PlanItem,

@@ -1,0 +1,37 @@
+"""Which licence a catalogue item grants, read from the synced catalogue rows."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from migrations_app.models.catalog import ProductSku, catalogue_key, is_modern_key
+from migrations_app.models.partner import Offer
+
+
+def entra_sku_id_of(catalogue_id: str, name: str = "", *, country: str) -> str:
+    """Return the licence (Entra skuId) the synced catalogue says an item grants.
+
+    The item is a legacy offer or a modern SKU bound by catalogue id, else named
+    `name`; where it was synced for several markets, `country`'s copy wins, as in
+    the catalogue index. Return "" when the catalogue does not know it.
+    """
+    key = catalogue_key(catalogue_id)
+    if key and is_modern_key(key):
+        return _sku_licence(ProductSku.objects.filter(key=key), country)
+    if key:
+        return _offer_licence(Offer.objects.filter(offer_id=key), country)
+    if name:
+        return _offer_licence(Offer.objects.filter(name=name), country) or _sku_licence(
+            ProductSku.objects.filter(title=name), country
+        )
+    return ""
+
+
+def _offer_licence(rows: models.QuerySet[Offer], country: str) -> str:
+    found = sorted(rows, key=lambda o: (o.country == country, o.pk))
+    return found[-1].product_id if found else ""
+
+
+def _sku_licence(rows: models.QuerySet[ProductSku], country: str) -> str:
+    found = sorted(rows, key=lambda s: (s.country == country, s.pk))
+    return found[-1].entra_sku_id if found else ""
