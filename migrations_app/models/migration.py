@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
 
 if TYPE_CHECKING:
     from migrations_app.models.partner import Subscription
@@ -140,6 +141,94 @@ class MigrationQuerySet(models.QuerySet["Migration"]):
                     updated_at__lte=quiet,
                 )
                 & no_recent_message
+            )
+        )
+
+    # State changes. Each is one conditional UPDATE on the rows of this queryset
+    # (filter it to one migration first) and returns how many rows it changed:
+    # 0 means the condition no longer held (another worker, a cancel, a retry).
+
+    def change(self, *, now: datetime | None = None, **fields: Any) -> int:
+        """Write `fields` and move `version` on, so polling pages see the change."""
+        return self.update(
+            updated_at=now or timezone.now(), version=F("version") + 1, **fields
+        )
+
+    def held_by(self, owner: str) -> MigrationQuerySet:
+        """Return the migrations whose lease `owner` holds."""
+        return self.filter(lease_owner=owner)
+
+    def take_lease(self, owner: str, seconds: float) -> int:
+        """Lease the claimable migrations to `owner` for `seconds`.
+
+        A claim changes nothing a page shows, so `version` stays.
+        """
+        now = timezone.now()
+        return self.claimable(now).update(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=seconds),
+            updated_at=now,
+        )
+
+    def change_and_release(self, *, now: datetime | None = None, **fields: Any) -> int:
+        """Write `fields`, move `version` on and drop the lease."""
+        return self.change(now=now, lease_owner="", lease_expires_at=None, **fields)
+
+    def restart_failed(self, step: str) -> int:
+        """Put failed migrations back at `step` with a fresh attempt count."""
+        return self.filter(state=MigrationState.FAILED).change_and_release(
+            state=step,
+            stopped_step="",
+            attempts=0,
+            next_attempt_at=None,
+            finished_at=None,
+            error_message="",
+            error_code="",
+            error_description="",
+        )
+
+    def resume_now(self) -> int:
+        """Make the next step of running, unleased migrations due at once."""
+        return (
+            self.running()
+            .unleased(timezone.now())
+            .change_and_release(next_attempt_at=None)
+        )
+
+    def cancel(self) -> int:
+        """Close open, unleased migrations as cancelled, noting where they stopped."""
+        now = timezone.now()
+        return (
+            self.open()
+            .unleased(now)
+            .change_and_release(
+                # Where it stopped, so its page shows the steps that were done.
+                stopped_step=Case(
+                    When(state=MigrationState.FAILED, then=F("stopped_step")),
+                    default=F("state"),
+                ),
+                state=MigrationState.CANCELLED,
+                next_attempt_at=None,
+                finished_at=now,
+                now=now,
+            )
+        )
+
+    def touch_for_resend(self) -> int:
+        """Mark running, unleased migrations as just re-sent.
+
+        Nothing a page shows changes, so `version` stays; the fresh `updated_at`
+        keeps the next beat tick from sending them again at once.
+        """
+        now = timezone.now()
+        return (
+            self.running()
+            .unleased(now)
+            .update(
+                lease_owner="",
+                lease_expires_at=None,
+                next_attempt_at=None,
+                updated_at=now,
             )
         )
 
