@@ -23,7 +23,7 @@ from migrations_app.models import (
     date_text,
 )
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.models.wording import usage_location_problem
+from migrations_app.models.wording import has_usage_location, usage_location_problem
 from migrations_app.workflow.registry import SCHEDULED, TRANSITION
 
 ALREADY_SUSPENDED = "Already suspended — left as it is"
@@ -82,7 +82,7 @@ class PlanItem:
 
     @property
     def users_without_location(self) -> list[CustomerUser]:
-        return [u for u in self.users if not u.usage_location]
+        return [u for u in self.users if not has_usage_location(u.usage_location)]
 
     @property
     def end_date(self) -> datetime | None:
