@@ -84,6 +84,24 @@ def state_label(state: str) -> str:
     return _STEP_STATES.get(state, state)
 
 
+class MigrationPath(models.TextChoices):
+    """The sequences of steps a migration can walk, safest first.
+
+    The one list of paths: `Migration.path` takes its choices from it, the step
+    registry keys its paths by it, bulk runs and the plan choose among it, and
+    the provisioning check constraint names its value.
+    """
+
+    # Microsoft's own paths, which carry the users along: a transition now, or a
+    # change of SKU at the next renewal. Both end the old subscription themselves.
+    TRANSITION = "transition", "Transition"
+    SCHEDULED = "scheduled", "Change at renewal"
+    BUY = "buy", "Buy, move, retire"
+    # Buys, for a customer that joined through an invitation, the same SKU it
+    # holds through another channel: no source subscription, no licence moves.
+    PROVISION = "provision", "Buy again in CSP"
+
+
 class RetireMode(models.TextChoices):
     SUSPEND = "suspend", "Suspend now"
     EXPIRE = "expire", "Let it expire at its end date"
@@ -236,11 +254,6 @@ class MigrationQuerySet(models.QuerySet["Migration"]):
 class Migration(models.Model):
     """One source subscription's journey to its target SKU."""
 
-    BUY = "buy"
-    # Buys, for a customer that joined through an invitation, the same SKU it
-    # holds through another channel: no source subscription, no licence moves.
-    PROVISION = "provision"
-
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     # The bulk run that started it, if it was started with other customers.
     bulk_run = models.ForeignKey(
@@ -272,7 +285,9 @@ class Migration(models.Model):
         max_length=16, choices=RetireMode.choices, default=RetireMode.SUSPEND
     )
     # Which sequence of steps this migration walks (see migrations_app.workflow.registry).
-    path = models.CharField(max_length=16, default=BUY)
+    path = models.CharField(
+        max_length=16, choices=MigrationPath.choices, default=MigrationPath.BUY
+    )
     state = models.CharField(
         max_length=32,
         choices=state_choices,
@@ -339,7 +354,7 @@ class Migration(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(source_subscription__isnull=False)
-                | (Q(path="provision") & ~Q(source_sku_id="")),
+                | (Q(path=MigrationPath.PROVISION) & ~Q(source_sku_id="")),
                 name="only_provisioning_has_no_source_subscription",
             ),
             # One order belongs to at most one live migration. A cancelled or

@@ -22,6 +22,7 @@ from migrations_app.domain.plan.items import Plan, PlanItem, SkippedSubscription
 from migrations_app.models import (
     Customer,
     Migration,
+    MigrationPath,
     MigrationState,
     SkuMapping,
     SubscribedSku,
@@ -51,7 +52,7 @@ def reusable_purchases(
             source_subscription_id__in=pks,
             state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
             # Only purchases: a transition or a scheduled change buys nothing.
-            path=Migration.BUY,
+            path=MigrationPath.BUY,
         )
         .filter(
             ~Q(order_id="")

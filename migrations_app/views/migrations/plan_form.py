@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from migrations_app.domain.plan import PlanItem
-from migrations_app.models import Migration
+from migrations_app.models import MigrationPath
 from migrations_app.models.wording import usage_location_problem
 from migrations_app.services.migrations import StartItem
 
@@ -78,7 +78,7 @@ class PlanItemForm(forms.Form):
         choice = item.choice(data.get("target") or "")
         if choice is not None and choice.problem:
             self.add_error("target", f"{choice.name} is {choice.problem}.")
-        problem = item.path_problem(choice, data.get("path") or Migration.BUY)
+        problem = item.path_problem(choice, data.get("path") or MigrationPath.BUY)
         if problem:
             self.add_error("path", problem)
         quantity = data.get("quantity")
@@ -121,5 +121,5 @@ class PlanItemForm(forms.Form):
             target=choice,
             quantity=data["quantity"],
             retire_mode=data["retire_mode"],
-            path=data.get("path") or Migration.BUY,
+            path=data.get("path") or MigrationPath.BUY,
         )
