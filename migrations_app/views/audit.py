@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from migrations_app import task_names
 from migrations_app.models import BIGINT_MAX, AuditEvent, AuditVerification, Outcome
 from migrations_app.roles import ADMIN, VIEWER, role_required
 from migrations_app.selectors.activity import activity_rows
@@ -31,7 +32,7 @@ from migrations_app.services.audit import KNOWN_ACTIONS, audit_record, client_ip
 from migrations_app.views.csv_export import csv_lines, csv_response
 from migrations_app.workflow.enqueue import send_on_commit
 
-VERIFY_TASK = "migrations_app.tasks.verify_audit_chain"
+VERIFY_TASK = task_names.VERIFY_AUDIT_CHAIN
 # Field names as the filter form's notices call them.
 FILTER_LABELS = {
     "customer": "Customer",

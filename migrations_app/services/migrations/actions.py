@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.domain.wording import cancellation_summary
 from migrations_app.models import LicenseMove, Migration
 from migrations_app.services.migrations.errors import MigrationNotAllowed
@@ -120,7 +121,7 @@ def migration_cancel(
     return migration
 
 
-REFUND_TASK = "migrations_app.tasks.refund_purchase"
+REFUND_TASK = task_names.REFUND_PURCHASE
 
 
 def migration_refund(

@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.domain.customer_facts import customer_facts_catalogue_changed
 from migrations_app.models import Customer, Outcome, SyncRun
@@ -44,7 +45,7 @@ from partner_center.errors import PartnerCenterError
 logger = logging.getLogger(__name__)
 
 
-SYNC_TASK = "migrations_app.tasks.sync_partner_center"
+SYNC_TASK = task_names.SYNC_PARTNER_CENTER
 
 
 def sync_enqueue(*, requested_by: Any = None, now: bool = False) -> None:
