@@ -37,14 +37,15 @@ from migrations_app.models.migration import (
 )
 from migrations_app.models.notifications import Notification
 from migrations_app.models.partner import (
-    BIGINT_MAX,
     Customer,
     CustomerUser,
     Offer,
     SubscribedSku,
-    Subscription,
     SyncRun,
     UserLicense,
+)
+from migrations_app.models.pc_values import (
+    BIGINT_MAX,
     clip,
     clip_int,
     date_text,
@@ -53,6 +54,7 @@ from migrations_app.models.partner import (
     normalise_offer_id,
 )
 from migrations_app.models.secrets import StoredSecret
+from migrations_app.models.subscription import Subscription
 from migrations_app.models.writes import (
     PendingWrite,
     pending_write_open,

@@ -15,7 +15,7 @@ from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from migrations_app.models.partner import Subscription
+    from migrations_app.models.subscription import Subscription
 
 
 class MigrationState(models.TextChoices):

@@ -40,6 +40,7 @@ from migrations_app.services.sync.throttle import ThrottleBudget, with_throttle_
 from migrations_app.services.sync.upsert import BATCH_SIZE
 from migrations_app.workflow.enqueue import send_now, send_on_commit
 from migrations_app.workflow.pc import CallLog, partner_center_client
+from partner_center.client import PartnerCenterClient
 from partner_center.errors import PartnerCenterError
 
 logger = logging.getLogger(__name__)
@@ -176,28 +177,7 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         run.customers_failed += len(problems)
         state.notes.extend(f"Customer skipped: {p}" for p in problems)
 
-        country = settings.PARTNER_CENTER_COUNTRY
-        before_catalogue = run.rows_written
-        state.stage = "the offer catalogue"
-        try:
-            run.rows_written += with_throttle_retries(
-                state.budget, lambda: sync_offers(client=client, country=country)
-            )
-        except STEP_ERRORS as exc:
-            logger.warning("Offer catalogue sync failed: %s", exc)
-            state.notes.append(plain_error(exc, "the offer catalogue"))
-        state.stage = "the modern catalogue"
-        try:
-            run.rows_written += with_throttle_retries(
-                state.budget, lambda: sync_products(client=client, country=country)
-            )
-        except STEP_ERRORS as exc:
-            logger.warning("Modern catalogue sync failed: %s", exc)
-            state.notes.append(plain_error(exc, "the modern catalogue"))
-        state.stage = "the SKU mappings"
-        run.rows_written += sync_bind_mappings(country=country)
-        if run.rows_written > before_catalogue:
-            customer_facts_catalogue_changed()
+        _sync_catalogue(state, client)
 
         if client.user_tokens is None:
             state.notes.append(
@@ -248,6 +228,37 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
             state.notes.append(
                 f"Stopped at the time limit; {left} customers wait for the next sync."
             )
+
+
+def _sync_catalogue(state: _RunState, client: PartnerCenterClient) -> None:
+    """Read the offer and modern catalogues and bind the SKU mappings.
+
+    A catalogue that cannot be read leaves a note on the run; the customers are
+    synced all the same.
+    """
+    run = state.run
+    country = settings.PARTNER_CENTER_COUNTRY
+    before_catalogue = run.rows_written
+    state.stage = "the offer catalogue"
+    try:
+        run.rows_written += with_throttle_retries(
+            state.budget, lambda: sync_offers(client=client, country=country)
+        )
+    except STEP_ERRORS as exc:
+        logger.warning("Offer catalogue sync failed: %s", exc)
+        state.notes.append(plain_error(exc, "the offer catalogue"))
+    state.stage = "the modern catalogue"
+    try:
+        run.rows_written += with_throttle_retries(
+            state.budget, lambda: sync_products(client=client, country=country)
+        )
+    except STEP_ERRORS as exc:
+        logger.warning("Modern catalogue sync failed: %s", exc)
+        state.notes.append(plain_error(exc, "the modern catalogue"))
+    state.stage = "the SKU mappings"
+    run.rows_written += sync_bind_mappings(country=country)
+    if run.rows_written > before_catalogue:
+        customer_facts_catalogue_changed()
 
 
 def _is_uuid(value: str) -> bool:

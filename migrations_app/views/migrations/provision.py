@@ -21,10 +21,10 @@ from migrations_app.domain.plan.provision import (
     SAME_SKU,
     SEATS_EXPLAINED,
     ProvisionLine,
+    provisioning_plan,
 )
 from migrations_app.models import Customer
 from migrations_app.roles import OPERATOR, VIEWER, has_role, role_required
-from migrations_app.selectors.migrations import provisioning_plan
 from migrations_app.services.audit import client_ip
 from migrations_app.services.migrations import (
     MigrationAlreadyRunning,
