@@ -25,7 +25,7 @@ from migrations_app.services.bulk import (
     schedule_reschedule,
 )
 from migrations_app.views.bulk import DATE_FORMATS
-from migrations_app.views.migrations.htmx import HtmxRequest
+from migrations_app.views.types import HtmxRequest
 
 
 @require_GET

@@ -27,8 +27,8 @@ from migrations_app.services.migrations import (
     migration_retry,
 )
 from migrations_app.views.customers import customer_panel_update
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 
 def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpResponse:

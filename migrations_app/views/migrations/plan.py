@@ -26,9 +26,9 @@ from migrations_app.services.migrations import (
     MigrationNotAllowed,
     migration_start,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.migrations.plan_form import PlanItemForm
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 
 def plan_blocker(item: PlanItem) -> str:

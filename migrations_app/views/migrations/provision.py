@@ -33,8 +33,8 @@ from migrations_app.services.migrations import (
     provision_problem,
     provisioning_start,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 MAX_SEATS = 100_000
 
