@@ -70,7 +70,7 @@ def test_it_carries_a_database_made_under_the_former_label_over_with_its_rows(
         labels = {
             r[0] for r in db.execute("SELECT DISTINCT app FROM django_migrations")
         }
-        assert "migrations_app" not in labels and "migrations_app" in labels
+        assert "hub" not in labels and "migrations_app" in labels
         fk = db.execute("PRAGMA foreign_key_check").fetchall()
         assert fk == []
     # A second run has nothing left to carry over.
