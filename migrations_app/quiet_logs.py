@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 
+from migrations_app import task_names
+
 # The notification scan runs every ~30 s too; failed sends log their own warning.
 QUIET_TASKS = frozenset(
     {
-        "migrations_app.tasks.requeue_due_migrations",
-        "migrations_app.tasks.notify_migration_endings",
-        "migrations_app.tasks.start_due_schedules",
+        task_names.REQUEUE_DUE_MIGRATIONS,
+        task_names.NOTIFY_MIGRATION_ENDINGS,
+        task_names.START_DUE_SCHEDULES,
     }
 )
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.signals import (
     user_logged_in,
@@ -28,7 +29,7 @@ from django.contrib.auth.signals import (
     user_login_failed,
 )
 from django.core.cache import cache
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from redis.exceptions import RedisError
 
@@ -300,3 +301,10 @@ for _model in (SkuMappingTarget, Offer, ProductSku):
         sender=_model,
         dispatch_uid=f"catalogue-saved-{_model.__name__}",
     )
+# A database carried over from before the facts existed gets them once its
+# migrations have run (see 0021).
+post_migrate.connect(
+    facts.facts_fill_after_migrate,
+    sender=apps.get_app_config("migrations_app"),
+    dispatch_uid="facts-fill",
+)

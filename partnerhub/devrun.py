@@ -216,149 +216,50 @@ def prepare_demo(env: Mapping[str, str], *, reset: bool) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run every PartnerHub process until Ctrl-C; return the exit status.
+class _Processes:
+    """The child processes `make run` started, each with the command that started it."""
 
-    With `--reset-demo`, delete the demo's database first, whatever the mode.
-    """
-    reset = "--reset-demo" in (sys.argv[1:] if argv is None else argv)
-    env = run_env(os.environ)
-    mode = env.get("PARTNER_CENTER_MODE", "sandbox")
-    here = connect_host(env)
-    env.setdefault("SANDBOX_URL", f"http://{_host_port(here, SANDBOX_PORT)}")
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
-    commands: dict[str, tuple[list[str], Path | None]] = {}
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.commands: dict[str, tuple[list[str], Path | None]] = {}
 
-    def start(name: str, args: list[str], log: Path | None = None) -> None:
+    def start(self, name: str, args: list[str], log: Path | None = None) -> None:
+        """Start process `name` running `args`, logging to `log` (else the console)."""
         print(f"[run] starting {name}: {' '.join(args)}", flush=True)
-        commands[name] = (args, log)
+        self.commands[name] = (args, log)
         output = None
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             output = log.open("ab")
             print(f"[run] {name} logs to {log.relative_to(ROOT)}", flush=True)
-        children.append(
+        self.children.append(
             (
                 name,
-                subprocess.Popen(args, cwd=ROOT, env=env, stdout=output, stderr=output),
+                subprocess.Popen(
+                    args, cwd=ROOT, env=self.env, stdout=output, stderr=output
+                ),
             )
         )
 
-    def stop_all() -> None:
-        for _, proc in reversed(children):
+    def stop_all(self) -> None:
+        """Stop every child (newest first), killing those that outlive 10 seconds."""
+        for _, proc in reversed(self.children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for _, proc in children:
+        for _, proc in self.children:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    # Ctrl-C and `kill` both stop everything, even when started in the background
-    # (where a shell hands SIGINT down as ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    redis = urlsplit(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    redis_host, redis_port = redis.hostname or "127.0.0.1", redis.port or 6379
-    try:
-        if not _reachable(redis_host, redis_port):
-            server = shutil.which("redis-server")
-            if server is None:
-                print(
-                    REDIS_MISSING.format(
-                        url=env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-                    )
-                )
-                return 1
-            start(
-                "redis",
-                [
-                    server,
-                    "--bind",
-                    redis_host,
-                    "--port",
-                    str(redis_port),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ],
-            )
-            _wait_for(redis_host, redis_port, "Redis")
-
-        busy = [
-            port
-            for port in (WEB_PORT, SANDBOX_PORT)
-            if _reachable(here, port, timeout=0.3)
-        ]
-        if busy:
-            ports = " and ".join(str(port) for port in busy)
-            print(
-                f"Port {ports} on {here} is already in use. Is another PartnerHub "
-                "(or another server) running? Stop it and run `make run` again."
-            )
-            return 1
-        prepare_demo(env, reset=reset)
-        subprocess.run(
-            [PY, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True
-        )
-        subprocess.run(
-            [PY, "manage.py", "ensure_demo_accounts"], cwd=ROOT, env=env, check=True
-        )
-
-        if mode == "sandbox":
-            start("sandbox", sandbox_command(env), log=ROOT / "var" / "sandbox.log")
-            _wait_for(here, SANDBOX_PORT, "The sandbox")
-        start(
-            "worker",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "partnerhub",
-                "worker",
-                "--loglevel",
-                "INFO",
-                # Steps wait on Partner Center, not the CPU: threads fit them.
-                "--pool",
-                "threads",
-                "--concurrency",
-                "8",
-            ],
-        )
-        start(
-            "beat",
-            [
-                PY,
-                "-m",
-                "celery",
-                "-A",
-                "partnerhub",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(ROOT / "var" / "celerybeat-schedule"),
-            ],
-        )
-        start("web", web_command(env))
-        _wait_for(here, WEB_PORT, "The web server")
-        subprocess.run(
-            [PY, "manage.py", "sync_partner_center", "--enqueue"],
-            cwd=ROOT,
-            env=env,
-            check=False,
-        )
-        print(
-            f"\n[run] PartnerHub is up: http://{_host_port(here, WEB_PORT)}  "
-            "(Ctrl-C stops everything)\n",
-            flush=True,
-        )
+    def watch(self) -> int:
+        """Restart a worker or beat that exits (a few times); return the exit
+        status when any other child exits."""
         restarts: list[float] = []
         while True:
-            for number, (name, proc) in enumerate(list(children)):
+            for number, (name, proc) in enumerate(list(self.children)):
                 if proc.poll() is None:
                     continue
                 recent = [t for t in restarts if t > time.monotonic() - RESTART_WINDOW]
@@ -371,8 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         flush=True,
                     )
                     restarts = [*recent, time.monotonic()]
-                    children.pop(number)
-                    start(name, *commands[name])
+                    self.children.pop(number)
+                    self.start(name, *self.commands[name])
                     break
                 print(
                     f"[run] {name} exited with {proc.returncode}; stopping.",
@@ -380,11 +281,106 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 return proc.returncode or 1
             time.sleep(0.5)
+
+
+def _celery_command(role: str) -> list[str]:
+    """Return the command of the Celery `role` ("worker" or "beat")."""
+    base = [PY, "-m", "celery", "-A", "partnerhub", role, "--loglevel", "INFO"]
+    if role == "worker":
+        # Steps wait on Partner Center, not the CPU: threads fit them.
+        return [*base, "--pool", "threads", "--concurrency", "8"]
+    return [*base, "--schedule", str(ROOT / "var" / "celerybeat-schedule")]
+
+
+def _start_redis(processes: _Processes, env: dict[str, str]) -> bool:
+    """Start a local Redis unless one answers already; return False if none can run."""
+    url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis = urlsplit(url)
+    host, port = redis.hostname or "127.0.0.1", redis.port or 6379
+    if _reachable(host, port):
+        return True
+    server = shutil.which("redis-server")
+    if server is None:
+        print(REDIS_MISSING.format(url=url))
+        return False
+    processes.start(
+        "redis",
+        [
+            server,
+            "--bind",
+            host,
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    )
+    _wait_for(host, port, "Redis")
+    return True
+
+
+def _ports_free(here: str) -> bool:
+    """Return True if the web and sandbox ports are free; else say which are not."""
+    busy = [
+        port for port in (WEB_PORT, SANDBOX_PORT) if _reachable(here, port, timeout=0.3)
+    ]
+    if busy:
+        ports = " and ".join(str(port) for port in busy)
+        print(
+            f"Port {ports} on {here} is already in use. Is another PartnerHub "
+            "(or another server) running? Stop it and run `make run` again."
+        )
+    return not busy
+
+
+def _manage(env: dict[str, str], *args: str, check: bool = True) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=check)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every PartnerHub process until Ctrl-C; return the exit status.
+
+    With `--reset-demo`, delete the demo's database first, whatever the mode.
+    """
+    reset = "--reset-demo" in (sys.argv[1:] if argv is None else argv)
+    env = run_env(os.environ)
+    mode = env.get("PARTNER_CENTER_MODE", "sandbox")
+    here = connect_host(env)
+    env.setdefault("SANDBOX_URL", f"http://{_host_port(here, SANDBOX_PORT)}")
+    processes = _Processes(env)
+    # Ctrl-C and `kill` both stop everything, even when started in the background
+    # (where a shell hands SIGINT down as ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        if not _start_redis(processes, env) or not _ports_free(here):
+            return 1
+        prepare_demo(env, reset=reset)
+        _manage(env, "migrate", "--noinput")
+        _manage(env, "ensure_demo_accounts")
+        if mode == "sandbox":
+            processes.start(
+                "sandbox", sandbox_command(env), log=ROOT / "var" / "sandbox.log"
+            )
+            _wait_for(here, SANDBOX_PORT, "The sandbox")
+        processes.start("worker", _celery_command("worker"))
+        processes.start("beat", _celery_command("beat"))
+        processes.start("web", web_command(env))
+        _wait_for(here, WEB_PORT, "The web server")
+        _manage(env, "sync_partner_center", "--enqueue", check=False)
+        print(
+            f"\n[run] PartnerHub is up: http://{_host_port(here, WEB_PORT)}  "
+            "(Ctrl-C stops everything)\n",
+            flush=True,
+        )
+        return processes.watch()
     except KeyboardInterrupt:
         print("\n[run] stopping…", flush=True)
         return 0
     finally:
-        stop_all()
+        processes.stop_all()
 
 
 if __name__ == "__main__":

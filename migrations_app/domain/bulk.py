@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from migrations_app.domain.plan import Plan, PlanItem, TargetChoice, gdap_problem
 from migrations_app.models import (
-    Migration,
+    MigrationPath,
     PathChoice,
     RetireChoice,
     RetireMode,
@@ -22,7 +22,6 @@ from migrations_app.models import (
 )
 from migrations_app.models.pc_values import date_text
 from migrations_app.models.wording import usage_location_problem
-from migrations_app.workflow.registry import SCHEDULED, TRANSITION
 
 # A start "at renewal" sends the scheduled change this long before the term ends:
 # the instruction is then in place (and visible in Partner Center) well before
@@ -31,10 +30,9 @@ from migrations_app.workflow.registry import SCHEDULED, TRANSITION
 # cancelled here, and no mid-term change made meanwhile can delete it.
 AT_RENEWAL_LEAD = timedelta(days=7)
 
-PATH_WORDS = {
-    TRANSITION: "Transition",
-    SCHEDULED: "Change at renewal",
-    Migration.BUY: "Buy, move, retire",
+PATH_WORDS: dict[str, str] = {
+    path: str(MigrationPath(path).label)
+    for path in (MigrationPath.TRANSITION, MigrationPath.SCHEDULED, MigrationPath.BUY)
 }
 
 
@@ -98,9 +96,9 @@ class BulkCustomerPlan:
 def _item(item: PlanItem, *, when: str, retire: str, path: str) -> BulkItem:
     target = item.default_target
     quantity = item.default_quantity
-    way = Migration.BUY if path == PathChoice.BUY else item.default_path
+    way = MigrationPath.BUY if path == PathChoice.BUY else item.default_path
     if when == StartWhen.AT_RENEWAL:
-        way = SCHEDULED
+        way = MigrationPath.SCHEDULED
     mode = (
         RetireMode.EXPIRE.value
         if retire == RetireChoice.EXPIRE

@@ -61,3 +61,25 @@ def mapping_changed(**kwargs: Any) -> None:
 def catalogue_row_changed(**kwargs: Any) -> None:
     """Receive a catalogue row or target saved: the shared index is stale."""
     catalogue_changed()
+
+
+# The migration whose application asks for the facts of the customers already
+# stored (a database from before 0018 had none).
+FACTS_FILL_MIGRATION = ("migrations_app", "0021_customer_facts_fill")
+
+
+def facts_fill_after_migrate(plan: Any = None, **kwargs: Any) -> int:
+    """Receive `post_migrate`: fill every customer's facts if 0021 was just applied.
+
+    Done here, after the whole plan ran, rather than inside 0021: the app's own
+    definition of "retired" expects today's schema, and a migration must not
+    import app code that changes after it. Return how many customers it touched.
+    """
+    applied = {
+        (migration.app_label, migration.name)
+        for migration, backwards in plan or []
+        if not backwards
+    }
+    if FACTS_FILL_MIGRATION not in applied:
+        return 0
+    return customer_facts_update()

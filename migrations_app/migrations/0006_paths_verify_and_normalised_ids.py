@@ -9,7 +9,6 @@ stored lower case and offer / catalogue ids upper case, so lookups are exact.
 from django.db import migrations, models
 from django.db.models.functions import Lower, Upper
 
-import migrations_app.models.migration
 
 GUID_COLUMNS = {
     "subscription": [
@@ -93,7 +92,21 @@ class Migration(migrations.Migration):
             model_name="migration",
             name="state",
             field=models.CharField(
-                choices=migrations_app.models.migration.state_choices,
+                # The states as this migration knew them (labels only: no database
+                # change); a migration never imports the app's live code.
+                choices=[
+                    ('queued', 'Queued'),
+                    ('purchase', 'Buying the new subscription'),
+                    ('await_provisioning', 'Waiting for provisioning'),
+                    ('preflight', 'Checking seats and users'),
+                    ('move_licenses', 'Moving licences'),
+                    ('verify', 'Verifying licences'),
+                    ('retire_old', 'Retiring the old subscription'),
+                    ('completed', 'Completed'),
+                    ('failed', 'Failed'),
+                    ('needs_customer_action', 'Needs customer action'),
+                    ('cancelled', 'Cancelled'),
+                ],
                 db_index=True,
                 default="queued",
                 max_length=32,

@@ -28,6 +28,7 @@ from migrations_app.models.migration import (
     TERMINAL_STATES,
     LicenseMove,
     Migration,
+    MigrationPath,
     MigrationState,
     MigrationTarget,
     RetireMode,
@@ -36,14 +37,15 @@ from migrations_app.models.migration import (
 )
 from migrations_app.models.notifications import Notification
 from migrations_app.models.partner import (
-    BIGINT_MAX,
     Customer,
     CustomerUser,
     Offer,
     SubscribedSku,
-    Subscription,
     SyncRun,
     UserLicense,
+)
+from migrations_app.models.pc_values import (
+    BIGINT_MAX,
     clip,
     clip_int,
     date_text,
@@ -52,6 +54,7 @@ from migrations_app.models.partner import (
     normalise_offer_id,
 )
 from migrations_app.models.secrets import StoredSecret
+from migrations_app.models.subscription import Subscription
 from migrations_app.models.writes import (
     PendingWrite,
     pending_write_open,
@@ -77,6 +80,7 @@ __all__ = [
     "InvitationStatus",
     "LicenseMove",
     "Migration",
+    "MigrationPath",
     "MigrationSchedule",
     "MigrationState",
     "MigrationTarget",

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from migrations_app.models.migration import MigrationPath
+
 
 class StartWhen(models.TextChoices):
     """When the migrations of a bulk run or a schedule start."""
@@ -34,7 +36,8 @@ class PathChoice(models.TextChoices):
     """Which path the subscriptions of a bulk run walk."""
 
     SAFEST = "safest", "The safest path Partner Center offers for each"
-    BUY = "buy", "Always buy, move users, retire"
+    # The buy path for every subscription (see MigrationPath.BUY).
+    BUY = MigrationPath.BUY.value, "Always buy, move users, retire"
 
 
 class BulkRun(models.Model):

@@ -28,7 +28,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from redis.exceptions import RedisError
 
-from migrations_app.models.partner import Customer, CustomerUser, Subscription
+from migrations_app.models.partner import Customer, CustomerUser
+from migrations_app.models.subscription import Subscription
 
 # The subscription statuses present in the data, for the list's status filter.
 STATUSES_CACHE_KEY = "customer-list:statuses"

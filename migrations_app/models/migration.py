@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
 
 if TYPE_CHECKING:
-    from migrations_app.models.partner import Subscription
+    from migrations_app.models.subscription import Subscription
 
 
 class MigrationState(models.TextChoices):
@@ -83,6 +84,24 @@ def state_label(state: str) -> str:
     return _STEP_STATES.get(state, state)
 
 
+class MigrationPath(models.TextChoices):
+    """The sequences of steps a migration can walk, safest first.
+
+    The one list of paths: `Migration.path` takes its choices from it, the step
+    registry keys its paths by it, bulk runs and the plan choose among it, and
+    the provisioning check constraint names its value.
+    """
+
+    # Microsoft's own paths, which carry the users along: a transition now, or a
+    # change of SKU at the next renewal. Both end the old subscription themselves.
+    TRANSITION = "transition", "Transition"
+    SCHEDULED = "scheduled", "Change at renewal"
+    BUY = "buy", "Buy, move, retire"
+    # Buys, for a customer that joined through an invitation, the same SKU it
+    # holds through another channel: no source subscription, no licence moves.
+    PROVISION = "provision", "Buy again in CSP"
+
+
 class RetireMode(models.TextChoices):
     SUSPEND = "suspend", "Suspend now"
     EXPIRE = "expire", "Let it expire at its end date"
@@ -143,14 +162,97 @@ class MigrationQuerySet(models.QuerySet["Migration"]):
             )
         )
 
+    # State changes. Each is one conditional UPDATE on the rows of this queryset
+    # (filter it to one migration first) and returns how many rows it changed:
+    # 0 means the condition no longer held (another worker, a cancel, a retry).
+
+    def change(self, *, now: datetime | None = None, **fields: Any) -> int:
+        """Write `fields` and move `version` on, so polling pages see the change."""
+        return self.update(
+            updated_at=now or timezone.now(), version=F("version") + 1, **fields
+        )
+
+    def held_by(self, owner: str) -> MigrationQuerySet:
+        """Return the migrations whose lease `owner` holds."""
+        return self.filter(lease_owner=owner)
+
+    def take_lease(self, owner: str, seconds: float) -> int:
+        """Lease the claimable migrations to `owner` for `seconds`.
+
+        A claim changes nothing a page shows, so `version` stays.
+        """
+        now = timezone.now()
+        return self.claimable(now).update(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=seconds),
+            updated_at=now,
+        )
+
+    def change_and_release(self, *, now: datetime | None = None, **fields: Any) -> int:
+        """Write `fields`, move `version` on and drop the lease."""
+        return self.change(now=now, lease_owner="", lease_expires_at=None, **fields)
+
+    def restart_failed(self, step: str) -> int:
+        """Put failed migrations back at `step` with a fresh attempt count."""
+        return self.filter(state=MigrationState.FAILED).change_and_release(
+            state=step,
+            stopped_step="",
+            attempts=0,
+            next_attempt_at=None,
+            finished_at=None,
+            error_message="",
+            error_code="",
+            error_description="",
+        )
+
+    def resume_now(self) -> int:
+        """Make the next step of running, unleased migrations due at once."""
+        return (
+            self.running()
+            .unleased(timezone.now())
+            .change_and_release(next_attempt_at=None)
+        )
+
+    def cancel(self) -> int:
+        """Close open, unleased migrations as cancelled, noting where they stopped."""
+        now = timezone.now()
+        return (
+            self.open()
+            .unleased(now)
+            .change_and_release(
+                # Where it stopped, so its page shows the steps that were done.
+                stopped_step=Case(
+                    When(state=MigrationState.FAILED, then=F("stopped_step")),
+                    default=F("state"),
+                ),
+                state=MigrationState.CANCELLED,
+                next_attempt_at=None,
+                finished_at=now,
+                now=now,
+            )
+        )
+
+    def touch_for_resend(self) -> int:
+        """Mark running, unleased migrations as just re-sent.
+
+        Nothing a page shows changes, so `version` stays; the fresh `updated_at`
+        keeps the next beat tick from sending them again at once.
+        """
+        now = timezone.now()
+        return (
+            self.running()
+            .unleased(now)
+            .update(
+                lease_owner="",
+                lease_expires_at=None,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+
 
 class Migration(models.Model):
     """One source subscription's journey to its target SKU."""
-
-    BUY = "buy"
-    # Buys, for a customer that joined through an invitation, the same SKU it
-    # holds through another channel: no source subscription, no licence moves.
-    PROVISION = "provision"
 
     batch_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     # The bulk run that started it, if it was started with other customers.
@@ -183,7 +285,9 @@ class Migration(models.Model):
         max_length=16, choices=RetireMode.choices, default=RetireMode.SUSPEND
     )
     # Which sequence of steps this migration walks (see migrations_app.workflow.registry).
-    path = models.CharField(max_length=16, default=BUY)
+    path = models.CharField(
+        max_length=16, choices=MigrationPath.choices, default=MigrationPath.BUY
+    )
     state = models.CharField(
         max_length=32,
         choices=state_choices,
@@ -250,7 +354,7 @@ class Migration(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(source_subscription__isnull=False)
-                | (Q(path="provision") & ~Q(source_sku_id="")),
+                | (Q(path=MigrationPath.PROVISION) & ~Q(source_sku_id="")),
                 name="only_provisioning_has_no_source_subscription",
             ),
             # One order belongs to at most one live migration. A cancelled or

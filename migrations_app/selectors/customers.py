@@ -30,6 +30,7 @@ from migrations_app.models import (
     SyncRun,
 )
 from migrations_app.models.customer_facts import customer_subscription_statuses_cached
+from migrations_app.models.wording import has_usage_location
 from migrations_app.selectors.desk import (
     RETIRED_STATES,
     desk_cancellable_subscriptions,
@@ -251,7 +252,7 @@ def customer_detail(*, tenant_id: uuid.UUID) -> Customer | None:
     customer.sku_rows = skus  # type: ignore[attr-defined]
     customer.user_rows = users  # type: ignore[attr-defined]
     customer.users_without_location = sum(  # type: ignore[attr-defined]
-        1 for user in users if not user.usage_location.strip()
+        1 for user in users if not has_usage_location(user.usage_location)
     )
     return customer
 

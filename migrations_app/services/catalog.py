@@ -124,6 +124,20 @@ def sku_mapping_validate(
             "Each target offer may appear only once in an alternative, and no two "
             "alternatives may be the same."
         )
+    errors += _target_errors(slots, retired_key, index, this)
+    if retired_key:
+        errors += _chain_errors(retired_key, index, this)
+    return errors
+
+
+def _target_errors(
+    slots: Sequence[TargetSlot],
+    retired_key: str,
+    index: CatalogueIndex,
+    this: int | None,
+) -> list[str]:
+    """Return why any of `slots` may not be a target (unknown, retired, not sold)."""
+    errors: list[str] = []
     other_retired = {k for k, m in index.by_offer_id.items() if m.pk != this}
     for slot in dict.fromkeys(s.catalogue_id for s in slots):
         item = index.item(slot)
@@ -143,23 +157,30 @@ def sku_mapping_validate(
             )
         elif not item.is_available_for_purchase:
             errors.append(f"{item.name} is not available for purchase.")
-    # No cycles and no chains: a retired SKU may not be anyone's target either.
-    if retired_key:
-        for other in index.mappings:
-            if other.pk == this:
-                continue
-            for target in other.targets.all():
-                item = index.target_item(target)
-                key = (
-                    item.key
-                    if item is not None
-                    else catalogue_key(target.target_offer_id)
+    return errors
+
+
+def _chain_errors(
+    retired_key: str, index: CatalogueIndex, this: int | None
+) -> list[str]:
+    """Return the other mappings that name the retired SKU as a target.
+
+    No cycles and no chains: a retired SKU may not be anyone's target either.
+    """
+    errors: list[str] = []
+    for other in index.mappings:
+        if other.pk == this:
+            continue
+        for target in other.targets.all():
+            item = index.target_item(target)
+            key = (
+                item.key if item is not None else catalogue_key(target.target_offer_id)
+            )
+            if key == retired_key:
+                errors.append(
+                    f"{target.target_name} is a target of {other.retired_name}; "
+                    "a retired SKU cannot also be a target."
                 )
-                if key == retired_key:
-                    errors.append(
-                        f"{target.target_name} is a target of {other.retired_name}; "
-                        "a retired SKU cannot also be a target."
-                    )
     return errors
 
 

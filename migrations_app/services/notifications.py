@@ -34,12 +34,13 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.models import Migration, MigrationState, Notification, date_text
 from migrations_app.workflow.enqueue import send_on_commit
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "migrations_app.tasks.deliver_notification"
+DELIVER_TASK = task_names.DELIVER_NOTIFICATION
 NOTIFY_STATES = (
     MigrationState.COMPLETED,
     MigrationState.FAILED,

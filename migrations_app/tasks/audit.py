@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from migrations_app import task_names
 from migrations_app.models.writes import pending_writes_close_stale
 from migrations_app.services.audit import audit_chain_verify
 
@@ -18,7 +19,7 @@ PENDING_WRITE_PATIENCE = timedelta(hours=6)
 # A walk over a million events takes about a minute; allow far more than the
 # default limits but stay under the broker's visibility timeout (one hour).
 @shared_task(
-    name="migrations_app.tasks.verify_audit_chain",
+    name=task_names.VERIFY_AUDIT_CHAIN,
     soft_time_limit=1800,
     time_limit=1900,
 )
@@ -30,7 +31,7 @@ def verify_audit_chain() -> bool:
     return audit_chain_verify().ok
 
 
-@shared_task(name="migrations_app.tasks.close_stale_pending_writes", ignore_result=True)
+@shared_task(name=task_names.CLOSE_STALE_PENDING_WRITES, ignore_result=True)
 def close_stale_pending_writes() -> int:
     """Give every write whose outcome nobody settled its audit event; return how many."""
     return pending_writes_close_stale(older_than=PENDING_WRITE_PATIENCE)

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from migrations_app import task_names
 from migrations_app.services import bulk
 
 __all__ = ["bulk_run_expand", "start_due_schedules"]
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 # visibility timeout. A run cut short is sent again by beat and goes on where
 # it stopped: each customer is claimed once.
 @shared_task(
-    name="migrations_app.tasks.bulk_run_expand",
+    name=task_names.BULK_RUN_EXPAND,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -30,7 +31,7 @@ def bulk_run_expand(bulk_run_id: int) -> int:
     return bulk.bulk_run_expand(bulk_run_id=bulk_run_id)
 
 
-@shared_task(name="migrations_app.tasks.start_due_schedules", ignore_result=True)
+@shared_task(name=task_names.START_DUE_SCHEDULES, ignore_result=True)
 def start_due_schedules() -> int:
     """Start the scheduled migrations whose time has come (beat, every minute),
     and send again any bulk run whose message was lost; return how many started."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.contrib.auth.models import User
 
+from migrations_app import task_names
 from migrations_app.services.invitations import (
     invitation_link_fetch,
     invitations_match_customers,
@@ -15,7 +16,7 @@ __all__ = ["fetch_invitation_link"]
 
 # One read of Partner Center (the client retries it at most twice) plus the match
 # over synced data: well inside the default limits.
-@shared_task(name="migrations_app.tasks.fetch_invitation_link")
+@shared_task(name=task_names.FETCH_INVITATION_LINK)
 def fetch_invitation_link(requested_by_id: int | None = None) -> bool:
     """Fetch and store the invitation link; return True if it was fetched.
 

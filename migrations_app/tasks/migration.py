@@ -6,6 +6,7 @@ import logging
 
 from celery import Task, shared_task
 
+from migrations_app import task_names
 from migrations_app.services.migrations import migrations_requeue_due
 from migrations_app.workflow.enqueue import enqueue_advance
 from migrations_app.workflow.refund import purchase_refund
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="migrations_app.tasks.migration_advance",
+    name=task_names.MIGRATION_ADVANCE,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -35,7 +36,7 @@ def migration_advance(migration_id: int) -> str:
     return report.state or "not claimed"
 
 
-@shared_task(name="migrations_app.tasks.requeue_due_migrations", ignore_result=True)
+@shared_task(name=task_names.REQUEUE_DUE_MIGRATIONS, ignore_result=True)
 def requeue_due_migrations() -> int:
     """Re-send the message of every migration whose work is due or stalled.
 
@@ -54,7 +55,7 @@ def requeue_due_migrations() -> int:
 
 
 @shared_task(
-    name="migrations_app.tasks.refund_purchase",
+    name=task_names.REFUND_PURCHASE,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from migrations_app import task_names
 from migrations_app.selectors.desk import desk_digest_rows
 from migrations_app.services.notifications import (
     DigestLine,
@@ -18,7 +19,7 @@ __all__ = ["deliver_notification", "notify_migration_endings", "send_weekly_dige
 DIGEST_DAYS = 30
 
 
-@shared_task(name="migrations_app.tasks.notify_migration_endings", ignore_result=True)
+@shared_task(name=task_names.NOTIFY_MIGRATION_ENDINGS, ignore_result=True)
 def notify_migration_endings() -> int:
     """Record a notification for each migration that ended since the last look,
     and send again those whose retry is due (beat, every ~30 s); return how many
@@ -31,7 +32,7 @@ def notify_migration_endings() -> int:
 # One email and one webhook post, each with its own timeout (EMAIL_TIMEOUT,
 # PARTNERHUB_NOTIFY_WEBHOOK_TIMEOUT_SECONDS): well inside these limits.
 @shared_task(
-    name="migrations_app.tasks.deliver_notification",
+    name=task_names.DELIVER_NOTIFICATION,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -43,7 +44,7 @@ def deliver_notification(notification_id: int) -> str:
     return notification_deliver(notification_id=notification_id)
 
 
-@shared_task(name="migrations_app.tasks.send_weekly_digest", ignore_result=True)
+@shared_task(name=task_names.SEND_WEEKLY_DIGEST, ignore_result=True)
 def send_weekly_digest() -> int | None:
     """Record this week's digest of what renews or expires in the next 30 days
     (beat, Mondays); return its id, or None if this week's was recorded already."""

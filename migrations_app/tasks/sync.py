@@ -7,6 +7,7 @@ import logging
 from celery import Task, shared_task
 from django.contrib.auth.models import User
 
+from migrations_app import task_names
 from migrations_app.models import Customer
 from migrations_app.services.sync import (
     SYNC_LOCK_SECONDS,
@@ -38,7 +39,7 @@ CUSTOMER_SYNC_MAX_COUNTDOWN_SECONDS = 300.0
 
 
 @shared_task(
-    name="migrations_app.tasks.sync_partner_center",
+    name=task_names.SYNC_PARTNER_CENTER,
     soft_time_limit=SYNC_SOFT_TIME_LIMIT,
     time_limit=SYNC_TIME_LIMIT,
 )
@@ -63,7 +64,7 @@ def sync_partner_center(requested_by_id: int | None = None) -> int | None:
 
 
 @shared_task(
-    name="migrations_app.tasks.sync_customer",
+    name=task_names.SYNC_CUSTOMER,
     bind=True,
     max_retries=None,
     soft_time_limit=CUSTOMER_SYNC_SOFT_TIME_LIMIT,

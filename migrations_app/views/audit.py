@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from migrations_app import task_names
 from migrations_app.models import BIGINT_MAX, AuditEvent, AuditVerification, Outcome
 from migrations_app.roles import ADMIN, VIEWER, role_required
 from migrations_app.selectors.activity import activity_rows
@@ -29,9 +30,10 @@ from migrations_app.selectors.audit import (
 from migrations_app.selectors.customers import customer_migration_retire_modes
 from migrations_app.services.audit import KNOWN_ACTIONS, audit_record, client_ip
 from migrations_app.views.csv_export import csv_lines, csv_response
+from migrations_app.views.types import HtmxRequest
 from migrations_app.workflow.enqueue import send_on_commit
 
-VERIFY_TASK = "migrations_app.tasks.verify_audit_chain"
+VERIFY_TASK = task_names.VERIFY_AUDIT_CHAIN
 # Field names as the filter form's notices call them.
 FILTER_LABELS = {
     "customer": "Customer",
@@ -227,7 +229,7 @@ def _verification_context(
 
 @role_required(ADMIN)
 @require_POST
-def audit_verify_request(request: HttpRequest) -> HttpResponse:
+def audit_verify_request(request: HtmxRequest) -> HttpResponse:
     """Queue a walk over the audit chain (a worker runs it); admins only."""
     latest = audit_last_verification()
     after = AuditVerification.objects.order_by("-pk").values_list("pk", flat=True)
@@ -240,7 +242,7 @@ def audit_verify_request(request: HttpRequest) -> HttpResponse:
         message="Asked for the audit chain to be verified now.",
     )
     context = _verification_context(waiting_after=waiting_after, verification=latest)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "audit/_verification.html", context)
     messages.success(request, "Verification requested; the result shows here.")
     return redirect(f"{reverse('audit_list')}?verify_after={waiting_after}")

@@ -48,7 +48,7 @@ from migrations_app.views.customers.filters import (
     form_filters,
     known_status,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
+from migrations_app.views.types import HtmxRequest
 
 # Ticked customers come from one page of the list (50); more are refused.
 MAX_CHOSEN = 500

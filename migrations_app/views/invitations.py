@@ -24,6 +24,7 @@ from migrations_app.roles import OPERATOR, VIEWER, role_required
 from migrations_app.services import invitations as service
 from migrations_app.services.audit import client_ip
 from migrations_app.services.invitations import InvitationRefused
+from migrations_app.views.types import HtmxRequest
 
 # Invitations shown on the page: every pending one, then the most recent others.
 LIST_LIMIT = 200
@@ -142,10 +143,10 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
 
 @role_required(OPERATOR)
 @require_POST
-def invitation_link_request(request: HttpRequest) -> HttpResponse:
+def invitation_link_request(request: HtmxRequest) -> HttpResponse:
     """Queue a worker to fetch the invitation link (never fetched here)."""
     service.invitation_link_request(actor=request.user, ip_address=client_ip(request))
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "invitations/list.html#link", _link_context())
     messages.success(
         request, "Invitation link requested… it appears here once a worker fetched it."

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_POST
 
+import migrations_app.converters  # noqa: F401  (registers the `bigint` path converter)
 from migrations_app.models import MigrationSchedule
 from migrations_app.roles import OPERATOR, VIEWER, role_required
 from migrations_app.selectors.bulk import schedule_list
@@ -24,7 +25,7 @@ from migrations_app.services.bulk import (
     schedule_reschedule,
 )
 from migrations_app.views.bulk import DATE_FORMATS
-from migrations_app.views.migrations.htmx import HtmxRequest
+from migrations_app.views.types import HtmxRequest
 
 
 @require_GET

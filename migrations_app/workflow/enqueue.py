@@ -18,12 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from migrations_app import task_names
 from migrations_app.models import Migration
 
 logger = logging.getLogger(__name__)
 
-ADVANCE_TASK = "migrations_app.tasks.migration_advance"
-CUSTOMER_SYNC_TASK = "migrations_app.tasks.sync_customer"
+ADVANCE_TASK = task_names.MIGRATION_ADVANCE
+CUSTOMER_SYNC_TASK = task_names.SYNC_CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class TaskSend:
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
     countdown: float | None = None
+
+    def __post_init__(self) -> None:
+        # A misspelt name would be sent and sit in the queue unhandled forever:
+        # refuse it where it is written instead.
+        if self.name not in task_names.ALL:
+            raise ValueError(f"{self.name!r} is not a task (see task_names)")
 
     def __call__(self) -> None:
         try:

@@ -14,10 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from migrations_app.models import LicenseMove, Migration
+from migrations_app.models.migration import MigrationQuerySet
 from migrations_app.workflow.outcomes import LeaseLost
 from partner_center.client import PartnerCenterClient
 
@@ -45,15 +45,8 @@ def migration_claim(
     One conditional UPDATE: the row must be running, its lease free or expired,
     and its next attempt (if any) due. Only one worker can win.
     """
-    now = timezone.now()
-    claimed = (
-        Migration.objects.filter(pk=migration_id)
-        .claimable(now)
-        .update(
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=lease or lease_seconds()),
-            updated_at=now,
-        )
+    claimed = Migration.objects.filter(pk=migration_id).take_lease(
+        owner, lease or lease_seconds()
     )
     if claimed != 1:
         return None
@@ -78,6 +71,9 @@ class StepContext:
         # claim: a transient failure after one of them starts a fresh budget.
         self.progress = 0
 
+    def _held(self) -> MigrationQuerySet:
+        return Migration.objects.filter(pk=self.migration.pk).held_by(self.owner)
+
     @property
     def tenant(self) -> str:
         return str(self.migration.customer.tenant_id)
@@ -88,10 +84,7 @@ class StepContext:
         Every save moves the row's `version` on, so pages polling it see the change.
         Raise LeaseLost otherwise.
         """
-        now = timezone.now()
-        updated = Migration.objects.filter(
-            pk=self.migration.pk, lease_owner=self.owner
-        ).update(updated_at=now, version=F("version") + 1, **fields)
+        updated = self._held().change(**fields)
         if updated != 1:
             raise LeaseLost(f"Migration {self.migration.pk} is no longer ours")
         for name, value in fields.items():
@@ -110,16 +103,7 @@ class StepContext:
 
     def release(self, **fields: Any) -> bool:
         """Persist the step's result and drop the lease; return False if it was lost."""
-        now = timezone.now()
-        updated = Migration.objects.filter(
-            pk=self.migration.pk, lease_owner=self.owner
-        ).update(
-            lease_owner="",
-            lease_expires_at=None,
-            updated_at=now,
-            version=F("version") + 1,
-            **fields,
-        )
+        updated = self._held().change_and_release(**fields)
         for name, value in fields.items():
             setattr(self.migration, name, value)
         return updated == 1

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrations_app.models import Migration, MigrationState, register_step_state
+from migrations_app.models import (
+    Migration,
+    MigrationPath,
+    MigrationState,
+    register_step_state,
+)
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps import (
     moves,
@@ -23,13 +28,9 @@ from migrations_app.workflow.steps import (
     verify,
 )
 
-# Microsoft's own paths, which carry the users along: a transition now, or a
-# change of SKU at the next renewal. Both end the old subscription themselves.
-TRANSITION = "transition"
-SCHEDULED = "scheduled"
-
+# One entry per MigrationPath (a test checks none is missing).
 PATHS: dict[str, tuple[Step, ...]] = {
-    Migration.BUY: (
+    MigrationPath.BUY: (
         purchase.STEP,
         provisioning.STEP,
         preflight.STEP,
@@ -37,11 +38,11 @@ PATHS: dict[str, tuple[Step, ...]] = {
         verify.STEP,
         retire.STEP,
     ),
-    TRANSITION: (transition.STEP, moves.STEP, verify.STEP),
-    SCHEDULED: (schedule.STEP, renewal.STEP, moves.STEP, verify.STEP),
+    MigrationPath.TRANSITION: (transition.STEP, moves.STEP, verify.STEP),
+    MigrationPath.SCHEDULED: (schedule.STEP, renewal.STEP, moves.STEP, verify.STEP),
     # Licences bought through another channel, bought again in CSP: the same
     # SKU, so nothing to move and nothing of this partner's to retire.
-    Migration.PROVISION: (purchase.STEP, provisioning.STEP, same_licence.STEP),
+    MigrationPath.PROVISION: (purchase.STEP, provisioning.STEP, same_licence.STEP),
 }
 
 STEPS: dict[str, Step] = {}
@@ -58,7 +59,7 @@ def step(key: str) -> Step:
 
 def path_of(m: Migration) -> tuple[Step, ...]:
     """Return the steps migration `m` walks (the buy path for an unknown one)."""
-    return PATHS.get(m.path, PATHS[Migration.BUY])
+    return PATHS.get(m.path, PATHS[MigrationPath.BUY])
 
 
 def first_step(m: Migration) -> Step:

@@ -16,6 +16,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from migrations_app import task_names
 from partnerhub.env import (
     database_from_url,
     env_bool,
@@ -428,32 +429,32 @@ LOGGING = {
 # Periodic work: sync, re-queue due or stalled migrations, verify the audit chain.
 CELERY_BEAT_SCHEDULE = {
     "sync-partner-center": {
-        "task": "migrations_app.tasks.sync_partner_center",
+        "task": task_names.SYNC_PARTNER_CENTER,
         "schedule": PARTNERHUB_SYNC_EVERY_MINUTES * 60.0,
     },
     "requeue-migrations": {
-        "task": "migrations_app.tasks.requeue_due_migrations",
+        "task": task_names.REQUEUE_DUE_MIGRATIONS,
         "schedule": PARTNERHUB_REQUEUE_EVERY_SECONDS,
     },
     "verify-audit-chain": {
-        "task": "migrations_app.tasks.verify_audit_chain",
+        "task": task_names.VERIFY_AUDIT_CHAIN,
         "schedule": 24 * 3600.0,
     },
     "close-stale-pending-writes": {
-        "task": "migrations_app.tasks.close_stale_pending_writes",
+        "task": task_names.CLOSE_STALE_PENDING_WRITES,
         "schedule": 3600.0,
     },
     "notify-migration-endings": {
-        "task": "migrations_app.tasks.notify_migration_endings",
+        "task": task_names.NOTIFY_MIGRATION_ENDINGS,
         "schedule": PARTNERHUB_NOTIFY_EVERY_SECONDS,
     },
     # Scheduled migrations wait in the database; this starts the due ones.
     "start-due-schedules": {
-        "task": "migrations_app.tasks.start_due_schedules",
+        "task": task_names.START_DUE_SCHEDULES,
         "schedule": 60.0,
     },
     "weekly-renewal-digest": {
-        "task": "migrations_app.tasks.send_weekly_digest",
+        "task": task_names.SEND_WEEKLY_DIGEST,
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }

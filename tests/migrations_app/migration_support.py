@@ -12,8 +12,8 @@ import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import TERMINAL_STATES, Customer, Migration
-from migrations_app.selectors.migrations import migration_plan
 from migrations_app.services.migrations import StartItem, migration_start
 from migrations_app.tasks.migration import migration_advance
 from migrations_app.workflow.enqueue import ADVANCE_TASK, TaskSend

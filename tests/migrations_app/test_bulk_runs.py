@@ -19,6 +19,7 @@ from migrations_app.models import (
     BulkRunCustomer,
     Customer,
     Migration,
+    MigrationPath,
     MigrationState,
 )
 from migrations_app.selectors.bulk import bulk_run_page
@@ -26,7 +27,6 @@ from migrations_app.selectors.customers import CustomerFilters, customer_search
 from migrations_app.services.bulk import BulkOptions, bulk_run_create, bulk_run_expand
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.migration import migration_advance
-from migrations_app.workflow.registry import SCHEDULED, TRANSITION
 from tests.migrations_app.migration_support import catalogue, requests  # noqa: F401
 
 BULK_CUSTOMERS = 90
@@ -101,7 +101,9 @@ def test_a_bulk_run_over_fifty_customers_gives_each_a_result_and_buys_once_per_t
     assert {m.customer_id for m in migrations} == {r.customer_id for r in started}
     # Every started customer reached a result; the live page counts them all.
     waiting = [
-        m for m in migrations if m.state not in TERMINAL_STATES and m.path == SCHEDULED
+        m
+        for m in migrations
+        if m.state not in TERMINAL_STATES and m.path == MigrationPath.SCHEDULED
     ]
     page = bulk_run_page(bulk_run_id=run.pk)
     assert page is not None
@@ -122,7 +124,10 @@ def test_a_bulk_run_over_fifty_customers_gives_each_a_result_and_buys_once_per_t
         and (r["path"].endswith("/orders") or r["path"].endswith("/checkout"))
     ]
     buyers = [
-        m for m in migrations if m.path not in (TRANSITION, SCHEDULED) and m.order_id
+        m
+        for m in migrations
+        if m.path not in (MigrationPath.TRANSITION, MigrationPath.SCHEDULED)
+        and m.order_id
     ]
     assert len(buyers) >= 25
     assert len(bought) == len(buyers)
@@ -132,7 +137,7 @@ def test_a_bulk_run_over_fifty_customers_gives_each_a_result_and_buys_once_per_t
     assert len(set(orders)) == len(orders)
     # The ones that bought nothing were refused before any order was accepted.
     for m in migrations:
-        if m.path == Migration.BUY and not m.order_id:
+        if m.path == MigrationPath.BUY and not m.order_id:
             assert m.state == MigrationState.FAILED, (m.state, m.error_message)
     assert AuditEvent.objects.filter(action="bulk.started").count() == 1
 

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import AuditEvent, Offer, SkuMapping
-from migrations_app.selectors.migrations import migration_plan
 from migrations_app.services.catalog import MappingInvalid, sku_mapping_update
 from sandbox import catalog as sandbox_catalog
 from tests.migrations_app.migration_support import CONTOSO, customer

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from migrations_app.selectors.migrations import migration_cards, migration_plan
+from migrations_app.domain.plan import migration_plan
+from migrations_app.selectors.migrations import migration_cards
 from migrations_app.services.migrations import migration_cancel
 from migrations_app.workflow import registry
 from tests.migrations_app.migration_support import (

@@ -16,6 +16,7 @@ from migrations_app.models import (
     BulkRunCustomer,
     Customer,
     Migration,
+    MigrationPath,
     MigrationSchedule,
     ScheduleState,
     SkuMapping,
@@ -34,7 +35,6 @@ from migrations_app.services.bulk import (
 )
 from migrations_app.services.sync import sync_run
 from migrations_app.tasks.bulk import start_due_schedules
-from migrations_app.workflow.registry import SCHEDULED
 from tests.migrations_app.migration_support import (
     CONTOSO,
     FABRIKAM,
@@ -278,7 +278,7 @@ def test_at_renewal_sends_the_change_a_week_before_and_completes_after_the_renew
 
     assert started == [schedule.pk]
     [migration] = Migration.objects.filter(customer=customer(GRAPHIC_DESIGN))
-    assert migration.path == SCHEDULED
+    assert migration.path == MigrationPath.SCHEDULED
     migration = drive(
         migration,
         until=lambda m: (

@@ -56,7 +56,7 @@ def plan_url(name: str) -> str:
 
 def plan_form(name: str, **changes: Any) -> dict[str, Any]:
     """Return the Start form as the plan page renders it (defaults), with changes."""
-    from migrations_app.selectors.migrations import migration_plan
+    from migrations_app.domain.plan import migration_plan
 
     data: dict[str, Any] = {}
     for item in migration_plan(customer=customer(name)).items:

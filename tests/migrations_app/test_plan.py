@@ -6,12 +6,9 @@ from typing import Any
 
 from django.urls import reverse
 
+from migrations_app.domain.plan import migration_plan
 from migrations_app.models import SubscribedSku, Subscription
-from migrations_app.selectors.migrations import (
-    customer_panel,
-    migration_cards,
-    migration_plan,
-)
+from migrations_app.selectors.migrations import customer_panel, migration_cards
 from migrations_app.services.migrations import (
     StartItem,
     migration_cancel,

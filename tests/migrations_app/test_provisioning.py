@@ -15,6 +15,7 @@ from migrations_app.models import (
     AuditEvent,
     Customer,
     Migration,
+    MigrationPath,
     MigrationState,
     SubscribedSku,
 )
@@ -151,7 +152,7 @@ def test_provisioning_buys_the_same_sku_once_and_moves_no_licence(
 
     migration = start_e3(trey, operator)
     assert migration.source_subscription is None
-    assert migration.path == Migration.PROVISION
+    assert migration.path == MigrationPath.PROVISION
     assert [s.key for s in registry.path_of(migration)] == [
         "purchase",
         "await_provisioning",
@@ -237,7 +238,7 @@ def test_only_one_open_provisioning_per_customer_and_sku(
             target_offer_id="X",
             target_offer_name="X",
             quantity=1,
-            path=Migration.PROVISION,
+            path=MigrationPath.PROVISION,
         )
     assert Migration.objects.filter(customer=trey).count() == 1
     assert line(provisioning_plan(customer=trey), O365_E3).open_migration == first

@@ -14,6 +14,7 @@ from migrations_app.domain.catalogue import (
     catalogue_index,
 )
 from migrations_app.domain.channels import (
+    OtherChannelLicences,
     other_channel_licences,
     subscription_sku_ids,
 )
@@ -22,6 +23,7 @@ from migrations_app.domain.plan.items import Plan, PlanItem, SkippedSubscription
 from migrations_app.models import (
     Customer,
     Migration,
+    MigrationPath,
     MigrationState,
     SkuMapping,
     SubscribedSku,
@@ -51,7 +53,7 @@ def reusable_purchases(
             source_subscription_id__in=pks,
             state__in=[MigrationState.CANCELLED, MigrationState.FAILED],
             # Only purchases: a transition or a scheduled change buys nothing.
-            path=Migration.BUY,
+            path=MigrationPath.BUY,
         )
         .filter(
             ~Q(order_id="")
@@ -95,6 +97,54 @@ def _users_holding(
     return holders
 
 
+def _skipped(
+    sub: Subscription, existing: Migration | None
+) -> SkippedSubscription | None:
+    """Return why retired subscription `sub` is left out of the plan, or None.
+
+    `existing` is its latest migration that was not cancelled, if any.
+    """
+    if existing is not None:
+        migrating = existing.is_open
+        if existing.state == MigrationState.FAILED:
+            reason = (
+                f"Migration #{existing.pk} failed at {stopped_at_text(existing)}"
+                " — open it to retry."
+            )
+            return SkippedSubscription(sub, reason, migrating, failed=existing)
+        reason = (
+            "Already migrating."
+            if migrating
+            else f"Already migrated ({existing.state_label.lower()})."
+        )
+        return SkippedSubscription(sub, reason, migrating)
+    if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
+        return SkippedSubscription(
+            sub,
+            f"Its status is {sub.status or 'unknown'}, so there is nothing to move.",
+        )
+    return None
+
+
+def _other_channels(ids: Sequence[int]) -> dict[int, list[OtherChannelLicences]]:
+    """Return, per customer id, the licences it holds through other channels."""
+    every: dict[int, list[Subscription]] = defaultdict(list)
+    all_subs = list(Subscription.objects.filter(customer_id__in=ids))
+    for sub in all_subs:
+        every[sub.customer_id].append(sub)
+    skus: dict[int, list[SubscribedSku]] = defaultdict(list)
+    for row in SubscribedSku.objects.filter(customer_id__in=ids):
+        skus[row.customer_id].append(row)
+    granted = subscription_sku_ids(
+        s for s in all_subs if s.status.strip().lower() == "active"
+    )
+    elsewhere = {
+        cid: other_channel_licences(every[cid], skus[cid], granted=granted)
+        for cid in ids
+    }
+    return elsewhere
+
+
 def migration_plan(*, customer: Customer) -> Plan:
     """Return the plan preview for every retired-SKU subscription of a customer."""
     return migration_plans(customers=[customer])[customer.pk]
@@ -123,32 +173,9 @@ def migration_plans(
     candidates: list[tuple[Subscription, SkuMapping, CatalogueItem | None]] = []
     for sub in sorted(retired, key=lambda s: (s.offer_name, s.subscription_id)):
         sub.customer = by_id[sub.customer_id]
-        existing = blocked.get(sub.pk)
-        if existing is not None:
-            migrating = existing.is_open
-            if existing.state == MigrationState.FAILED:
-                reason = (
-                    f"Migration #{existing.pk} failed at {stopped_at_text(existing)}"
-                    " — open it to retry."
-                )
-                skipped[sub.customer_id].append(
-                    SkippedSubscription(sub, reason, migrating, failed=existing)
-                )
-                continue
-            reason = (
-                "Already migrating."
-                if migrating
-                else f"Already migrated ({existing.state_label.lower()})."
-            )
-            skipped[sub.customer_id].append(SkippedSubscription(sub, reason, migrating))
-            continue
-        if sub.status.strip().lower() not in MIGRATABLE_STATUSES:
-            skipped[sub.customer_id].append(
-                SkippedSubscription(
-                    sub,
-                    f"Its status is {sub.status or 'unknown'}, so there is nothing to move.",
-                )
-            )
+        skip = _skipped(sub, blocked.get(sub.pk))
+        if skip is not None:
+            skipped[sub.customer_id].append(skip)
             continue
         mapping = index.mapping_for(sub.offer_id, sub.offer_name)
         assert mapping is not None
@@ -157,20 +184,7 @@ def migration_plans(
         offer.entra_sku_id for _, _, offer in candidates if offer and offer.entra_sku_id
     }
     holders = _users_holding(ids, sku_ids)
-    every: dict[int, list[Subscription]] = defaultdict(list)
-    all_subs = list(Subscription.objects.filter(customer_id__in=ids))
-    for sub in all_subs:
-        every[sub.customer_id].append(sub)
-    skus: dict[int, list[SubscribedSku]] = defaultdict(list)
-    for row in SubscribedSku.objects.filter(customer_id__in=ids):
-        skus[row.customer_id].append(row)
-    granted = subscription_sku_ids(
-        s for s in all_subs if s.status.strip().lower() == "active"
-    )
-    elsewhere = {
-        cid: other_channel_licences(every[cid], skus[cid], granted=granted)
-        for cid in ids
-    }
+    elsewhere = _other_channels(ids)
     bought = reusable_purchases(sub for sub, _, _ in candidates)
     for sub, mapping, offer in candidates:
         sku = offer.entra_sku_id if offer else ""

@@ -17,14 +17,14 @@ from migrations_app.models import (
     Customer,
     CustomerUser,
     Migration,
+    MigrationPath,
     RetireMode,
     SkuMapping,
     Subscription,
     date_text,
 )
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.models.wording import usage_location_problem
-from migrations_app.workflow.registry import SCHEDULED, TRANSITION
+from migrations_app.models.wording import has_usage_location, usage_location_problem
 
 ALREADY_SUSPENDED = "Already suspended — left as it is"
 
@@ -82,7 +82,7 @@ class PlanItem:
 
     @property
     def users_without_location(self) -> list[CustomerUser]:
-        return [u for u in self.users if not u.usage_location]
+        return [u for u in self.users if not has_usage_location(u.usage_location)]
 
     @property
     def end_date(self) -> datetime | None:
@@ -168,8 +168,12 @@ class PlanItem:
         if not (sub.is_nce and sub.is_active):
             return ""
         stored = sub.transition_targets or {}
-        kinds = ["immediate"] if path == TRANSITION else ["scheduled", "immediate"]
-        if path == SCHEDULED and sub.ends_on is None:
+        kinds = (
+            ["immediate"]
+            if path == MigrationPath.TRANSITION
+            else ["scheduled", "immediate"]
+        )
+        if path == MigrationPath.SCHEDULED and sub.ends_on is None:
             return ""
         for kind in kinds:
             for item in stored.get(kind) or []:
@@ -187,10 +191,10 @@ class PlanItem:
         sub = self.subscription
         name = choice.name if choice is not None else "the new SKU"
         found: list[tuple[str, str]] = []
-        if self.eligible_item(choice, TRANSITION):
+        if self.eligible_item(choice, MigrationPath.TRANSITION):
             found.append(
                 (
-                    TRANSITION,
+                    MigrationPath.TRANSITION,
                     f"Transition now: Partner Center converts the {sub.quantity} "
                     f"seats to {name} and moves the users' licences itself. "
                     "PartnerHub then moves anyone it leaves behind and reads every "
@@ -198,12 +202,12 @@ class PlanItem:
                     "the transition.",
                 )
             )
-        if self.eligible_item(choice, SCHEDULED):
+        if self.eligible_item(choice, MigrationPath.SCHEDULED):
             end = sub.ends_on
             when = f"on {date_text(end)}" if end else "at its renewal"
             found.append(
                 (
-                    SCHEDULED,
+                    MigrationPath.SCHEDULED,
                     f"Change at renewal {when}: it renews as {name}, so no overlap "
                     "is billed and nothing changes until then. PartnerHub then "
                     "moves anyone left behind and reads every user back.",
@@ -211,7 +215,7 @@ class PlanItem:
             )
         found.append(
             (
-                Migration.BUY,
+                MigrationPath.BUY,
                 f"Buy {name} now, move every user's licence, then end the old "
                 "subscription as chosen below (both are billed until then).",
             )
@@ -225,7 +229,11 @@ class PlanItem:
         for choice in self.choices:
             for path, text in self.paths_for(choice):
                 found.setdefault(path, text)
-        order = [TRANSITION, SCHEDULED, Migration.BUY]
+        order: list[str] = [
+            MigrationPath.TRANSITION,
+            MigrationPath.SCHEDULED,
+            MigrationPath.BUY,
+        ]
         return sorted(found.items(), key=lambda pair: order.index(pair[0]))
 
     @property
@@ -238,12 +246,12 @@ class PlanItem:
         if path in (p for p, _ in self.paths_for(choice)):
             return ""
         name = choice.name if choice is not None else "This target"
-        if path == TRANSITION:
+        if path == MigrationPath.TRANSITION:
             return (
                 f"Partner Center offers no transition to {name} for this "
                 "subscription: choose buy."
             )
-        if path == SCHEDULED:
+        if path == MigrationPath.SCHEDULED:
             return (
                 f"Partner Center offers no change to {name} at this subscription's "
                 "renewal: choose buy."

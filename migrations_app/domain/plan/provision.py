@@ -23,6 +23,7 @@ from migrations_app.models import (
     CLOSED_STATES,
     Customer,
     Migration,
+    MigrationPath,
     MigrationState,
     Offer,
     SubscribedSku,
@@ -218,7 +219,7 @@ def provisioning_plan(*, customer: Customer) -> ProvisionPlan:
         list(
             Migration.objects.filter(
                 customer=customer,
-                path=Migration.PROVISION,
+                path=MigrationPath.PROVISION,
                 source_sku_id__in=wanted,
             ).order_by("-created_at", "-id")
         )

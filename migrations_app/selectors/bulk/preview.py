@@ -30,6 +30,7 @@ from migrations_app.models import (
     UserLicense,
 )
 from migrations_app.models.catalog import is_modern_key
+from migrations_app.models.wording import without_usage_location
 
 PREVIEW_PAGE_SIZE = 25
 
@@ -94,9 +95,9 @@ def _startable(index: CatalogueIndex) -> QuerySet[Subscription]:
         .exclude(
             Exists(
                 UserLicense.objects.filter(
+                    without_usage_location("user__"),
                     sku_id=OuterRef("licence_sku"),
                     user__customer=OuterRef("customer"),
-                    user__usage_location="",
                 )
             )
         )

@@ -21,7 +21,7 @@ from migrations_app.models import (
     MigrationState,
     Subscription,
 )
-from migrations_app.models.partner import NCE_PRODUCT_TYPE
+from migrations_app.models.pc_values import NCE_PRODUCT_TYPE
 
 # Only these terms commit the customer for another term at their anniversary;
 # monthly roll-overs renew every month and are not a decision.

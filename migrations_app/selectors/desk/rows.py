@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from migrations_app.models import Offer, SubscribedSku, Subscription
 from migrations_app.models.catalog import ProductSku
-from migrations_app.models.partner import SUSPENSION_DEPROVISION_DAYS
+from migrations_app.models.pc_values import SUSPENSION_DEPROVISION_DAYS
 from migrations_app.selectors.desk.pages import DeskRow
 from migrations_app.selectors.desk.queries import (
     RENEWAL_WINDOWS,

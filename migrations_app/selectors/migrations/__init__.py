@@ -1,6 +1,8 @@
-"""Read queries for migration pages: row summaries, panels, cards and the list."""
+"""Read queries for migration pages: row summaries, panels, cards and the list.
 
-from migrations_app.domain.plan.provision import provisioning_plan
+The plan itself is domain (`migrations_app.domain.plan`): import it from there.
+"""
+
 from migrations_app.selectors.migrations.pages import (
     RESUMABLE_WAIT,
     SHORT_WAIT,
@@ -20,7 +22,6 @@ from migrations_app.selectors.migrations.queries import (
     migration_cards,
     migration_changes,
     migration_list,
-    migration_plan,
     migration_state_counts,
     with_user_counts,
 )
@@ -40,10 +41,8 @@ __all__ = [
     "migration_cards",
     "migration_changes",
     "migration_list",
-    "migration_plan",
     "migration_state_counts",
     "poll_query",
-    "provisioning_plan",
     "state_tone",
     "with_user_counts",
 ]

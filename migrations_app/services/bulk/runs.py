@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.domain.bulk import (
     BulkCustomerPlan,
     bulk_customer_plan,
@@ -50,7 +51,7 @@ from migrations_app.workflow.enqueue import send_on_commit
 
 logger = logging.getLogger(__name__)
 
-EXPAND_TASK = "migrations_app.tasks.bulk_run_expand"
+EXPAND_TASK = task_names.BULK_RUN_EXPAND
 # Customers whose plans are built together (a constant number of queries each).
 EXPAND_CHUNK = 50
 # A bulk run still waiting this long after it was created, and held by no

@@ -206,6 +206,18 @@ def _start_schedule(schedule: MigrationSchedule, now: datetime) -> bool:
         reason = (
             "An unexpected error stopped it; start it from the customer's plan page."
         )
+    _record_not_started(schedule, reason, now)
+    return False
+
+
+def _record_not_started(
+    schedule: MigrationSchedule, reason: str, now: datetime
+) -> None:
+    """Mark a due schedule (and its bulk run's row) as not started, with `reason`.
+
+    Does nothing if the schedule left the scheduled state meanwhile.
+    """
+    run = schedule.bulk_run
     with transaction.atomic():
         failed = MigrationSchedule.objects.filter(
             pk=schedule.pk, state=ScheduleState.SCHEDULED
@@ -216,7 +228,7 @@ def _start_schedule(schedule: MigrationSchedule, now: datetime) -> bool:
             updated_at=now,
         )
         if not failed:
-            return False
+            return
         if run is not None:
             BulkRunCustomer.objects.filter(
                 bulk_run=run, customer_id=schedule.customer_id
@@ -231,7 +243,6 @@ def _start_schedule(schedule: MigrationSchedule, now: datetime) -> bool:
             f"The scheduled migration of {schedule.customer.company_name} could "
             f"not start: {reason}",
         )
-    return False
 
 
 def schedules_start_due(*, now: datetime | None = None) -> list[int]:

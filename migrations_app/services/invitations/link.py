@@ -13,6 +13,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.models import InvitationLink, Outcome
 from migrations_app.services.audit import audit_record
 from migrations_app.workflow.enqueue import send_on_commit
@@ -30,7 +31,7 @@ from partner_center.errors import (
 # The package's logger name, as before it was split into modules.
 logger = logging.getLogger("migrations_app.services.invitations")
 
-FETCH_LINK_TASK = "migrations_app.tasks.fetch_invitation_link"
+FETCH_LINK_TASK = task_names.FETCH_INVITATION_LINK
 # A requested link no worker has fetched after this long is reported as stuck
 # instead of being waited for (polled) for ever.
 LINK_PATIENCE = timedelta(minutes=10)

@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.domain.wording import cancellation_summary
-from migrations_app.models import LicenseMove, Migration, MigrationState
+from migrations_app.models import LicenseMove, Migration
 from migrations_app.services.migrations.errors import MigrationNotAllowed
 from migrations_app.services.migrations.events import migration_audit
 from migrations_app.workflow import registry
@@ -46,22 +46,7 @@ def _retry(
     migration: Migration, step: str, actor: Any, ip_address: str | None
 ) -> Migration:
     with transaction.atomic():
-        updated = Migration.objects.filter(
-            pk=migration.pk, state=MigrationState.FAILED
-        ).update(
-            state=step,
-            stopped_step="",
-            attempts=0,
-            next_attempt_at=None,
-            finished_at=None,
-            error_message="",
-            error_code="",
-            error_description="",
-            lease_owner="",
-            lease_expires_at=None,
-            updated_at=timezone.now(),
-            version=F("version") + 1,
-        )
+        updated = Migration.objects.filter(pk=migration.pk).restart_failed(step)
         if updated != 1:
             raise MigrationNotAllowed("Only a failed migration can be retried.")
         migration.license_moves.filter(status=LicenseMove.Status.FAILED).update(
@@ -89,20 +74,8 @@ def migration_resume(
 
     Raise MigrationNotAllowed if it is finished or a worker is on it right now.
     """
-    now = timezone.now()
     with transaction.atomic():
-        updated = (
-            Migration.objects.filter(pk=migration.pk)
-            .running()
-            .unleased(now)
-            .update(
-                next_attempt_at=None,
-                lease_owner="",
-                lease_expires_at=None,
-                updated_at=now,
-                version=F("version") + 1,
-            )
-        )
+        updated = Migration.objects.filter(pk=migration.pk).resume_now()
         if updated != 1:
             raise MigrationNotAllowed(
                 "This migration is finished, or a step is running right now."
@@ -124,27 +97,8 @@ def migration_cancel(
     afterwards. Raise MigrationNotAllowed if it is closed already or a step is
     running now.
     """
-    now = timezone.now()
     with transaction.atomic():
-        updated = (
-            Migration.objects.filter(pk=migration.pk)
-            .open()
-            .unleased(now)
-            .update(
-                # Where it stopped, so its page shows the steps that were done.
-                stopped_step=Case(
-                    When(state=MigrationState.FAILED, then=F("stopped_step")),
-                    default=F("state"),
-                ),
-                state=MigrationState.CANCELLED,
-                next_attempt_at=None,
-                lease_owner="",
-                lease_expires_at=None,
-                finished_at=now,
-                updated_at=now,
-                version=F("version") + 1,
-            )
-        )
+        updated = Migration.objects.filter(pk=migration.pk).cancel()
         if updated != 1:
             raise MigrationNotAllowed(
                 "This migration has finished already, or a step is running right "
@@ -167,7 +121,7 @@ def migration_cancel(
     return migration
 
 
-REFUND_TASK = "migrations_app.tasks.refund_purchase"
+REFUND_TASK = task_names.REFUND_PURCHASE
 
 
 def migration_refund(
@@ -213,17 +167,7 @@ def migrations_requeue_due(*, limit: int = 500) -> list[int]:
     sent: list[int] = []
     for pk in list(rows):
         # Touch the row so the next beat tick does not send it again at once.
-        touched = (
-            Migration.objects.filter(pk=pk)
-            .running()
-            .unleased(now)
-            .update(
-                lease_owner="",
-                lease_expires_at=None,
-                next_attempt_at=None,
-                updated_at=now,
-            )
-        )
+        touched = Migration.objects.filter(pk=pk).touch_for_resend()
         if touched:
             enqueue_advance(pk)
             sent.append(pk)

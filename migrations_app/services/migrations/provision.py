@@ -10,7 +10,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from migrations_app.domain.plan.provision import ProvisionLine, term_text
-from migrations_app.models import Customer, Migration, MigrationTarget, RetireMode
+from migrations_app.models import (
+    Customer,
+    Migration,
+    MigrationPath,
+    MigrationTarget,
+    RetireMode,
+)
 from migrations_app.services.migrations.errors import (
     MigrationAlreadyRunning,
     MigrationNotAllowed,
@@ -121,7 +127,7 @@ def _create(
         target_sku_id=line.sku_id,
         # Nothing of this partner's is retired: the originals are the customer's.
         retire_mode=RetireMode.EXPIRE,
-        path=Migration.PROVISION,
+        path=MigrationPath.PROVISION,
         customer_action=line_instruction(customer, line),
         created_by=actor if getattr(actor, "pk", None) else None,
         **(
@@ -155,7 +161,7 @@ def _create(
         f"({how}) for the {line.held_elsewhere} held through another channel; same "
         f"SKU, no licence moved{reused}",
         batch_id=str(batch_id),
-        path=Migration.PROVISION,
+        path=MigrationPath.PROVISION,
         sku_id=line.sku_id,
         target_offer_id=offer.offer_id,
         quantity=migration.quantity,

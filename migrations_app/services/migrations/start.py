@@ -15,6 +15,7 @@ from migrations_app.models import (
     Customer,
     LicenseMove,
     Migration,
+    MigrationPath,
     MigrationTarget,
     RetireMode,
 )
@@ -23,7 +24,6 @@ from migrations_app.services.migrations.errors import (
     MigrationNotAllowed,
 )
 from migrations_app.services.migrations.events import migration_audit
-from migrations_app.workflow import registry
 from migrations_app.workflow.enqueue import enqueue_advance
 
 
@@ -36,7 +36,7 @@ class StartItem:
     quantity: int
     retire_mode: str
     # The path it walks (`migrations_app.workflow.registry.PATHS`): buy unless chosen.
-    path: str = Migration.BUY
+    path: str = MigrationPath.BUY
 
 
 def migration_start(
@@ -106,11 +106,11 @@ def _create(
     problem = item.plan.path_problem(choice, path)
     if problem:
         raise MigrationNotAllowed(problem)
-    moving = path != Migration.BUY
+    moving = path != MigrationPath.BUY
     # Microsoft's own paths buy nothing, so there is no purchase to take over.
     earlier = None if moving else item.plan.reusable(offer.offer_id)
     # A transition converts every seat of the old subscription.
-    quantity = sub.quantity if path == registry.TRANSITION else item.quantity
+    quantity = sub.quantity if path == MigrationPath.TRANSITION else item.quantity
     # Its purchase is (or may be) active and billed: take it over, buy nothing.
     reuse = earlier.purchase_handover() if earlier is not None else {}
     migration = Migration.objects.create(
@@ -168,10 +168,11 @@ def _create(
         RetireMode.CANCEL: "cancel it for a refund",
     }.get(RetireMode(item.retire_mode), "let it expire at its end date")
     if moving:
-        retire = {
-            registry.TRANSITION: "by transition, nothing bought",
-            registry.SCHEDULED: "changes at renewal, nothing bought",
-        }.get(path, path)
+        words: dict[str, str] = {
+            MigrationPath.TRANSITION: "by transition, nothing bought",
+            MigrationPath.SCHEDULED: "changes at renewal, nothing bought",
+        }
+        retire = words.get(path, path)
     reused = ""
     if earlier is not None:
         reused = (

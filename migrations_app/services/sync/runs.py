@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
+from migrations_app import task_names
 from migrations_app.domain.catalogue import catalogue_index
 from migrations_app.domain.customer_facts import customer_facts_catalogue_changed
 from migrations_app.models import Customer, Outcome, SyncRun
@@ -39,12 +40,13 @@ from migrations_app.services.sync.throttle import ThrottleBudget, with_throttle_
 from migrations_app.services.sync.upsert import BATCH_SIZE
 from migrations_app.workflow.enqueue import send_now, send_on_commit
 from migrations_app.workflow.pc import CallLog, partner_center_client
+from partner_center.client import PartnerCenterClient
 from partner_center.errors import PartnerCenterError
 
 logger = logging.getLogger(__name__)
 
 
-SYNC_TASK = "migrations_app.tasks.sync_partner_center"
+SYNC_TASK = task_names.SYNC_PARTNER_CENTER
 
 
 def sync_enqueue(*, requested_by: Any = None, now: bool = False) -> None:
@@ -175,28 +177,7 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
         run.customers_failed += len(problems)
         state.notes.extend(f"Customer skipped: {p}" for p in problems)
 
-        country = settings.PARTNER_CENTER_COUNTRY
-        before_catalogue = run.rows_written
-        state.stage = "the offer catalogue"
-        try:
-            run.rows_written += with_throttle_retries(
-                state.budget, lambda: sync_offers(client=client, country=country)
-            )
-        except STEP_ERRORS as exc:
-            logger.warning("Offer catalogue sync failed: %s", exc)
-            state.notes.append(plain_error(exc, "the offer catalogue"))
-        state.stage = "the modern catalogue"
-        try:
-            run.rows_written += with_throttle_retries(
-                state.budget, lambda: sync_products(client=client, country=country)
-            )
-        except STEP_ERRORS as exc:
-            logger.warning("Modern catalogue sync failed: %s", exc)
-            state.notes.append(plain_error(exc, "the modern catalogue"))
-        state.stage = "the SKU mappings"
-        run.rows_written += sync_bind_mappings(country=country)
-        if run.rows_written > before_catalogue:
-            customer_facts_catalogue_changed()
+        _sync_catalogue(state, client)
 
         if client.user_tokens is None:
             state.notes.append(
@@ -247,6 +228,37 @@ def _sync_run_body(*, state: _RunState, calls: CallLog, deadline: float | None) 
             state.notes.append(
                 f"Stopped at the time limit; {left} customers wait for the next sync."
             )
+
+
+def _sync_catalogue(state: _RunState, client: PartnerCenterClient) -> None:
+    """Read the offer and modern catalogues and bind the SKU mappings.
+
+    A catalogue that cannot be read leaves a note on the run; the customers are
+    synced all the same.
+    """
+    run = state.run
+    country = settings.PARTNER_CENTER_COUNTRY
+    before_catalogue = run.rows_written
+    state.stage = "the offer catalogue"
+    try:
+        run.rows_written += with_throttle_retries(
+            state.budget, lambda: sync_offers(client=client, country=country)
+        )
+    except STEP_ERRORS as exc:
+        logger.warning("Offer catalogue sync failed: %s", exc)
+        state.notes.append(plain_error(exc, "the offer catalogue"))
+    state.stage = "the modern catalogue"
+    try:
+        run.rows_written += with_throttle_retries(
+            state.budget, lambda: sync_products(client=client, country=country)
+        )
+    except STEP_ERRORS as exc:
+        logger.warning("Modern catalogue sync failed: %s", exc)
+        state.notes.append(plain_error(exc, "the modern catalogue"))
+    state.stage = "the SKU mappings"
+    run.rows_written += sync_bind_mappings(country=country)
+    if run.rows_written > before_catalogue:
+        customer_facts_catalogue_changed()
 
 
 def _is_uuid(value: str) -> bool:

@@ -25,6 +25,7 @@ from migrations_app.selectors.customers import (
 from migrations_app.services.audit import audit_record, client_ip
 from migrations_app.services.sync import SYNC_LOCK_SECONDS, sync_enqueue
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 from migrations_app.workflow.enqueue import CUSTOMER_SYNC_TASK, send_on_commit
 
 # A requested refresh that no worker has started after this long is reported
@@ -95,7 +96,7 @@ def _parse_since(raw: str | None) -> datetime | None:
 
 @role_required(OPERATOR)
 @require_POST
-def sync_request(request: HttpRequest) -> HttpResponse:
+def sync_request(request: HtmxRequest) -> HttpResponse:
     """Queue a sync from Partner Center (the worker runs it, never this request).
 
     While a sync is already running nothing is queued: the page follows that run.
@@ -116,7 +117,7 @@ def sync_request(request: HttpRequest) -> HttpResponse:
         ip_address=client_ip(request),
         message=message,
     )
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         since = timezone.now() if running is None else None
         return render(
             request, "customers/list.html#sync_status", sync_context(since=since)

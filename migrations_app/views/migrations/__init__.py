@@ -13,7 +13,6 @@ from migrations_app.views.migrations import (
     provision,
     watching,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.migrations.listing import (
     STATE_FILTERS,
     migration_export,
@@ -46,7 +45,6 @@ urlpatterns: list[URLPattern] = [
 
 __all__ = [
     "STATE_FILTERS",
-    "HtmxRequest",
     "PlanItemForm",
     "ProvisionLineForm",
     "migration_cancel_view",

@@ -19,7 +19,7 @@ from migrations_app.roles import VIEWER, role_required
 from migrations_app.selectors.migrations import migration_list, migration_state_counts
 from migrations_app.services.audit import audit_record, client_ip
 from migrations_app.views.csv_export import csv_lines, csv_response
-from migrations_app.views.migrations.htmx import HtmxRequest
+from migrations_app.views.types import HtmxRequest
 
 PAGE_SIZE = 50
 

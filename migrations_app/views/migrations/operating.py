@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+import migrations_app.converters  # noqa: F401  (registers the `bigint` path converter)
 from migrations_app.models import Migration
 from migrations_app.roles import OPERATOR, role_required
 from migrations_app.selectors.migrations import migration_card
@@ -26,8 +27,8 @@ from migrations_app.services.migrations import (
     migration_retry,
 )
 from migrations_app.views.customers import customer_panel_update
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 
 def _operate(request: HtmxRequest, pk: int, action: Any, done: str) -> HttpResponse:

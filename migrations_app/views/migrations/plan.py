@@ -16,20 +16,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_http_methods
 
-from migrations_app.domain.plan import PlanItem
+from migrations_app.domain.plan import PlanItem, migration_plan
 from migrations_app.models import Customer
 from migrations_app.models.wording import usage_location_problem
 from migrations_app.roles import OPERATOR, VIEWER, has_role, role_required
-from migrations_app.selectors.migrations import migration_plan
 from migrations_app.services.audit import client_ip
 from migrations_app.services.migrations import (
     MigrationAlreadyRunning,
     MigrationNotAllowed,
     migration_start,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.migrations.plan_form import PlanItemForm
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 
 def plan_blocker(item: PlanItem) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 
 from migrations_app.domain.plan import PlanItem
-from migrations_app.models import Migration
+from migrations_app.models import MigrationPath
+from migrations_app.models.wording import usage_location_problem
 from migrations_app.services.migrations import StartItem
 
 MAX_QUANTITY = 100_000
@@ -77,7 +78,7 @@ class PlanItemForm(forms.Form):
         choice = item.choice(data.get("target") or "")
         if choice is not None and choice.problem:
             self.add_error("target", f"{choice.name} is {choice.problem}.")
-        problem = item.path_problem(choice, data.get("path") or Migration.BUY)
+        problem = item.path_problem(choice, data.get("path") or MigrationPath.BUY)
         if problem:
             self.add_error("path", problem)
         quantity = data.get("quantity")
@@ -99,14 +100,8 @@ class PlanItemForm(forms.Form):
                 )
         missing = item.users_without_location
         if missing:
-            count = len(missing)
-            who = "1 user has" if count == 1 else f"{count} users have"
-            upns = ", ".join(u.user_principal_name or u.user_id for u in missing)
-            raise forms.ValidationError(
-                f"Cannot start: {who} no usage location ({upns}), so no licence "
-                "can be assigned to them. Set their usage location in the Microsoft "
-                "365 admin center, then Refresh the customer and come back."
-            )
+            # The plan page shows the same words above the form.
+            raise forms.ValidationError(usage_location_problem(missing, bought=False))
         if not item.source_sku_id:
             raise forms.ValidationError(
                 "PartnerHub cannot tell which licence this subscription grants; sync "
@@ -126,5 +121,5 @@ class PlanItemForm(forms.Form):
             target=choice,
             quantity=data["quantity"],
             retire_mode=data["retire_mode"],
-            path=data.get("path") or Migration.BUY,
+            path=data.get("path") or MigrationPath.BUY,
         )

@@ -21,10 +21,10 @@ from migrations_app.domain.plan.provision import (
     SAME_SKU,
     SEATS_EXPLAINED,
     ProvisionLine,
+    provisioning_plan,
 )
 from migrations_app.models import Customer
 from migrations_app.roles import OPERATOR, VIEWER, has_role, role_required
-from migrations_app.selectors.migrations import provisioning_plan
 from migrations_app.services.audit import client_ip
 from migrations_app.services.migrations import (
     MigrationAlreadyRunning,
@@ -33,8 +33,8 @@ from migrations_app.services.migrations import (
     provision_problem,
     provisioning_start,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import next_url
+from migrations_app.views.types import HtmxRequest
 
 MAX_SEATS = 100_000
 

@@ -19,8 +19,8 @@ from migrations_app.selectors.migrations import (
     migration_changes,
     poll_query,
 )
-from migrations_app.views.migrations.htmx import HtmxRequest
 from migrations_app.views.navigation import safe_next
+from migrations_app.views.types import HtmxRequest
 
 MAX_POLL_IDS = 200
 

@@ -6,6 +6,7 @@ from migrations_app.models import LicenseMove, Migration, normalise_guid
 from migrations_app.models.wording import (
     NO_USAGE_LOCATION,
     count,
+    has_usage_location,
     upns,
     usage_location_problem,
 )
@@ -43,7 +44,9 @@ def run(ctx: StepContext) -> StepOutcome:
             f"in the customer's tenant: {upns(gone)}. Resync the customer and start "
             "a new migration."
         )
-    missing = [mv for mv in pending if not users[mv.user_id].usage_location]
+    missing = [
+        mv for mv in pending if not has_usage_location(users[mv.user_id].usage_location)
+    ]
     if missing:
         for mv in missing:
             mv.error_message = NO_USAGE_LOCATION

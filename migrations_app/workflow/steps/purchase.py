@@ -24,7 +24,12 @@ from migrations_app.models import (
     normalise_guid,
 )
 from migrations_app.models.catalog import catalogue_key
-from migrations_app.models.wording import NO_USAGE_LOCATION, usage_location_problem
+from migrations_app.models.wording import (
+    NO_USAGE_LOCATION,
+    lacking_usage_location,
+    usage_location_problem,
+    without_usage_location,
+)
 from migrations_app.workflow.events import audit_migration, settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -291,10 +296,10 @@ def _check_usage_locations(m: Migration) -> None:
         return
     located = set(
         CustomerUser.objects.filter(customer_id=m.customer_id)
-        .exclude(usage_location="")
+        .exclude(without_usage_location())
         .values_list("user_id", flat=True)
     )
-    missing = [mv for mv in pending if mv.user_id not in located]
+    missing = lacking_usage_location(pending, located)
     if not missing:
         return
     for mv in missing:

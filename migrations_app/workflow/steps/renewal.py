@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from migrations_app.models import Migration, Subscription
-from migrations_app.models.partner import date_text
+from migrations_app.models.pc_values import date_text
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import StepFailed, StepOutcome, wait
 from migrations_app.workflow.step import Step

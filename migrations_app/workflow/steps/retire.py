@@ -13,7 +13,7 @@ from migrations_app.models import (
     RetireMode,
     Subscription,
 )
-from migrations_app.models.partner import date_text
+from migrations_app.models.pc_values import date_text
 from migrations_app.models.wording import count
 from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 from migrations_app.models import Migration, MigrationTarget, Subscription
-from migrations_app.models.partner import date_text
+from migrations_app.models.pc_values import date_text
 from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
@@ -27,6 +27,7 @@ from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps.transition import catalog_item_of, single_target
 from partner_center.errors import Conflict, PermanentError
+from partner_center.models import ProductTerm, ScheduledNextTermInstructions
 
 KEY = "schedule_change"
 CODE_IN_PROGRESS = 800060
@@ -63,16 +64,16 @@ def run(ctx: StepContext) -> StepOutcome:
     if m.purchase_request_id is None:
         # Stored before sending, so a retry after any failure reuses it.
         ctx.save(purchase_request_id=uuid.uuid4())
-    instructions = {
-        "product": {
-            "productId": item[0],
-            "skuId": item[1],
-            "availabilityId": item[2],
-            "billingCycle": m.billing_cycle or local.billing_cycle,
-            "termDuration": m.term_duration or local.term_duration,
-        },
-        "quantity": m.quantity,
-    }
+    instructions = ScheduledNextTermInstructions(
+        product=ProductTerm(
+            product_id=item[0],
+            sku_id=item[1],
+            availability_id=item[2],
+            billing_cycle=m.billing_cycle or local.billing_cycle,
+            term_duration=m.term_duration or local.term_duration,
+        ),
+        quantity=m.quantity,
+    )
     try:
         updated = ctx.client.schedule_next_term(
             ctx.tenant,
