@@ -186,6 +186,15 @@ PARTNERHUB_AUDIT_KEY = env_str("PARTNERHUB_AUDIT_KEY") or _dev_key(
 PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(
     env_str("PARTNERHUB_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoint.json"))
 )
+# `migrate` verifies the chain once, so a deployment's first checkpoint exists
+# before anything else starts; beat verifies it again every so many minutes, which
+# bounds how many of the newest events could go missing unnoticed.
+PARTNERHUB_AUDIT_VERIFY_ON_MIGRATE = env_bool(
+    "PARTNERHUB_AUDIT_VERIFY_ON_MIGRATE", True
+)
+PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES = env_int(
+    "PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES", 60, minimum=1
+)
 
 # Content-Security-Policy without inline scripts or styles (django-csp 4).
 # https://django-csp.readthedocs.io/en/latest/configuration.html
@@ -437,7 +446,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "verify-audit-chain": {
         "task": "migrations_app.tasks.verify_audit_chain",
-        "schedule": 24 * 3600.0,
+        "schedule": PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES * 60.0,
     },
     "close-stale-pending-writes": {
         "task": "migrations_app.tasks.close_stale_pending_writes",
