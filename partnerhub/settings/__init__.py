@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from partnerhub.env import (
     database_from_url,
     env_bool,
+    env_fernet_keys,
     env_float,
     env_int,
     env_list,
@@ -343,7 +344,7 @@ PARTNER_CENTER_INDIRECT_RESELLER_ID = env_str(
 # app+user refresh token). Comma-separated: the first encrypts, every one decrypts
 # (key rotation). Production requires it; development generates var/secrets-key.
 # https://cryptography.io/en/latest/fernet/
-PARTNERHUB_SECRETS_KEY = env_str("PARTNERHUB_SECRETS_KEY") or _dev_key(
+PARTNERHUB_SECRETS_KEY = env_fernet_keys("PARTNERHUB_SECRETS_KEY") or _dev_key(
     VAR_DIR / "secrets-key",
     lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
 )
