@@ -39,7 +39,7 @@ class UsernameTaken(UserChangeRefused):
 
 
 def username_normalised(username: str) -> str:
-    """Return `username` as Django stores it: Unicode NFKC ("ａｄｍｉｎ" is "admin")."""
+    """Return `username` as Django stores it: Unicode NFKC (fullwidth "admin" is "admin")."""
     return User.normalize_username(username)
 
 

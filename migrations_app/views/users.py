@@ -46,7 +46,7 @@ class UserAddForm(forms.Form):
     )
 
     def clean_username(self) -> str:
-        # Compared as it will be stored: "ａｄｍｉｎ" is "admin" once normalised.
+        # Compared as it will be stored: fullwidth "admin" is "admin" once normalised.
         name = username_normalised(self.cleaned_data["username"])
         if username_taken(name):
             raise ValidationError("Someone already has this username.")
