@@ -13,13 +13,14 @@ from migrations_app.models import Migration, MigrationState, Notification
 from migrations_app.services.notifications import notification_deliver
 from migrations_app.tasks.notifications import notify_migration_endings
 from tests.factories import CustomerFactory, SubscriptionFactory
-from tests.migrations_app.test_notifications import (  # noqa: F401  (fixtures)
-    _deliver_all,
-    notify,
-    webhook,
-)
+from tests.migrations_app import test_notifications as base
+from tests.migrations_app.test_notifications import _deliver_all
 
 pytestmark = pytest.mark.django_db
+
+# The notification tests' fixtures: the mail outbox and a local webhook.
+notify = base.notify
+webhook = base.webhook
 
 
 def _ended_for(company: str) -> Migration:
