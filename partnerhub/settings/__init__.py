@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so it knows who is signed in.
+    "partnerhub.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -148,6 +150,12 @@ PARTNERHUB_SIGNIN_AUDIT_WINDOW_SECONDS = 60 * env_int(
 )
 PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS = env_int(
     "PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS", 10, minimum=1
+)
+# One password tried over many usernames never trips the per-username lockout:
+# past this many failed sign-ins from one address within the lockout time, that
+# address may not sign in (views/accounts.py) until the time has passed.
+PARTNERHUB_SIGNIN_FAILURES_PER_ADDRESS = env_int(
+    "PARTNERHUB_SIGNIN_FAILURES_PER_ADDRESS", 30, minimum=1
 )
 
 
@@ -408,6 +416,7 @@ LOGGING = {
         "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
         "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
         "quiet_permission_denied": {"()": "partnerhub.logging.QuietPermissionDenied"},
+        "quiet_suspicious": {"()": "partnerhub.logging.QuietSuspiciousOperation"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
@@ -416,7 +425,8 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact"],
+            # A refused request (a bad `?_to_field=` and the like) is one line.
+            "filters": ["redact", "quiet_suspicious"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("PARTNERHUB_LOG_LEVEL", "INFO")},
