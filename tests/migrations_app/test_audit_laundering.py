@@ -207,3 +207,18 @@ def test_a_genuine_verification_result_carries_a_seal_that_holds() -> None:
     assert verification.seal_holds()
     verification.events_checked += 1
     assert not verification.seal_holds()
+
+
+def test_resetting_the_demo_forgets_the_old_databases_checkpoint(
+    tmp_path: Path,
+) -> None:
+    from partnerhub import devrun
+
+    (tmp_path / "partnerhub.sqlite3").write_text("")
+    checkpoint = tmp_path / "audit-checkpoint.json"
+    checkpoint.write_text("{}")
+
+    deleted = devrun.reset_demo({"PARTNERHUB_VAR_DIR": str(tmp_path)})
+
+    # Otherwise the new database's first verification reports the old one wiped.
+    assert checkpoint in deleted and not checkpoint.exists()
