@@ -162,3 +162,21 @@ def test_the_compose_reader_understands_the_subset_the_file_uses(
         assert parsed["y"] == {"k": "v", "l": ["1", "2 3"]}
     else:
         assert parsed == expected
+
+
+def test_the_image_carries_no_local_state_keys_or_env_file() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert {"var/", "deploy/partnerhub.env", ".venv", ".git"} <= ignored
+    # collectstatic's development settings would write keys into /app/var.
+    collect = next(
+        line
+        for line in dockerfile.splitlines()
+        if "DJANGO_SETTINGS" in line and "RUN" in line
+    )
+    assert "PARTNERHUB_VAR_DIR=/tmp/" in collect
