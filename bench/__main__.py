@@ -25,6 +25,10 @@ def _prepare_environment() -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
         db_url = f"sqlite:///{path}"
     os.environ["DATABASE_URL"] = db_url
+    # The bench database's audit chain has its own checkpoint, not the demo's.
+    checkpoint = ROOT / "var" / "bench-audit-checkpoint.json"
+    checkpoint.unlink(missing_ok=True)
+    os.environ["PARTNERHUB_AUDIT_CHECKPOINT_FILE"] = str(checkpoint)
     os.environ["REDIS_URL"] = os.environ.get(
         "BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"
     )

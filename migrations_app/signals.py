@@ -23,6 +23,7 @@ from typing import Any
 from axes.signals import user_locked_out
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import (
     user_logged_in,
     user_logged_out,
@@ -45,6 +46,7 @@ from migrations_app.models import (
 )
 from migrations_app.models.catalog import ProductSku
 from migrations_app.services.audit import audit_record, client_ip
+from migrations_app.services.users import user_sessions_end
 from migrations_app.workflow.events import migration_completed
 
 logger = logging.getLogger(__name__)
@@ -308,3 +310,15 @@ post_migrate.connect(
     sender=apps.get_app_config("migrations_app"),
     dispatch_uid="facts-fill",
 )
+
+
+@receiver(post_save, sender=User)
+def end_sessions_of_inactive_user(
+    sender: Any, instance: User, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """End every session of a user saved inactive, whichever page deactivated them."""
+    if instance.is_active:
+        return
+    if update_fields is not None and "is_active" not in update_fields:
+        return
+    user_sessions_end(instance)

@@ -122,6 +122,12 @@ def sandbox_state(env: Mapping[str, str]) -> Path:
     return var_dir(env) / "sandbox-state.json"
 
 
+def audit_checkpoint(env: Mapping[str, str]) -> Path:
+    """Return the demo database's audit checkpoint (as the settings compute it)."""
+    path = env.get("PARTNERHUB_AUDIT_CHECKPOINT_FILE")
+    return Path(path) if path else var_dir(env) / "audit-checkpoint.json"
+
+
 def web_command(env: Mapping[str, str], *, port: int = WEB_PORT) -> list[str]:
     """Return the command that starts the web server."""
     return [
@@ -165,7 +171,8 @@ def reset_demo(env: Mapping[str, str]) -> list[Path]:
         )
     deleted = []
     files = (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm")))
-    for path in (*files, sandbox_state(env)):
+    # The checkpoint records that database's chain: a new one starts its own.
+    for path in (*files, sandbox_state(env), audit_checkpoint(env)):
         if path.exists():
             path.unlink()
             deleted.append(path)

@@ -146,3 +146,70 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {scheme!r} is not supported; use postgres:// or sqlite:///."
     )
+
+
+def fernet_keys_problem(value: str) -> str:
+    """Return why a comma-separated list of Fernet keys is malformed, or "".
+
+    Each key must be 32 bytes in URL-safe base64 (44 characters), as
+    `Fernet.generate_key()` makes them.
+    """
+    import base64
+    import binascii
+
+    keys = [key.strip() for key in value.split(",")]
+    if not any(keys):
+        return "it is empty"
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            return (
+                f"key {position} is not a Fernet key (32 bytes in URL-safe base64, "
+                "44 characters)"
+            )
+    return ""
+
+
+def env_fernet_keys(name: str) -> str:
+    """Return the variable's Fernet key list, "" when unset.
+
+    Raise ImproperlyConfigured naming the variable if it is set but malformed.
+    """
+    value = env_str(name).strip()
+    if value and (problem := fernet_keys_problem(value)):
+        raise ImproperlyConfigured(
+            f"{name} is malformed: {problem}. Generate one with `python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        )
+    return value
+
+
+# A random key of 32 characters from a 16-letter alphabet carries about 120 bits.
+_MIN_KEY_BITS = 100
+_MIN_KEY_LENGTH = 32
+_MIN_DISTINCT = 10
+
+
+def weak_key_problem(key: str) -> str:
+    """Return why `key` is too weak to be a secret key, or "".
+
+    Too short, too few distinct characters, a repetition of a shorter text
+    ("abcd" eight times), or too little information by character frequency (Shannon).
+    """
+    import math
+    from collections import Counter
+
+    if len(key) < _MIN_KEY_LENGTH:
+        return f"it has {len(key)} characters; at least {_MIN_KEY_LENGTH} are needed"
+    if len(set(key)) < _MIN_DISTINCT:
+        return f"it uses only {len(set(key))} different characters"
+    if key in (key + key)[1:-1]:
+        return "it repeats a shorter text"
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < _MIN_KEY_BITS:
+        return f"it carries about {bits:.0f} bits; at least {_MIN_KEY_BITS} are needed"
+    return ""

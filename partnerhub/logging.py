@@ -28,7 +28,7 @@ from pprint import pformat
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.views.debug import SafeExceptionReporterFilter
 
 MASK = "[redacted]"
@@ -193,6 +193,20 @@ class QuietPermissionDenied(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], PermissionDenied):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class QuietSuspiciousOperation(logging.Filter):
+    """Keep a request Django refused as suspicious (400) to its one log line.
+
+    Django logs each one to `django.security.*` with its traceback: about 60
+    lines for every bad admin `?_to_field=`, which anyone signed in can send.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], SuspiciousOperation):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -7,6 +7,7 @@ import hmac
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any, NoReturn, Protocol
 
@@ -16,9 +17,28 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 from django.utils import timezone
 
-from partnerhub.logging import redact, redact_value
-
 GENESIS_HASH = "0" * 64
+
+# Masks secrets in an event's text before it is stored. Models sit below the
+# project package, so the project's redaction (partnerhub.logging) is installed
+# from above, by the app's ready(); until then nothing can be written at all.
+Redactor = Callable[[Any], Any]
+_redactor: Redactor | None = None
+
+
+def audit_redactor_install(redactor: Redactor) -> None:
+    """Make `redactor` mask every message and detail `audit_record` stores."""
+    global _redactor
+    _redactor = redactor
+
+
+def _redacted(value: Any) -> Any:
+    """Return `value` redacted; raise ImproperlyConfigured if no redactor is set."""
+    if _redactor is None:
+        raise ImproperlyConfigured(
+            "No audit redactor is installed (migrations_app's ready() installs it)."
+        )
+    return _redactor(value)
 
 
 def audit_key() -> bytes:
@@ -181,12 +201,35 @@ class AuditVerification(models.Model):
     events_checked = models.BigIntegerField(default=0)
     first_broken_event_id = models.BigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
+    # HMAC over the fields above with the audit key: a row written or edited
+    # with SQL (say `ok` set to true) does not carry a seal that holds.
+    seal = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-checked_at"]
 
     def __str__(self) -> str:
         return f"Audit verification {self.checked_at:%Y-%m-%d %H:%M} ok={self.ok}"
+
+    def compute_seal(self, *, key: bytes | None = None) -> str:
+        """Return the HMAC-SHA256 (hex) of this result's fields under the audit key."""
+        fields = {
+            "checked_at": self.checked_at.astimezone(UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            ),
+            "ok": bool(self.ok),
+            "events_checked": self.events_checked,
+            "first_broken_event_id": self.first_broken_event_id,
+            "message": self.message,
+        }
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+        return hmac.new(
+            key or audit_key(), b"verification\n" + text.encode(), hashlib.sha256
+        ).hexdigest()
+
+    def seal_holds(self) -> bool:
+        """Return True if the stored seal matches the row, i.e. PartnerHub wrote it."""
+        return bool(self.seal) and hmac.compare_digest(self.seal, self.compute_seal())
 
 
 # ---------------------------------------------------------------- appending
@@ -258,32 +301,43 @@ def audit_record(
         subscription_id=str(subscription_id or ""),
         migration_id=migration_id,
         target_user_id=str(target_user_id or ""),
-        message=redact(message),
+        message=_redacted(message),
         ip_address=ip_address or None,
-        details=redact_value(details or {}),
+        details=_redacted(details or {}),
     )
     if call is not None:
-        operation = getattr(call, "operation", None)
-        if operation and "operation" not in event.details:
-            # What the call did, as the client method that made it says.
-            event.details = {**event.details, "operation": str(operation)}
-        event.pc_method = call.method
-        event.pc_path = redact(call.path)[:512]
-        event.pc_status = call.status
-        event.pc_request_id = str(call.request_id or "")
-        event.pc_correlation_id = str(call.correlation_id or "")
-        event.pc_duration_ms = round(call.duration_ms)
-        event.pc_error_code = str(call.error_code or "")
-        # A write's path names what it touched; fill what the caller left out.
-        found = dict(_PATH_IDS.findall(call.path))
-        # Only a UUID names a customer: "/customers/relationshiprequests" and
-        # the like are collections, not tenants.
-        if not event.customer_tenant_id and _is_uuid(found.get("customers", "")):
-            event.customer_tenant_id = _canonical_tenant_id(found["customers"])
-        if not event.subscription_id and found.get("subscriptions"):
-            event.subscription_id = found["subscriptions"][:64]
-        if not event.target_user_id and found.get("users"):
-            event.target_user_id = found["users"][:64]
+        _take_call(event, call)
+    _append(event)
+    return event
+
+
+def _take_call(event: AuditEvent, call: PartnerCenterCall) -> None:
+    """Copy what the audit log keeps of a Partner Center call onto `event`."""
+    operation = getattr(call, "operation", None)
+    if operation and "operation" not in event.details:
+        # What the call did, as the client method that made it says.
+        event.details = {**event.details, "operation": str(operation)}
+    event.pc_method = call.method
+    event.pc_path = _redacted(call.path)[:512]
+    event.pc_status = call.status
+    event.pc_request_id = str(call.request_id or "")
+    event.pc_correlation_id = str(call.correlation_id or "")
+    event.pc_duration_ms = round(call.duration_ms)
+    event.pc_error_code = str(call.error_code or "")
+    # A write's path names what it touched; fill what the caller left out.
+    found = dict(_PATH_IDS.findall(call.path))
+    # Only a UUID names a customer: "/customers/relationshiprequests" and
+    # the like are collections, not tenants.
+    if not event.customer_tenant_id and _is_uuid(found.get("customers", "")):
+        event.customer_tenant_id = _canonical_tenant_id(found["customers"])
+    if not event.subscription_id and found.get("subscriptions"):
+        event.subscription_id = found["subscriptions"][:64]
+    if not event.target_user_id and found.get("users"):
+        event.target_user_id = found["users"][:64]
+
+
+def _append(event: AuditEvent) -> None:
+    """Link `event` to the head and save it, under the head's row lock."""
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         previous_at = (
@@ -301,7 +355,6 @@ def audit_record(
             last_hash=event.hash,
             event_count=head.event_count + 1,
         )
-    return event
 
 
 def _is_uuid(value: str) -> bool:

@@ -21,6 +21,7 @@ gets the message twice, never zero times.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,39 @@ def _webhook_configured() -> bool:
     return bool(settings.PARTNERHUB_NOTIFY_WEBHOOK_URL)
 
 
+# Line breaks (CR, LF and the Unicode ones) and other control characters: a mail
+# header cannot hold them, and a Partner Center name may.
+_NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Slack treats & < > as control characters (links, mentions such as
+# <!channel>) and wants them as HTML entities; Teams renders Markdown, where
+# these characters format text or make a link.
+# Reference: https://api.slack.com/reference/surfaces/formatting#escaping
+_SLACK_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKDOWN = re.compile(r"([\\`*_~\[\]|])")
+
+
+def header_safe(text: str) -> str:
+    """Return `text` on one line, control characters replaced by one space."""
+    return " ".join(_NOT_IN_A_HEADER.sub(" ", text).split())
+
+
+def webhook_safe(text: str) -> str:
+    """Return `text` with Slack's control characters as entities and Markdown
+    escaped, so a name from Partner Center shows as text, never as markup."""
+    text = "".join(_SLACK_ENTITIES.get(char, char) for char in text)
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def _webhook_text(notification: Notification) -> str:
+    """Return the webhook message: every line escaped but the product's own link."""
+    own = settings.PARTNERHUB_BASE_URL + "/"
+    lines = f"{notification.subject}\n\n{notification.body}".split("\n")
+    return "\n".join(
+        line if line.startswith(own) and " " not in line else webhook_safe(line)
+        for line in lines
+    )
+
+
 def notification_record(
     *,
     key: str,
@@ -108,7 +142,7 @@ def notification_record(
                 kind=kind,
                 migration=migration,
                 occurred_at=occurred_at,
-                subject=subject[:255],
+                subject=header_safe(subject)[:255],
                 body=body,
                 recipients=list(recipients),
                 webhook=webhook,
@@ -287,8 +321,9 @@ def _claim(notification_id: int, now: datetime) -> bool:
 
 
 def _send_email(notification: Notification) -> None:
+    """Mail the notification; raise the mail server's errors (and BadHeaderError)."""
     send_mail(
-        notification.subject,
+        header_safe(notification.subject),
         notification.body,
         settings.DEFAULT_FROM_EMAIL,
         list(notification.recipients),
@@ -303,7 +338,7 @@ def _send_webhook(notification: Notification) -> None:
     """
     response = requests.post(
         settings.PARTNERHUB_NOTIFY_WEBHOOK_URL,
-        json={"text": f"{notification.subject}\n\n{notification.body}"},
+        json={"text": _webhook_text(notification)},
         timeout=settings.PARTNERHUB_NOTIFY_WEBHOOK_TIMEOUT_SECONDS,
     )
     response.raise_for_status()
@@ -336,7 +371,9 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     if notification.email_due:
         try:
             _send_email(notification)
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            # ValueError: BadHeaderError, or an address the backend refuses; it is
+            # kept on the row and the webhook below still goes out.
             errors.append(f"email: {exc.__class__.__name__}: {exc}"[:ERROR_LIMIT])
         else:
             notification.email_sent_at = timezone.now()

@@ -8,18 +8,21 @@ change leaves an audit event.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, User
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.contrib.sessions.models import Session
+from django.db import IntegrityError, transaction
 
 from migrations_app.models.audit import audit_record
 from migrations_app.roles import ROLES
 
 __all__ = [
     "UserChangeRefused",
+    "UsernameTaken",
     "user_create",
+    "user_sessions_end",
     "user_set_active",
     "user_set_role",
 ]
@@ -29,6 +32,20 @@ Actor = AbstractBaseUser | AnonymousUser
 
 class UserChangeRefused(Exception):
     """Raised when a change would lock the last admin out, or names no role."""
+
+
+class UsernameTaken(UserChangeRefused):
+    """Raised when the username, once normalised, is someone else's already."""
+
+
+def username_normalised(username: str) -> str:
+    """Return `username` as Django stores it: Unicode NFKC (fullwidth "admin" is "admin")."""
+    return User.normalize_username(username)
+
+
+def username_taken(username: str) -> bool:
+    """Return True if someone has `username`, compared normalised and caseless."""
+    return User.objects.filter(username__iexact=username_normalised(username)).exists()
 
 
 def _check_role(role: str) -> None:
@@ -68,24 +85,38 @@ def user_create(
 ) -> User:
     """Create an active user with one role and return it.
 
-    Raise django.core.exceptions.ValidationError if the password is too weak and
+    The username is normalised first (NFKC, as Django stores it), so the
+    duplicate check compares what will be stored. Raise
+    django.core.exceptions.ValidationError if the password is too weak,
+    UsernameTaken if the normalised name is someone's already, and
     UserChangeRefused if the role is unknown.
     """
     _check_role(role)
+    username = username_normalised(username)
     candidate = User(username=username, email=email)
     validate_password(password, candidate)
-    with transaction.atomic():
-        user = User.objects.create_user(
-            username=username, email=email, password=password
-        )
-        _assign(user, role)
-        audit_record(
-            action="user.added",
-            actor=actor,
-            ip_address=ip_address,
-            message=f"Added {username} as {role}.",
-            details={"user_id": user.pk, "username": username, "role": role},
-        )
+    taken = UsernameTaken(f"Someone already has the username {username}.")
+    if username_taken(username):
+        raise taken
+    try:
+        with transaction.atomic():
+            user = _create(username=username, email=email, password=password, role=role)
+            audit_record(
+                action="user.added",
+                actor=actor,
+                ip_address=ip_address,
+                message=f"Added {username} as {role}.",
+                details={"user_id": user.pk, "username": username, "role": role},
+            )
+    except IntegrityError as exc:
+        # Added by someone else between the check and the insert.
+        raise taken from exc
+    return user
+
+
+def _create(*, username: str, email: str, password: str, role: str) -> User:
+    user = User.objects.create_user(username=username, email=email, password=password)
+    _assign(user, role)
     return user
 
 
@@ -137,15 +168,37 @@ def user_set_active(
             )
         user.is_active = active
         user.save(update_fields=["is_active"])
+        # Saving it inactive has ended the sessions already (signals.py, for
+        # every path, the admin site's included); this counts them for the log.
+        ended = 0 if active else int(getattr(user, "_partnerhub_sessions_ended", 0))
         verb = "Reactivated" if active else "Deactivated"
         audit_record(
             action="user.reactivated" if active else "user.deactivated",
             actor=actor,
             ip_address=ip_address,
-            message=f"{verb} {user.get_username()}.",
-            details=_details(user),
+            message=f"{verb} {user.get_username()}."
+            + ("" if active else f" Their {ended} open session(s) were ended."),
+            details=_details(user, **({} if active else {"sessions_ended": ended})),
         )
     return True
+
+
+def user_sessions_end(user: User) -> int:
+    """Delete every stored session signed in as `user`; return how many.
+
+    A deactivated user must not keep a session, and reactivating them must not
+    bring an old cookie back to life. The count is also left on the instance
+    (`_partnerhub_sessions_ended`) for the audit event of the change that saved it.
+    """
+    wanted = str(user.pk)
+    keys = [
+        session.session_key
+        for session in Session.objects.iterator(chunk_size=500)
+        if str(session.get_decoded().get("_auth_user_id", "")) == wanted
+    ]
+    Session.objects.filter(session_key__in=keys).delete()
+    cast(Any, user)._partnerhub_sessions_ended = len(keys)
+    return len(keys)
 
 
 def _details(user: User, **extra: Any) -> dict[str, Any]:

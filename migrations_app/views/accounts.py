@@ -6,9 +6,18 @@ from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_GET
+
+from migrations_app.services.audit import client_ip
+from migrations_app.services.signin import (
+    signin_address_failed,
+    signin_address_held,
+    signin_hold_minutes,
+)
 
 
 class SignInForm(AuthenticationForm):
@@ -18,6 +27,31 @@ class SignInForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].error_messages["required"] = "Enter your username."
         self.fields["password"].error_messages["required"] = "Enter your password."
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse an address with too many failures, then check the password.
+
+        Raise ValidationError for a held address (counted as a failed sign-in,
+        so it is audited and django-axes sees it) or wrong credentials.
+        """
+        address = client_ip(self.request) if self.request is not None else None
+        if signin_address_held(address):
+            username = self.cleaned_data.get("username", "")
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": username},
+                request=self.request,
+            )
+            raise ValidationError(
+                "Too many failed sign-ins from your address; try again in "
+                f"{signin_hold_minutes()} minutes.",
+                code="address_held",
+            )
+        try:
+            return super().clean()
+        except ValidationError:
+            signin_address_failed(address)
+            raise
 
 
 @require_GET

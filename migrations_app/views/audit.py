@@ -30,6 +30,7 @@ from migrations_app.selectors.audit import (
 from migrations_app.selectors.customers import customer_migration_retire_modes
 from migrations_app.services.audit import KNOWN_ACTIONS, audit_record, client_ip
 from migrations_app.views.csv_export import csv_lines, csv_response
+from migrations_app.views.fields import CountField
 from migrations_app.views.types import HtmxRequest
 from migrations_app.workflow.enqueue import send_on_commit
 
@@ -76,7 +77,7 @@ class AuditFilterForm(forms.Form):
             )
         ],
     )
-    migration = forms.IntegerField(
+    migration = CountField(
         required=False, min_value=1, max_value=BIGINT_MAX, label="Migration id"
     )
     outcome = forms.ChoiceField(
@@ -89,8 +90,8 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(
         required=False, label="To (UTC)", validators=[_date_in_range]
     )
-    before = forms.IntegerField(required=False, min_value=1, max_value=BIGINT_MAX)
-    after = forms.IntegerField(required=False, min_value=0, max_value=BIGINT_MAX)
+    before = CountField(required=False, min_value=1, max_value=BIGINT_MAX)
+    after = CountField(required=False, min_value=0, max_value=BIGINT_MAX)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -48,6 +48,7 @@ from migrations_app.views.customers.filters import (
     form_filters,
     known_status,
 )
+from migrations_app.views.fields import CountField
 from migrations_app.views.types import HtmxRequest
 
 # Ticked customers come from one page of the list (50); more are refused.
@@ -69,7 +70,7 @@ class BulkStartForm(forms.Form):
         input_formats=DATE_FORMATS,
         error_messages={"invalid": "Enter a date and time (UTC)."},
     )
-    days_before = forms.IntegerField(
+    days_before = CountField(
         required=False,
         min_value=0,
         max_value=MAX_DAYS_BEFORE,

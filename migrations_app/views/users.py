@@ -18,9 +18,12 @@ from migrations_app.roles import ADMIN, ROLES, role_required
 from migrations_app.services.audit import client_ip
 from migrations_app.services.users import (
     UserChangeRefused,
+    UsernameTaken,
     user_create,
     user_set_active,
     user_set_role,
+    username_normalised,
+    username_taken,
 )
 
 ROLE_CHOICES = [
@@ -43,8 +46,9 @@ class UserAddForm(forms.Form):
     )
 
     def clean_username(self) -> str:
-        name: str = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=name).exists():
+        # Compared as it will be stored: fullwidth "admin" is "admin" once normalised.
+        name = username_normalised(self.cleaned_data["username"])
+        if username_taken(name):
             raise ValidationError("Someone already has this username.")
         return name
 
@@ -95,6 +99,8 @@ def user_add(request: HttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             form.add_error("password", exc)
+        except UsernameTaken as exc:
+            form.add_error("username", str(exc))
         except UserChangeRefused as exc:
             form.add_error("role", str(exc))
         else:

@@ -20,6 +20,7 @@ from migrations_app import task_names
 from partnerhub.env import (
     database_from_url,
     env_bool,
+    env_fernet_keys,
     env_float,
     env_int,
     env_list,
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so it knows who is signed in.
+    "partnerhub.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -149,6 +152,12 @@ PARTNERHUB_SIGNIN_AUDIT_WINDOW_SECONDS = 60 * env_int(
 PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS = env_int(
     "PARTNERHUB_SIGNIN_AUDIT_ACCOUNTS_PER_ADDRESS", 10, minimum=1
 )
+# One password tried over many usernames never trips the per-username lockout:
+# past this many failed sign-ins from one address within the lockout time, that
+# address may not sign in (views/accounts.py) until the time has passed.
+PARTNERHUB_SIGNIN_FAILURES_PER_ADDRESS = env_int(
+    "PARTNERHUB_SIGNIN_FAILURES_PER_ADDRESS", 30, minimum=1
+)
 
 
 def _dev_key(path: Path, make: Callable[[], str]) -> str:
@@ -186,6 +195,15 @@ PARTNERHUB_AUDIT_KEY = env_str("PARTNERHUB_AUDIT_KEY") or _dev_key(
 # Keep it outside the database's reach (not on the database server's disk).
 PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(
     env_str("PARTNERHUB_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoint.json"))
+)
+# `migrate` verifies the chain once, so a deployment's first checkpoint exists
+# before anything else starts; beat verifies it again every so many minutes, which
+# bounds how many of the newest events could go missing unnoticed.
+PARTNERHUB_AUDIT_VERIFY_ON_MIGRATE = env_bool(
+    "PARTNERHUB_AUDIT_VERIFY_ON_MIGRATE", True
+)
+PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES = env_int(
+    "PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES", 60, minimum=1
 )
 
 # Content-Security-Policy without inline scripts or styles (django-csp 4).
@@ -335,7 +353,7 @@ PARTNER_CENTER_INDIRECT_RESELLER_ID = env_str(
 # app+user refresh token). Comma-separated: the first encrypts, every one decrypts
 # (key rotation). Production requires it; development generates var/secrets-key.
 # https://cryptography.io/en/latest/fernet/
-PARTNERHUB_SECRETS_KEY = env_str("PARTNERHUB_SECRETS_KEY") or _dev_key(
+PARTNERHUB_SECRETS_KEY = env_fernet_keys("PARTNERHUB_SECRETS_KEY") or _dev_key(
     VAR_DIR / "secrets-key",
     lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
 )
@@ -399,6 +417,7 @@ LOGGING = {
         "redact": {"()": "partnerhub.logging.RedactSecretsFilter"},
         "quiet_routine_tasks": {"()": "migrations_app.quiet_logs.QuietRoutineTasks"},
         "quiet_permission_denied": {"()": "partnerhub.logging.QuietPermissionDenied"},
+        "quiet_suspicious": {"()": "partnerhub.logging.QuietSuspiciousOperation"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
@@ -407,7 +426,8 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact"],
+            # A refused request (a bad `?_to_field=` and the like) is one line.
+            "filters": ["redact", "quiet_suspicious"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("PARTNERHUB_LOG_LEVEL", "INFO")},
@@ -438,7 +458,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "verify-audit-chain": {
         "task": task_names.VERIFY_AUDIT_CHAIN,
-        "schedule": 24 * 3600.0,
+        "schedule": PARTNERHUB_AUDIT_VERIFY_EVERY_MINUTES * 60.0,
     },
     "close-stale-pending-writes": {
         "task": task_names.CLOSE_STALE_PENDING_WRITES,

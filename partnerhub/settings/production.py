@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from partnerhub.env import env_bool, env_int, env_str
+from partnerhub.env import (
+    env_bool,
+    env_fernet_keys,
+    env_int,
+    env_str,
+    weak_key_problem,
+)
 from partnerhub.settings import *  # noqa: F403
 from partnerhub.settings import SECRET_KEY
 
@@ -14,16 +20,23 @@ if env_str("DJANGO_SECRET_KEY") == "" or SECRET_KEY.startswith("dev-only"):
 
 # The audit chain's key must come from the environment (or a secret store feeding
 # it), never from a file the development settings generate.
-if len(env_str("PARTNERHUB_AUDIT_KEY")) < 32:
+_AUDIT_KEY_HELP = (
+    "Set PARTNERHUB_AUDIT_KEY to a random secret of at least 32 characters "
+    "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), kept "
+    "outside the database; it keys the audit chain."
+)
+if not env_str("PARTNERHUB_AUDIT_KEY"):
+    raise ImproperlyConfigured(_AUDIT_KEY_HELP)
+if _weak := weak_key_problem(env_str("PARTNERHUB_AUDIT_KEY")):
+    # A guessable key lets whoever writes the database forge links after all.
     raise ImproperlyConfigured(
-        "Set PARTNERHUB_AUDIT_KEY to a random secret of at least 32 characters "
-        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), kept "
-        "outside the database; it keys the audit chain."
+        f"PARTNERHUB_AUDIT_KEY is too weak: {_weak}. " + _AUDIT_KEY_HELP
     )
 
 # The key that encrypts the stored refresh token must come from the environment:
 # a generated development key would sit on the same disk as the database.
-if not env_str("PARTNERHUB_SECRETS_KEY"):
+# Malformed keys stop start-up here, not at the first token refresh.
+if not env_fernet_keys("PARTNERHUB_SECRETS_KEY"):
     raise ImproperlyConfigured(
         "Set PARTNERHUB_SECRETS_KEY to a Fernet key (e.g. `python -c 'from "
         "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), "

@@ -93,6 +93,9 @@ PARTNERHUB_AUDIT_KEY = "test-audit-key-not-secret-0123456789abcdef"
 # A test's data lives in its own transaction, which other threads cannot see: a
 # sync reads its customers one after another (tests that need threads say so).
 PARTNERHUB_SYNC_CONCURRENCY = 1
+# Test databases are migrated before each test's checkpoint file exists; the
+# tests of the start-up verification switch it on.
+PARTNERHUB_AUDIT_VERIFY_ON_MIGRATE = False
 # One file per test process; tests/conftest.py gives each test its own.
 PARTNERHUB_AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / (
     f"partnerhub-test-audit-checkpoint-{os.getpid()}.json"

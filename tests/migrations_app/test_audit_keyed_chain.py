@@ -203,25 +203,37 @@ def make_legacy(events: list[AuditEvent]) -> None:
 def test_audit_rekey_turns_an_intact_unkeyed_chain_into_a_keyed_one() -> None:
     events = record_events(3)
     make_legacy(events)
+    # What the old version's audit_verify printed, kept outside the database.
+    old_head = AuditChainHead.objects.get(pk=1).last_hash
     code, message = run_verify()
     assert code == 1
-    assert "run `manage.py audit_rekey` once" in message
+    assert "audit_rekey --unkeyed-upgrade --legacy-head" in message
 
-    call_command("audit_rekey", stdout=_Quiet())
+    call_command(
+        "audit_rekey", "--unkeyed-upgrade", "--legacy-head", old_head, stdout=_Quiet()
+    )
 
     code, message = run_verify()
     assert code == 0, message
-    # The failed verification's event was re-keyed with the rest.
-    assert "All 4 events link up" in message
+    # The failed verification's event was re-keyed with the rest, and the
+    # re-key left its own.
+    assert "All 5 events link up" in message
 
 
 def test_audit_rekey_refuses_a_broken_unkeyed_chain() -> None:
     events = record_events(2)
     make_legacy(events)
+    old_head = AuditChainHead.objects.get(pk=1).last_hash
     tamper(f"UPDATE {table()} SET message = 'edited' WHERE id = %s", [events[1].pk])
 
     with pytest.raises(CommandError, match=f"broken at event {events[1].pk}"):
-        call_command("audit_rekey", stdout=_Quiet())
+        call_command(
+            "audit_rekey",
+            "--unkeyed-upgrade",
+            "--legacy-head",
+            old_head,
+            stdout=_Quiet(),
+        )
 
 
 def test_audit_rekey_refuses_once_a_keyed_chain_was_verified() -> None:
@@ -230,8 +242,12 @@ def test_audit_rekey_refuses_once_a_keyed_chain_was_verified() -> None:
     # An intruder rewrites everything with unkeyed links and hopes for a re-key.
     make_legacy([*events, AuditEvent.objects.order_by("-pk").first()])
 
-    with pytest.raises(CommandError, match="already recorded a keyed audit chain"):
-        call_command("audit_rekey", stdout=_Quiet())
+    head = AuditChainHead.objects.get(pk=1).last_hash
+
+    with pytest.raises(CommandError, match="verified here before"):
+        call_command(
+            "audit_rekey", "--unkeyed-upgrade", "--legacy-head", head, stdout=_Quiet()
+        )
 
 
 class _Quiet:

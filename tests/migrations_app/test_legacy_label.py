@@ -22,6 +22,8 @@ def _migrate(database: Path | str) -> str:
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
+        # migrate verifies the audit chain: that database's checkpoint, not var/'s.
+        "PARTNERHUB_AUDIT_CHECKPOINT_FILE": str(database.parent / "checkpoint.json"),
     }
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],

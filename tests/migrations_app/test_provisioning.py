@@ -330,6 +330,8 @@ def test_the_page_says_no_licence_moves_and_originals_are_the_customers(
     [
         (form_data(seats=7), "at least 8 seats"),
         (form_data(seats="eight"), "Enter a whole number of seats."),
+        # Arabic-Indic digits: int() reads them as 123; only 0-9 are seats.
+        (form_data(seats="\u0661\u0662\u0663"), "Enter a whole number of seats."),
         (form_data(seats=""), "Enter a whole number of seats."),
         (form_data(seats=10**9), "less than or equal to 100000"),
         (

@@ -11,6 +11,7 @@ from migrations_app.services.audit.checkpoint import (
 from migrations_app.services.audit.verify import (
     audit_chain_is_legacy,
     audit_chain_verify,
+    audit_keyed_chain_evidence,
 )
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "audit_chain_verify",
     "audit_chain_walk",
     "audit_checkpoint_read",
+    "audit_keyed_chain_evidence",
     "audit_record",
     "client_ip",
 ]

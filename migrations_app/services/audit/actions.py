@@ -43,6 +43,7 @@ KNOWN_ACTIONS: dict[str, str] = {
     "admin.deleted": "Deleted in admin",
     "audit.exported": "Audit log exported",
     "audit.verified": "Audit chain verified",
+    "audit.rekeyed": "Audit chain re-keyed",
     "audit.verify_requested": "Audit verification requested",
     "user.added": "User added",
     "user.role_changed": "Role changed",

@@ -12,6 +12,7 @@ from django import forms
 
 from migrations_app.selectors.customers import SORT_EXPIRY, SORT_NAME, CustomerFilters
 from migrations_app.selectors.desk import RETIRED_STATES
+from migrations_app.views.fields import CountField
 
 MAX_DAYS = 3650
 
@@ -23,7 +24,7 @@ class CustomerFilterForm(forms.Form):
 
     q = forms.CharField(required=False, max_length=200)
     retired = forms.BooleanField(required=False)
-    expires_within = forms.IntegerField(
+    expires_within = CountField(
         required=False,
         min_value=0,
         max_value=MAX_DAYS,
@@ -40,7 +41,7 @@ class CustomerFilterForm(forms.Form):
         error_messages={"invalid_choice": "Sort by name or by soonest expiry."},
     )
     # The renewal desk's tiles link here with these.
-    renews_within = forms.IntegerField(
+    renews_within = CountField(
         required=False,
         min_value=0,
         max_value=MAX_DAYS,

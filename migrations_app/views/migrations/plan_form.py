@@ -10,6 +10,7 @@ from migrations_app.domain.plan import PlanItem
 from migrations_app.models import MigrationPath
 from migrations_app.models.wording import usage_location_problem
 from migrations_app.services.migrations import StartItem
+from migrations_app.views.fields import CountField
 
 MAX_QUANTITY = 100_000
 
@@ -21,7 +22,7 @@ class PlanItemForm(forms.Form):
     target = forms.ChoiceField(
         error_messages={"invalid_choice": "Choose one of the mapping's targets."}
     )
-    quantity = forms.IntegerField(
+    quantity = CountField(
         min_value=1,
         max_value=MAX_QUANTITY,
         error_messages={"invalid": "Enter a whole number of seats."},

@@ -33,6 +33,7 @@ from migrations_app.services.migrations import (
     provision_problem,
     provisioning_start,
 )
+from migrations_app.views.fields import CountField
 from migrations_app.views.navigation import next_url
 from migrations_app.views.types import HtmxRequest
 
@@ -43,7 +44,7 @@ class ProvisionLineForm(forms.Form):
     """The operator's choices for one SKU of the provisioning plan."""
 
     include = forms.BooleanField(required=False)
-    seats = forms.IntegerField(
+    seats = CountField(
         min_value=1,
         max_value=MAX_SEATS,
         error_messages={
