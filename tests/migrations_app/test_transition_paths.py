@@ -24,7 +24,11 @@ from migrations_app.models import (
     SkuMappingTarget,
     Subscription,
 )
-from migrations_app.services.migrations import StartItem, migration_start
+from migrations_app.services.migrations import (
+    MigrationNotAllowed,
+    StartItem,
+    migration_start,
+)
 from migrations_app.services.sync import sync_run
 from tests.migrations_app.migration_support import (
     catalogue,  # noqa: F401
@@ -384,3 +388,61 @@ def test_graphic_design_changes_at_renewal_and_completes_after_the_clock_passes_
     assert all(mv.verified_at for mv in migration.license_moves.all())
     # Invariant 3: the old SKU was never suspended, cancelled or left to expire.
     assert _operations(migration) == ["scheduled_change"]
+
+
+# ------------------------------------------------------------------ capacity
+
+M365_E3 = "CFQ7TTC0LFLX:0001"
+M365_E3_NO_TEAMS = ("Microsoft 365 E3 (no Teams)", "CFQ7TTC0MBMD:0001")
+
+
+def test_a_transition_that_cannot_carry_every_holder_is_not_offered_and_says_why(
+    catalogue: None,  # noqa: F811
+    sandbox: Any,
+    operator: Any,
+    db: Any,
+) -> None:
+    # Relecloud: 10 seats of ours, 16 holders, 8 licences from another channel.
+    sandbox.reset(20, 7)
+    # One target (not the Teams unbundling pair), so a transition could apply.
+    SkuMapping.objects.filter(retired_name="Microsoft 365 E3").delete()
+    _map("Microsoft 365 E3", M365_E3, M365_E3_NO_TEAMS)
+    _sync("Relecloud")
+    [item] = migration_plan(customer=customer("Relecloud")).items
+    choice = item.default_target
+    assert (item.subscription.quantity, len(item.users)) == (10, 16)
+    # Partner Center itself would allow the transition...
+    assert item.eligible_item(choice, "transition")
+    # ...but it converts only these 10 seats: 6 users would lose their licence.
+    assert "transition" not in dict(item.paths_for(choice))
+    # A change at renewal converts the same 10 seats: not offered either.
+    assert "scheduled" not in dict(item.paths_for(choice))
+    assert item.default_path == Migration.BUY
+    problem = item.path_problem(choice, "transition")
+    assert "16 users hold" in problem and "10 seats" in problem
+    assert "8 of them through another channel" in problem
+    assert "6 users would be left without" in problem and "buy" in problem.lower()
+    assert problem in item.warnings
+    assert item.path_problem(choice, "scheduled") == problem
+    with pytest.raises(MigrationNotAllowed, match="16 users hold"):
+        _start(item, operator, "transition")
+    assert not requests(sandbox.state(), "POST", "/transitions")
+
+
+def test_the_step_refuses_a_transition_whose_seats_shrank_since_the_plan(
+    fidelity: tuple[str, str], alpine: PlanItem, sandbox: Any, operator: Any
+) -> None:
+    migration = _start(alpine, operator, "transition")
+    source = alpine.subscription
+    tenant = source.customer.tenant_id
+    sandbox.patch(
+        f"/_sandbox/customers/{tenant}/subscriptions/{source.subscription_id}",
+        {"quantity": 10},
+    )
+
+    failed = drive(migration)
+
+    assert failed.state == "failed"
+    assert "12 users hold the licence" in failed.error_message
+    assert "10 seats" in failed.error_message
+    assert not requests(sandbox.state(), "POST", "/transitions")

@@ -187,7 +187,7 @@ class PlanItem:
         sub = self.subscription
         name = choice.name if choice is not None else "the new SKU"
         found: list[tuple[str, str]] = []
-        if self.eligible_item(choice, TRANSITION):
+        if self.eligible_item(choice, TRANSITION) and not self.transition_shortfall:
             found.append(
                 (
                     TRANSITION,
@@ -198,7 +198,7 @@ class PlanItem:
                     "the transition.",
                 )
             )
-        if self.eligible_item(choice, SCHEDULED):
+        if self.eligible_item(choice, SCHEDULED) and not self.transition_shortfall:
             end = sub.ends_on
             when = f"on {date_text(end)}" if end else "at its renewal"
             found.append(
@@ -238,6 +238,8 @@ class PlanItem:
         if path in (p for p, _ in self.paths_for(choice)):
             return ""
         name = choice.name if choice is not None else "This target"
+        if path in (TRANSITION, SCHEDULED) and self.eligible_item(choice, path):
+            return self.transition_shortfall
         if path == TRANSITION:
             return (
                 f"Partner Center offers no transition to {name} for this "
@@ -249,6 +251,31 @@ class PlanItem:
                 "renewal: choose buy."
             )
         return "Choose how the subscription moves."
+
+    @property
+    def transition_shortfall(self) -> str:
+        """Return why Microsoft's own paths cannot carry every holder, or "".
+
+        A transition (or a change at renewal) converts only this subscription's
+        seats; users holding the licence through another channel need one of
+        them too, or they are left without the new licence.
+        """
+        seats, holders = self.subscription.quantity, len(self.users)
+        if seats >= holders:
+            return ""
+        elsewhere = sum(o.units for o in self.other_channel)
+        through = (
+            f", {min(elsewhere, holders)} of them through another channel"
+            if elsewhere
+            else ""
+        )
+        return (
+            f"A transition (or a change at renewal) is not offered: {holders} users "
+            f"hold this licence{through}, but Partner Center converts only this "
+            f"subscription's {seats} seats, so {holders - seats} users would be "
+            "left without the new licence. Choose buy: it buys a seat for every "
+            "user."
+        )
 
     def choice(self, value: str) -> TargetChoice | None:
         """Return the target choice posted as `value`, or None."""
@@ -291,6 +318,11 @@ class PlanItem:
                 f"subscription has {sub.quantity}. The new subscription needs at "
                 f"least {len(self.users)}."
             )
+        own_path = self.eligible_item(choice, TRANSITION) or self.eligible_item(
+            choice, SCHEDULED
+        )
+        if own_path and self.transition_shortfall:
+            notes.append(self.transition_shortfall)
         missing = self.users_without_location
         if missing:
             notes.append(usage_location_problem(missing, bought=False))
