@@ -1,7 +1,7 @@
 """A real Celery worker keeps working when the Redis it uses is restarted.
 
-The worker runs PartnerHub's Celery app as the Procfile starts it (threads pool)
-against a private `redis-server` on a free loopback port. A task is in flight
+The worker runs PartnerHub's Celery app with the Procfile's own command (threads
+pool) against a private `redis-server` on a free loopback port. A task is in flight
 when Redis stops; Redis comes back empty (as `docker compose restart redis` or a
 crash without persistence leaves it). The worker must still be running, answer
 a ping and run a new task. Every process is ended with its process group, even
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -130,6 +131,23 @@ def _redis(processes: Processes, port: int) -> subprocess.Popen[bytes]:
     return server
 
 
+def procfile_worker(port: int) -> list[str]:
+    """Return the Procfile's worker command, running the probe app beside ours.
+
+    `tests.worker.probe` is PartnerHub's Celery app with one more task, so the
+    worker restarted here is the one production runs (pool, concurrency, log).
+    """
+    [line] = [
+        line.split(":", 1)[1]
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.startswith("worker:")
+    ]
+    command = shlex.split(line)
+    assert command[:3] == ["celery", "-A", "partnerhub"], command
+    celery = str(Path(sys.executable).with_name("celery"))
+    return [celery, "-A", "tests.worker.probe", *command[3:], "-n", f"r{port}@%h"]
+
+
 def _worker_env(url: str, tmp: Path) -> dict[str, str]:
     env = {
         **os.environ,
@@ -158,22 +176,7 @@ def test_a_worker_with_a_task_in_flight_survives_a_redis_restart(
     url = f"redis://127.0.0.1:{port}/0"
     server = _redis(processes, port)
     worker = processes.start(
-        "worker",
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "tests.worker.probe",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "4",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"restart-{port}@%h",
-        ],
-        env=_worker_env(url, processes.tmp),
+        "worker", procfile_worker(port), env=_worker_env(url, processes.tmp)
     )
     sender = Celery("sender", broker=url)
     store = redis.Redis.from_url(url)
