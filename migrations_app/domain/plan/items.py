@@ -194,8 +194,8 @@ class PlanItem:
                     f"Transition now: Partner Center converts the {sub.quantity} "
                     f"seats to {name} and moves the users' licences itself. "
                     "PartnerHub then moves anyone it leaves behind and reads every "
-                    "user back. Nothing is bought; the old subscription ends with "
-                    "the transition.",
+                    "user back. Nothing is bought and nothing is left to retire: "
+                    f"the subscription becomes {name} (or ends beside a new one).",
                 )
             )
         if self.eligible_item(choice, SCHEDULED) and not self.transition_shortfall:
