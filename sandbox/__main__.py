@@ -12,6 +12,7 @@ from types import FrameType
 
 from sandbox.persist import StateFileError
 from sandbox.server import SandboxServer, make_server
+from sandbox.settings import TRANSITION_EVENT_STYLES, TRANSITION_SHAPES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -52,6 +53,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="answer app+user calls without an MFA claim with 401 code 900421",
     )
     parser.add_argument(
+        "--transition-shape",
+        choices=TRANSITION_SHAPES,
+        default=TRANSITION_SHAPES[0],
+        help="documented: a full transition converts the source in place and "
+        "answers without toSubscriptionId or status; with_target_id: a new "
+        "subscription, named in toSubscriptionId, with a top-level status",
+    )
+    parser.add_argument(
+        "--transition-events",
+        choices=TRANSITION_EVENT_STYLES,
+        default=TRANSITION_EVENT_STYLES[0],
+        help="appended: events are a log (Started, then Completed); rewritten: "
+        "each event's status is updated in place",
+    )
+    parser.add_argument(
         "--state-file",
         default=None,
         help="load the state from this JSON file if it exists, and save it there "
@@ -88,6 +104,8 @@ def _server(args: argparse.Namespace) -> SandboxServer:
         duplicate_request_id=args.duplicate_request_id,
         refresh_token_grace_seconds=args.refresh_token_grace,
         require_mfa=args.require_mfa,
+        transition_shape=args.transition_shape,
+        transition_events=args.transition_events,
     )
 
 

@@ -281,7 +281,13 @@ def move_licences(
 def complete_transition(
     state: SandboxState, record: dict[str, Any], now: datetime
 ) -> None:
-    """Convert the seats of a pending transition and (maybe) move the licences."""
+    """Convert the seats of a pending transition and (maybe) move the licences.
+
+    Into an existing subscription, its seats grow; a full transition of the
+    documented shape converts the source in place (same id, the target's offer);
+    otherwise a new subscription gets the seats. The events are appended to (or
+    rewritten, as the record's ``eventStyle`` says).
+    """
     cid = record["customerId"]
     source = state.subscription(cid, record["fromSubscriptionId"])
     target_sku = products.by_catalog_item(record["toCatalogItemId"])
@@ -289,42 +295,22 @@ def complete_transition(
     if source is None or target_sku is None:  # validated when requested
         return
     quantity = int(record["quantity"])
+    old_sku = str(source["skuId"])
     target = None
     if record.get("toSubscriptionId"):
         target = state.subscription(cid, record["toSubscriptionId"])
+    full = quantity >= int(source["quantity"])
     if target is not None:
         nce.set_quantity(target, int(target["quantity"]) + quantity, now)
         bump_etag(target)
+        _end_or_shrink(source, quantity, target["id"], now)
+    elif full and record.get("shape", "documented") == "documented":
+        _convert_in_place(source, target_sku, record, now)
+        record["toSubscriptionId"] = source["id"]
     else:
-        same_term = record["termDuration"] == source.get("termDuration")
-        target = nce.create(
-            sub_id=str(uuid.uuid4()),
-            customer_id=source["customerId"],
-            sku=target_sku,
-            quantity=quantity,
-            term=record["termDuration"],
-            cycle=record["billingCycle"],
-            start=now,
-            order_id=str(uuid.uuid4()).upper(),
-            now=now,
-            partner_id=source.get("partnerId") or PARTNER_ID,
-            end=parse_iso(str(source["commitmentEndDate"])) if same_term else None,
-        )
-        target["migratedFromSubscriptionId"] = source["id"]
-        state.add_subscription(target)
+        target = _new_target(state, source, target_sku, record, now)
         record["toSubscriptionId"] = target["id"]
-    if quantity >= int(source["quantity"]):
-        source["status"] = "expired"
-        source["autoRenewEnabled"] = False
-        source.pop("scheduledNextTermInstructions", None)
-        if isinstance(source.get("billing"), dict):
-            source["billing"]["status"] = "stopped"
-            nce.bill(source, "transitioned", now, toSubscriptionId=target["id"])
-            nce.refresh(source, now)
-    else:
-        source["quantity"] = int(source["quantity"]) - quantity
-        if isinstance(source.get("billing"), dict):
-            nce.bill(source, "seats_transitioned", now, quantity=quantity)
+        _end_or_shrink(source, quantity, target["id"], now)
     bump_etag(source)
     moved: list[str] = []
     left: list[str] = []
@@ -332,7 +318,7 @@ def complete_transition(
         moved, left = move_licences(
             state,
             cid,
-            source["skuId"],
+            old_sku,
             target_sku.entra_sku_id,
             limit=quantity,
             stragglers=int(source.get("transitionStragglers") or 0),
@@ -340,14 +326,95 @@ def complete_transition(
     record["usersMoved"] = moved
     record["usersLeftBehind"] = left
     record["status"] = "Completed"
+    _complete_events(record, left, iso(now))
+
+
+def _convert_in_place(
+    source: dict[str, Any], sku: products.Sku, record: dict[str, Any], now: datetime
+) -> None:
+    """Turn the source itself into the target SKU (the documented full transition)."""
+    if source.get("friendlyName") in (None, "", source.get("offerName")):
+        source["friendlyName"] = sku.title
+    source["offerId"] = sku.catalog_item_id
+    source["offerName"] = sku.title
+    source["skuId"] = sku.entra_sku_id
+    source["termDuration"] = record["termDuration"]
+    source["billingCycle"] = record["billingCycle"]
+    if isinstance(source.get("billing"), dict):
+        nce.bill(source, "transitioned_in_place", now, offerId=sku.catalog_item_id)
+
+
+def _new_target(
+    state: SandboxState,
+    source: dict[str, Any],
+    sku: products.Sku,
+    record: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return a new subscription holding the transitioned seats (added to state)."""
+    same_term = record["termDuration"] == source.get("termDuration")
+    target = nce.create(
+        sub_id=str(uuid.uuid4()),
+        customer_id=source["customerId"],
+        sku=sku,
+        quantity=int(record["quantity"]),
+        term=record["termDuration"],
+        cycle=record["billingCycle"],
+        start=now,
+        order_id=str(uuid.uuid4()).upper(),
+        now=now,
+        partner_id=source.get("partnerId") or PARTNER_ID,
+        end=parse_iso(str(source["commitmentEndDate"])) if same_term else None,
+    )
+    target["migratedFromSubscriptionId"] = source["id"]
+    state.add_subscription(target)
+    return target
+
+
+def _end_or_shrink(
+    source: dict[str, Any], quantity: int, target_id: str, now: datetime
+) -> None:
+    """End the source (all its seats moved) or take ``quantity`` seats off it."""
+    if quantity >= int(source["quantity"]):
+        source["status"] = "expired"
+        source["autoRenewEnabled"] = False
+        source.pop("scheduledNextTermInstructions", None)
+        if isinstance(source.get("billing"), dict):
+            source["billing"]["status"] = "stopped"
+            nce.bill(source, "transitioned", now, toSubscriptionId=target_id)
+            nce.refresh(source, now)
+    else:
+        source["quantity"] = int(source["quantity"]) - quantity
+        if isinstance(source.get("billing"), dict):
+            nce.bill(source, "seats_transitioned", now, quantity=quantity)
+
+
+def _complete_events(record: dict[str, Any], left: list[str], now: str) -> None:
+    """Record a finished transition in its events: appended, or rewritten."""
+    errors = [
+        {
+            "code": 12,
+            "description": f"The licence of user {uid} could not be transferred.",
+        }
+        for uid in left
+    ]
+    transfer = record["transitionType"] == "transition_with_license_transfer"
+    if record.get("eventStyle", "appended") == "appended":
+        record["events"].append(
+            {"name": "Conversion", "status": "Completed", "timestamp": now}
+        )
+        if transfer:
+            record["events"].append(
+                {
+                    "name": "SeatReassignment",
+                    "status": "Completed",
+                    "timestamp": now,
+                    "errors": errors,
+                }
+            )
+        return
     for event in record["events"]:
         event["status"] = "Completed"
-        event["timestamp"] = iso(now)
-    if record["transitionType"] == "transition_with_license_transfer":
-        record["events"][-1]["errors"] = [
-            {
-                "code": 12,
-                "description": f"The licence of user {uid} could not be transferred.",
-            }
-            for uid in left
-        ]
+        event["timestamp"] = now
+    if transfer:
+        record["events"][-1]["errors"] = errors

@@ -8,6 +8,11 @@ from typing import Any
 PAGE_END_STYLES = ("absent", "error2000")
 DUPLICATE_REQUEST_ID_MODES = ("replay", "conflict")
 AGREEMENT_ERROR_STYLES = ("request", "order_errors")
+# Fidelity of a transition's answer (UNCONFIRMED beyond Microsoft's examples; the
+# first value is the documented, strictest one).
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-transitions
+TRANSITION_SHAPES = ("documented", "with_target_id")
+TRANSITION_EVENT_STYLES = ("appended", "rewritten")
 
 #: Settings and their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -21,6 +26,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "refresh_token_grace_seconds": None,
     "require_mfa": False,
     "user_tokens_mfa": True,
+    "transition_shape": TRANSITION_SHAPES[0],
+    "transition_events": TRANSITION_EVENT_STYLES[0],
 }
 
 
@@ -58,6 +65,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "refresh_token_grace_seconds": _optional_int,
     "require_mfa": _bool,
     "user_tokens_mfa": _bool,
+    "transition_shape": _choice(TRANSITION_SHAPES),
+    "transition_events": _choice(TRANSITION_EVENT_STYLES),
 }
 
 

@@ -101,7 +101,17 @@ class TransitionEvent(PCModel):
 
 
 class Transition(PCModel):
-    """A transition request, and Partner Center's answer to it."""
+    """A transition request, and Partner Center's answer to it.
+
+    As documented, a full transition has no ``to_subscription_id`` (the source is
+    converted in place: same id, the target's offer), no top-level ``status``, and
+    its ``events`` are an append-only log (``Started``, later ``Completed`` or
+    ``Failed``). A ``status``, a target id and events rewritten in place are read
+    too.
+    """
+
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-transitions
+    # Reference: https://learn.microsoft.com/en-us/dotnet/api/microsoft.store.partnercenter.models.subscriptions.transitionevent
 
     id: str | None = None
     operation_id: OptGuid = None
@@ -119,21 +129,38 @@ class Transition(PCModel):
     links: Links | None = None
     attributes: ResourceAttributes | None = None
 
+    def latest_statuses(self) -> dict[str, str]:
+        """Return each event name's latest status, lower case (the log's last word).
+
+        An event without a name counts as a Conversion.
+        """
+        latest: dict[str, str] = {}
+        for event in self.events:
+            name = (event.name or "conversion").lower()
+            latest[name] = (event.status or "").lower()
+        return latest
+
     @property
     def finished(self) -> bool:
-        """Return True when the transition (or every event) is Completed or Failed."""
+        """Return True when Partner Center says the transition is over.
+
+        The top-level status when there is one; otherwise the log: the Conversion
+        reached Completed or Failed and no event is still Started or InProgress.
+        """
         done = {"completed", "failed"}
         if self.status:
             return self.status.lower() in done
-        return bool(self.events) and all(
-            (e.status or "").lower() in done for e in self.events
+        latest = self.latest_statuses()
+        return latest.get("conversion") in done and all(
+            status in done for status in latest.values()
         )
 
     @property
     def failed(self) -> bool:
-        """Return True if the transition or any of its events failed."""
-        statuses = [self.status, *(e.status for e in self.events)]
-        return any((s or "").lower() == "failed" for s in statuses)
+        """Return True if the transition, or any event's latest entry, failed."""
+        if (self.status or "").lower() == "failed":
+            return True
+        return "failed" in self.latest_statuses().values()
 
     @property
     def event_errors(self) -> list[TransitionError]:

@@ -268,6 +268,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker outlives a Redis restart (partnerhub/celery.py): its consumer closes
+# the lost connection safely and reconnects, retrying for ever (None) rather
+# than exiting after 100 tries during a long outage.
+CELERY_WORKER_CONSUMER = "partnerhub.celery:Consumer"
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Tasks running when the connection drops carry on; their migrations' state is in
+# the database, and the lease and beat's re-queue pick up anything left.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Long waits are `next_attempt_at` rows re-queued by beat, never countdowns near this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"

@@ -1,16 +1,24 @@
 """Transition eligibilities and transitions of a subscription (§7.2).
 
-A transition converts seats of the source into a target SKU, as a new subscription
-or into an existing one (``toSubscriptionId``). With
+A transition converts seats of the source into a target SKU. With
 ``transition_with_license_transfer`` the users holding the source's licence get the
 target's, except the source's ``transitionStragglers`` (set by a scenario or
 ``PATCH /_sandbox/customers/{cid}/subscriptions/{sid}``), who are left behind and
 named in the SeatReassignment event's errors (code 12). It completes after the
-provisioning delay. A full transition leaves the source ``expired`` (UNCONFIRMED).
+provisioning delay.
+
+Two fidelity settings choose what is UNCONFIRMED, the documented answer first:
+``transition_shape`` ``documented`` (a full transition converts the source in place:
+same id, new ``offerId``; the answer has no ``toSubscriptionId`` unless one was
+asked for, no top-level status, and the POST answer no ``operationId``) or
+``with_target_id`` (a new subscription named in ``toSubscriptionId``, a status, the
+source expired); ``transition_events`` ``appended`` (a log: ``Started``, later
+``Completed``) or ``rewritten`` (each event's status changed in place).
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -84,25 +92,80 @@ def eligibilities(
     return Response(200, render.collection(items))
 
 
-def transition_json(record: dict[str, Any]) -> dict[str, Any]:
-    """Return the ``Transition`` resource."""
-    keys = (
-        "fromCatalogItemId",
-        "fromSubscriptionId",
-        "toCatalogItemId",
-        "toSubscriptionId",
-        "quantity",
-        "termDuration",
-        "billingCycle",
-        "transitionType",
-        "operationId",
-        "status",
-        "creationTime",
-        "events",
-    )
-    body = {k: record[k] for k in keys if record.get(k) is not None}
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-transitions
+# (the history example: PascalCase keys, no subscription ids, "Started " padded)
+_LISTED_DOCUMENTED = (
+    ("operationId", "operationId"),
+    ("fromCatalogItemId", "FromCatalogItemId"),
+    ("toCatalogItemId", "ToCatalogItemId"),
+    ("quantity", "quantity"),
+    ("transitionType", "transitionType"),
+)
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription
+# (the POST answer: the request's fields and its events, no operationId)
+_POSTED_DOCUMENTED = (
+    "fromCatalogItemId",
+    "fromSubscriptionId",
+    "toCatalogItemId",
+    "intoSubscriptionId",
+    "quantity",
+    "termDuration",
+    "billingCycle",
+    "transitionType",
+)
+_WITH_TARGET_ID = (
+    "fromCatalogItemId",
+    "fromSubscriptionId",
+    "toCatalogItemId",
+    "toSubscriptionId",
+    "quantity",
+    "termDuration",
+    "billingCycle",
+    "transitionType",
+    "operationId",
+    "status",
+    "creationTime",
+)
+
+
+def _event_json(event: dict[str, Any]) -> dict[str, Any]:
+    """Return one ``TransitionEvent`` as rendered."""
+    body = {k: v for k, v in event.items() if v is not None}
+    body["attributes"] = {"objectType": "TransitionEvent"}
+    return body
+
+
+def transition_json(record: dict[str, Any], *, listed: bool = False) -> dict[str, Any]:
+    """Return the ``Transition`` resource in the shape the record was made with.
+
+    ``listed``: as ``GET …/transitions`` renders it (the documented history shape
+    differs from the POST answer's).
+    """
+    if record.get("shape", "documented") != "documented":
+        body = {k: record[k] for k in _WITH_TARGET_ID if record.get(k) is not None}
+        body["events"] = [_event_json(e) for e in record["events"]]
+    elif listed:
+        body = {out: record[k] for k, out in _LISTED_DOCUMENTED}
+        body["Events"] = [_event_json(e) for e in record["events"]]
+    else:
+        body = {k: record[k] for k in _POSTED_DOCUMENTED if record.get(k) is not None}
+        if "intoSubscriptionId" in body:
+            body["toSubscriptionId"] = body.pop("intoSubscriptionId")
+        body["Events"] = [_event_json(e) for e in record["events"]]
     body["attributes"] = {"objectType": "Transition"}
     return body
+
+
+def _first_events(state: SandboxState, kind: str, now: str) -> list[dict[str, Any]]:
+    """Return a new transition's events: a ``Started`` log, or one row per step."""
+    if state.settings.get("transition_events", "appended") == "appended":
+        return [{"name": "Conversion", "status": "Started ", "timestamp": now}]
+    events = [{"name": "Conversion", "status": "InProgress", "timestamp": now}]
+    if kind == "transition_with_license_transfer":
+        events.append(
+            {"name": "SeatReassignment", "status": "InProgress", "timestamp": now}
+        )
+    return events
 
 
 def create_transition(
@@ -146,11 +209,6 @@ def create_transition(
         )
     now = state.now()
     delay = max(0.0, float(state.settings["provisioning_delay_seconds"]))
-    events = [{"name": "Conversion", "status": "InProgress", "timestamp": iso(now)}]
-    if kind == "transition_with_license_transfer":
-        events.append(
-            {"name": "SeatReassignment", "status": "InProgress", "timestamp": iso(now)}
-        )
     record: dict[str, Any] = {
         "operationId": str(uuid.uuid4()),
         "customerId": sub["customerId"],
@@ -158,21 +216,28 @@ def create_transition(
         "fromSubscriptionId": sub["id"],
         "toCatalogItemId": target.catalog_item_id,
         "toSubscriptionId": into["id"] if into else None,
+        "intoSubscriptionId": into["id"] if into else None,
         "quantity": quantity,
         "termDuration": into["termDuration"] if into else term,
         "billingCycle": into["billingCycle"] if into else cycle,
         "transitionType": kind,
         "status": "InProgress",
         "creationTime": iso(now),
-        "events": events,
+        "events": _first_events(state, kind, iso(now)),
+        "shape": state.settings.get("transition_shape", "documented"),
+        "eventStyle": state.settings.get("transition_events", "appended"),
         "completeAt": state.time() + delay,
         "msRequestId": request.header("ms-requestid"),
     }
     state.transitions.setdefault(cid.lower(), {})[record["operationId"]] = record
     state.due_at(record["completeAt"])
+    # Documented: answered with its initial status, even when it completes at
+    # once; the other shape answers with what it is by then.
+    initial = transition_json(copy.deepcopy(record))
     if delay <= 0:
         provisioning.settle(state)
-    return Response(200, transition_json(record))
+    documented = record["shape"] == "documented"
+    return Response(200, initial if documented else transition_json(record))
 
 
 def _into(
@@ -218,7 +283,7 @@ def list_transitions(
         200,
         {
             "totalCount": len(records),
-            "transition": [transition_json(t) for t in records],
+            "transition": [transition_json(t, listed=True) for t in records],
             "attributes": {"objectType": "Collection"},
         },
     )

@@ -7,6 +7,7 @@ ends the old subscription, the renewal turns it into the new SKU.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,11 +20,16 @@ from migrations_app.models import (
     AuditEvent,
     LicenseMove,
     Migration,
+    MigrationPath,
     SkuMapping,
     SkuMappingTarget,
     Subscription,
 )
-from migrations_app.services.migrations import StartItem, migration_start
+from migrations_app.services.migrations import (
+    MigrationNotAllowed,
+    StartItem,
+    migration_start,
+)
 from migrations_app.services.sync import sync_run
 from tests.migrations_app.migration_support import (
     catalogue,  # noqa: F401
@@ -52,9 +58,26 @@ RETIRING = {
 }
 
 
+# Each answer the sandbox can play for what the docs leave open (shape, events).
+FIDELITY = [
+    pytest.param(("documented", "appended"), id="documented"),
+    pytest.param(("with_target_id", "rewritten"), id="with_target_id-rewritten"),
+    pytest.param(("with_target_id", "appended"), id="with_target_id-appended"),
+]
+
+
 @pytest.fixture(autouse=True)
 def _quick_polls(settings: Any) -> None:
     settings.PARTNERHUB_PROVISIONING_POLL_SECONDS = 0.1
+
+
+@pytest.fixture
+def fidelity(request: Any, sandbox: Any) -> Iterator[tuple[str, str]]:
+    """Play one transition shape in the sandbox; back to the strictest after."""
+    shape, events = getattr(request, "param", ("documented", "appended"))
+    sandbox.settings(transition_shape=shape, transition_events=events)
+    yield shape, events
+    sandbox.settings(transition_shape="documented", transition_events="appended")
 
 
 def _map(name: str, retired: str, target: tuple[str, str]) -> None:
@@ -211,8 +234,9 @@ def test_start_records_the_path_the_operator_chose_buy_included(
 # ------------------------------------------------------------------ transition
 
 
+@pytest.mark.parametrize("fidelity", FIDELITY, indirect=True)
 def test_alpine_ski_house_completes_through_a_transition_with_its_stragglers_moved(
-    alpine: PlanItem, sandbox: Any, operator: Any
+    fidelity: tuple[str, str], alpine: PlanItem, sandbox: Any, operator: Any
 ) -> None:
     holders = {u.user_id for u in alpine.users}
     assert len(holders) == 12
@@ -240,15 +264,27 @@ def test_alpine_ski_house_completes_through_a_transition_with_its_stragglers_mov
     assert target.sku_id == O365_E3_SKU
     assert target.new_subscription_id == migration.new_subscription_id
     assert target.new_subscription_id == transition["toSubscriptionId"].lower()
-    # The transition ended the old subscription; PartnerHub read it back.
-    assert Subscription.objects.get(subscription_id=source_id).status == "expired"
+    # Identified once, by the operation id Partner Center lists.
+    assert migration.order_id == transition["operationId"].lower()
+    source = Subscription.objects.get(subscription_id=source_id)
+    if fidelity[0] == "documented":
+        # Converted in place: the same subscription now carries Office 365 E3.
+        assert target.new_subscription_id == source_id
+        assert (source.status, source.catalogue_key) == ("active", O365_E3[1])
+    else:
+        # A new subscription got the seats; PartnerHub read the old one back.
+        assert source.status == "expired"
     # Invariant 3: nothing retired it before every user held the new licence.
     assert not RETIRING & set(_operations(migration))
     assert _operations(migration).count("transition") == 1
+    assert not AuditEvent.objects.filter(
+        action="migration.transition_adopted", migration_id=migration.pk
+    ).exists()
 
 
+@pytest.mark.parametrize("fidelity", FIDELITY, indirect=True)
 def test_a_lost_transition_answer_is_adopted_once_not_sent_again(
-    alpine: PlanItem, sandbox: Any, operator: Any
+    fidelity: tuple[str, str], alpine: PlanItem, sandbox: Any, operator: Any
 ) -> None:
     source_id = alpine.subscription.subscription_id
     sandbox.fault(method="POST", path=r"/transitions$", action="drop_response")
@@ -261,6 +297,7 @@ def test_a_lost_transition_answer_is_adopted_once_not_sent_again(
         t for t in dump["transitions"] if t["fromSubscriptionId"].lower() == source_id
     ]
     assert len(made) == 1
+    assert len(requests(dump, "POST", "/transitions")) == 1
     applied = [w for w in dump["writes"] if w["path"].endswith("/transitions")]
     assert len(applied) == 1
     events = [
@@ -268,11 +305,32 @@ def test_a_lost_transition_answer_is_adopted_once_not_sent_again(
     ]
     assert len(events) == 1
     assert "read-back found the change" in events[0].message
-    assert AuditEvent.objects.filter(
+    adopted = AuditEvent.objects.filter(
         action="migration.transition_adopted", migration_id=migration.pk
-    ).exists()
+    )
+    assert adopted.count() == 1
     assert migration.order_id == made[0]["operationId"].lower()
     _no_holder_holds(dump, ALPINE, O365_E1_SKU)
+
+
+def test_a_transition_microsoft_carried_out_is_not_failed_after_a_day(
+    fidelity: tuple[str, str], alpine: PlanItem, sandbox: Any, operator: Any
+) -> None:
+    sandbox.settings(provisioning_delay_seconds=3600)
+    migration = _start(alpine, operator, "transition")
+    sent = drive(migration, until=lambda m: bool(m.order_id))
+    assert sent.state != "failed", sent.error_message
+    # Partner Center finishes it after more than a day of polling.
+    sandbox.post("/_sandbox/clock", {"seconds": 3601})
+    Migration.objects.filter(pk=sent.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    sandbox.settings(provisioning_delay_seconds=0.2)
+
+    done = drive(sent)
+
+    assert done.state == "completed", done.error_message
+    assert _operations(done).count("transition") == 1
 
 
 # ------------------------------------------------------------------ renewal
@@ -331,3 +389,61 @@ def test_graphic_design_changes_at_renewal_and_completes_after_the_clock_passes_
     assert all(mv.verified_at for mv in migration.license_moves.all())
     # Invariant 3: the old SKU was never suspended, cancelled or left to expire.
     assert _operations(migration) == ["scheduled_change"]
+
+
+# ------------------------------------------------------------------ capacity
+
+M365_E3 = "CFQ7TTC0LFLX:0001"
+M365_E3_NO_TEAMS = ("Microsoft 365 E3 (no Teams)", "CFQ7TTC0MBMD:0001")
+
+
+def test_a_transition_that_cannot_carry_every_holder_is_not_offered_and_says_why(
+    catalogue: None,  # noqa: F811
+    sandbox: Any,
+    operator: Any,
+    db: Any,
+) -> None:
+    # Relecloud: 10 seats of ours, 16 holders, 8 licences from another channel.
+    sandbox.reset(20, 7)
+    # One target (not the Teams unbundling pair), so a transition could apply.
+    SkuMapping.objects.filter(retired_name="Microsoft 365 E3").delete()
+    _map("Microsoft 365 E3", M365_E3, M365_E3_NO_TEAMS)
+    _sync("Relecloud")
+    [item] = migration_plan(customer=customer("Relecloud")).items
+    choice = item.default_target
+    assert (item.subscription.quantity, len(item.users)) == (10, 16)
+    # Partner Center itself would allow the transition...
+    assert item.eligible_item(choice, "transition")
+    # ...but it converts only these 10 seats: 6 users would lose their licence.
+    assert "transition" not in dict(item.paths_for(choice))
+    # A change at renewal converts the same 10 seats: not offered either.
+    assert "scheduled" not in dict(item.paths_for(choice))
+    assert item.default_path == MigrationPath.BUY
+    problem = item.path_problem(choice, "transition")
+    assert "16 users hold" in problem and "10 seats" in problem
+    assert "8 of them through another channel" in problem
+    assert "6 users would be left without" in problem and "buy" in problem.lower()
+    assert problem in item.warnings
+    assert item.path_problem(choice, "scheduled") == problem
+    with pytest.raises(MigrationNotAllowed, match="16 users hold"):
+        _start(item, operator, "transition")
+    assert not requests(sandbox.state(), "POST", "/transitions")
+
+
+def test_the_step_refuses_a_transition_whose_seats_shrank_since_the_plan(
+    fidelity: tuple[str, str], alpine: PlanItem, sandbox: Any, operator: Any
+) -> None:
+    migration = _start(alpine, operator, "transition")
+    source = alpine.subscription
+    tenant = source.customer.tenant_id
+    sandbox.patch(
+        f"/_sandbox/customers/{tenant}/subscriptions/{source.subscription_id}",
+        {"quantity": 10},
+    )
+
+    failed = drive(migration)
+
+    assert failed.state == "failed"
+    assert "12 users hold the licence" in failed.error_message
+    assert "10 seats" in failed.error_message
+    assert not requests(sandbox.state(), "POST", "/transitions")

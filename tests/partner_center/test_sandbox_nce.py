@@ -361,19 +361,24 @@ def test_a_transition_with_licence_transfer_completes_and_names_who_was_left(
         request_id=str(uuid.uuid4()),
     )
 
+    # As documented, the answer names no operation: the listing does.
+    assert started.operation_id is None and not started.finished
+
     def finished() -> Any:
-        [done] = pc.list_transitions(cid, e1.id, operation_id=started.operation_id)
+        [done] = pc.list_transitions(cid, e1.id)
         return done if done.finished else None
 
     done = wait_for(finished)
+    assert done.operation_id
     assert target.transfers_licences
     assert not done.failed
     left = [e for e in done.event_errors if e.code == 12]
     assert len(left) == 2
-    assert done.to_subscription_id is not None
-    new = pc.get_subscription(cid, done.to_subscription_id)
+    # A full transition converts the subscription in place: no target id.
+    assert done.to_subscription_id is None
+    new = pc.get_subscription(cid, e1.id)
+    assert (new.status, new.offer_id) == ("active", target.catalog_item_id)
     new_sku = pc.entra_sku_for(cid, new).sku_id
-    assert new_sku is not None
+    assert new_sku is not None and new_sku != old_sku
     assert len(holders(sandbox, cid, new_sku)) == len(users) - 2
-    assert pc.get_subscription(cid, e1.id).status == "expired"
     assert [r.operation for r in records if r.is_write] == ["transition"]

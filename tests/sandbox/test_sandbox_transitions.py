@@ -62,9 +62,42 @@ def test_a_suspended_source_is_not_eligible(api: Any) -> None:
     assert api.scenario(ALPINE_SKI_HOUSE)["subscriptions"][0]["status"] == "suspended"
 
 
-def test_a_transition_with_licence_transfer_can_leave_stragglers_behind(
+def test_a_full_transition_converts_the_subscription_in_place_as_documented(
     api: Any,
 ) -> None:
+    cid, sub = _alpine(api)
+    path = f"/customers/{cid}/subscriptions/{sub['id']}"
+    posted = api.post(
+        f"{path}/transitions",
+        json={
+            "toCatalogItemId": E3.catalog_item_id,
+            "transitionType": "transition_with_license_transfer",
+        },
+    ).json()
+    # The documented POST answer: no operationId, no status, no target id.
+    assert not {"operationId", "status", "toSubscriptionId"} & set(posted)
+    assert [e["status"].strip() for e in posted["Events"]] == ["Started"]
+    (listed,) = api.get(f"{path}/transitions").json()["transition"]
+    assert listed["operationId"] and "toSubscriptionId" not in listed
+    assert "status" not in listed and listed["ToCatalogItemId"] == E3.catalog_item_id
+    # An append-only log: Started stays, Completed entries are added.
+    assert [(e["name"], e["status"].strip()) for e in listed["Events"]] == [
+        ("Conversion", "Started"),
+        ("Conversion", "Completed"),
+        ("SeatReassignment", "Completed"),
+    ]
+    converted = api.get(path).json()
+    assert (converted["id"], converted["status"]) == (sub["id"], "active")
+    assert (converted["offerId"], converted["quantity"]) == (E3.catalog_item_id, 12)
+    assert _holders(api, E3.entra_sku_id) == 10
+    subs = api.get(f"/customers/{cid}/subscriptions").json()["items"]
+    assert [s["id"] for s in subs] == [sub["id"]]
+
+
+def test_the_fidelity_switch_plays_a_new_target_and_rewritten_events(
+    api: Any,
+) -> None:
+    api.settings(transition_shape="with_target_id", transition_events="rewritten")
     cid, sub = _alpine(api)
     response = api.post(
         f"/customers/{cid}/subscriptions/{sub['id']}/transitions",
@@ -99,6 +132,7 @@ def test_a_transition_with_licence_transfer_can_leave_stragglers_behind(
 
 
 def test_a_partial_transition_only_keeps_users_where_they_are(api: Any) -> None:
+    api.settings(transition_shape="with_target_id")
     cid, sub = _alpine(api)
     transition = api.post(
         f"/customers/{cid}/subscriptions/{sub['id']}/transitions",
@@ -139,7 +173,9 @@ def test_a_transition_to_something_else_or_too_many_seats_is_refused(
 def test_a_transition_runs_in_progress_until_the_provisioning_delay_passes(
     start: Callable[..., SandboxServer], make_api: Callable[..., Any]
 ) -> None:
-    api = make_api(start(provisioning_delay_seconds=60))
+    api = make_api(
+        start(provisioning_delay_seconds=60, transition_shape="with_target_id")
+    )
     cid, sub = _alpine(api)
     pending = api.post(
         f"/customers/{cid}/subscriptions/{sub['id']}/transitions",
@@ -157,3 +193,9 @@ def test_a_transition_runs_in_progress_until_the_provisioning_delay_passes(
     ).json()["transition"]
     assert done["status"] == "Completed" and done["toSubscriptionId"]
     assert _holders(api, E3.entra_sku_id) == 10
+
+
+def test_an_unknown_transition_shape_is_refused(api: Any) -> None:
+    answer = api.control("POST", "/settings", {"transition_shape": "new_id"})
+    assert answer.status_code == 400
+    assert api.settings()["transition_shape"] == "documented"

@@ -191,18 +191,24 @@ class PlanItem:
         sub = self.subscription
         name = choice.name if choice is not None else "the new SKU"
         found: list[tuple[str, str]] = []
-        if self.eligible_item(choice, MigrationPath.TRANSITION):
+        if (
+            self.eligible_item(choice, MigrationPath.TRANSITION)
+            and not self.transition_shortfall
+        ):
             found.append(
                 (
                     MigrationPath.TRANSITION,
                     f"Transition now: Partner Center converts the {sub.quantity} "
                     f"seats to {name} and moves the users' licences itself. "
                     "PartnerHub then moves anyone it leaves behind and reads every "
-                    "user back. Nothing is bought; the old subscription ends with "
-                    "the transition.",
+                    "user back. Nothing is bought and nothing is left to retire: "
+                    f"the subscription becomes {name} (or ends beside a new one).",
                 )
             )
-        if self.eligible_item(choice, MigrationPath.SCHEDULED):
+        if (
+            self.eligible_item(choice, MigrationPath.SCHEDULED)
+            and not self.transition_shortfall
+        ):
             end = sub.ends_on
             when = f"on {date_text(end)}" if end else "at its renewal"
             found.append(
@@ -246,6 +252,11 @@ class PlanItem:
         if path in (p for p, _ in self.paths_for(choice)):
             return ""
         name = choice.name if choice is not None else "This target"
+        if path in (
+            MigrationPath.TRANSITION,
+            MigrationPath.SCHEDULED,
+        ) and self.eligible_item(choice, path):
+            return self.transition_shortfall
         if path == MigrationPath.TRANSITION:
             return (
                 f"Partner Center offers no transition to {name} for this "
@@ -257,6 +268,31 @@ class PlanItem:
                 "renewal: choose buy."
             )
         return "Choose how the subscription moves."
+
+    @property
+    def transition_shortfall(self) -> str:
+        """Return why Microsoft's own paths cannot carry every holder, or "".
+
+        A transition (or a change at renewal) converts only this subscription's
+        seats; users holding the licence through another channel need one of
+        them too, or they are left without the new licence.
+        """
+        seats, holders = self.subscription.quantity, len(self.users)
+        if seats >= holders:
+            return ""
+        elsewhere = sum(o.units for o in self.other_channel)
+        through = (
+            f", {min(elsewhere, holders)} of them through another channel"
+            if elsewhere
+            else ""
+        )
+        return (
+            f"A transition (or a change at renewal) is not offered: {holders} users "
+            f"hold this licence{through}, but Partner Center converts only this "
+            f"subscription's {seats} seats, so {holders - seats} users would be "
+            "left without the new licence. Choose buy: it buys a seat for every "
+            "user."
+        )
 
     def choice(self, value: str) -> TargetChoice | None:
         """Return the target choice posted as `value`, or None."""
@@ -299,6 +335,11 @@ class PlanItem:
                 f"subscription has {sub.quantity}. The new subscription needs at "
                 f"least {len(self.users)}."
             )
+        own_path = self.eligible_item(
+            choice, MigrationPath.TRANSITION
+        ) or self.eligible_item(choice, MigrationPath.SCHEDULED)
+        if own_path and self.transition_shortfall:
+            notes.append(self.transition_shortfall)
         missing = self.users_without_location
         if missing:
             notes.append(usage_location_problem(missing, bought=False))

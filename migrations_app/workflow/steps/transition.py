@@ -1,15 +1,22 @@
 """Transition the old subscription to its target: Microsoft converts the seats and
 moves the users' licences itself.
 
-The MS-RequestId is stored before the POST and reused on every resend. After an
-ambiguous outcome (a lost answer, a 5xx, a timeout) the source's transitions are
-read first and the one this migration made is adopted instead of sending again;
-that read-back settles the pending write. The transition's operation id is kept
-in `order_id` (one live migration per operation, as for an order). Once Partner
-Center reports it completed, the target subscription and its skuId are recorded,
-the old subscription is read back (a full transition ends it), and every user is
-read back: those the transition moved are done, those it left behind are moved
-by the `move_licenses` step next.
+Only a transition that can carry every user is sent: the source's seats, read
+just before, must cover every holder of the licence. The MS-RequestId is stored
+before the POST and reused on every resend. The documented answer carries no
+operation id, so the transition is identified by reading `GET …/transitions`; its
+operation id is then kept in `order_id` (one live migration per operation, as for
+an order). After an ambiguous outcome (a lost answer, a 5xx, a timeout) the
+listing and the source are read before anything is sent again; that read-back
+settles the pending write, and an adoption is audited once. A POST Partner Center
+accepted is never sent again.
+
+It is finished by the documented signals: a full transition converts the
+subscription in place (same id, the target's offer, seen by re-reading it), and
+its events are a log that reaches Completed. An answer naming a different
+`to_subscription_id` is followed there once finished. Every user is then read
+back: those the transition moved are done, those it left behind are moved by the
+`move_licenses` step next.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from migrations_app.models import (
+    AuditEvent,
     CustomerUser,
     LicenseMove,
     Migration,
     MigrationTarget,
+    Outcome,
     Subscription,
     UserLicense,
     normalise_guid,
@@ -192,8 +201,9 @@ def _what(m: Migration) -> str:
 def _ours(ctx: StepContext, target: MigrationTarget) -> Transition | None:
     """Return the transition this migration made, read from Partner Center.
 
-    By its operation id once known; otherwise (its answer was lost) the one from
-    this source to the target that no other migration holds.
+    By its operation id once known; otherwise (its answer was lost, or carried
+    no operation id, as documented) the one from this source to the target that
+    no other migration holds.
     """
     m = ctx.migration
     source = m.source.subscription_id
@@ -220,18 +230,95 @@ def _ours(ctx: StepContext, target: MigrationTarget) -> Transition | None:
     return candidates[0] if candidates else None
 
 
+def _identify(ctx: StepContext, target: MigrationTarget) -> Transition | None:
+    """Return this migration's transition as listed now, or None if not listed.
+
+    The first time it is found its operation id is stored (so it is identified
+    once), and a write whose answer was lost is settled by this read-back and
+    its adoption audited, once: a later poll finds nothing pending.
+    """
+    m = ctx.migration
+    if not m.order_id and m.purchase_request_id is None:
+        return None  # never sent
+    found = _ours(ctx, target)
+    if found is None or m.order_id:
+        return found
+    if settle_by_readback(m.purchase_request_id, applied=True, what=_what(m)):
+        audit_migration(
+            m,
+            "migration.transition_adopted",
+            f"Found transition {found.operation_id or ''} made by this migration; "
+            "not sending it again",
+        )
+    operation = normalise_guid(found.operation_id)
+    if operation:
+        ctx.save(order_id=operation)
+    return found
+
+
+def _converted(ctx: StepContext, target: MigrationTarget) -> PcSubscription | None:
+    """Return the source, read now, if it already carries the target's offer.
+
+    A full transition converts the subscription in place (same id, new offer):
+    this read is the documented proof that Microsoft carried it out.
+    """
+    m = ctx.migration
+    data = ctx.client.get_subscription(ctx.tenant, m.source.subscription_id)
+    return data if catalogue_key(data.offer_id) == target.catalogue_id else None
+
+
+def _accepted(m: Migration) -> bool:
+    """Return True if Partner Center answered this migration's POST with success."""
+    return AuditEvent.objects.filter(
+        action="partner_center.write",
+        pc_request_id=str(m.purchase_request_id),
+        outcome=Outcome.SUCCESS,
+    ).exists()
+
+
+def _check_capacity(ctx: StepContext) -> PcSubscription:
+    """Return the source read now; raise StepFailed if it cannot carry every user.
+
+    A transition converts only this subscription's seats: every user holding
+    the licence (those licensed through another channel too) needs one, or the
+    ones left over lose their licence with nowhere to go.
+    """
+    m = ctx.migration
+    data = ctx.client.get_subscription(ctx.tenant, m.source.subscription_id)
+    seats = int(data.quantity or 0)
+    holders = max(
+        m.license_moves.count(),
+        UserLicense.objects.filter(
+            user__customer_id=m.customer_id, sku_id=m.source_sku_id
+        ).count(),
+    )
+    if seats < holders:
+        raise StepFailed(
+            f"A transition of {m.source.display_name} cannot carry every user: "
+            f"{holders} users hold the licence but the subscription now has "
+            f"{seats} seats, and a transition converts only those. Nothing was "
+            "changed. Start a new migration that buys the new subscription for "
+            "every user instead."
+        )
+    return data
+
+
 def _send(ctx: StepContext, target: MigrationTarget) -> Transition | StepOutcome:
+    """Send the transition of every seat of the source (after the capacity check)."""
     m = ctx.migration
     source = m.source
-    body = {
-        "fromCatalogItemId": source.offer_id,
-        "fromSubscriptionId": source.subscription_id,
-        "toCatalogItemId": catalog_item_of(ctx, target),
-        "quantity": m.quantity,
-        "termDuration": m.term_duration or source.term_duration or None,
-        "billingCycle": m.billing_cycle or source.billing_cycle or None,
-        "transitionType": TRANSITION_WITH_LICENSE_TRANSFER,
-    }
+    now = _check_capacity(ctx)
+    request = Transition(
+        from_catalog_item_id=now.offer_id or source.offer_id,
+        from_subscription_id=source.subscription_id,
+        to_catalog_item_id=catalog_item_of(ctx, target),
+        # A full transition: seats left on the source would stay billed, and
+        # this path never retires it.
+        quantity=int(now.quantity or m.quantity),
+        term_duration=m.term_duration or source.term_duration or None,
+        billing_cycle=m.billing_cycle or source.billing_cycle or None,
+        transition_type=TRANSITION_WITH_LICENSE_TRANSFER,
+    )
     if m.purchase_request_id is None:
         # Stored before sending, so a retry after any failure reuses it.
         ctx.save(purchase_request_id=uuid.uuid4())
@@ -239,7 +326,7 @@ def _send(ctx: StepContext, target: MigrationTarget) -> Transition | StepOutcome
         return ctx.client.create_transition(
             ctx.tenant,
             source.subscription_id,
-            {k: v for k, v in body.items() if v is not None},
+            request,
             request_id=str(m.purchase_request_id),
         )
     except Conflict as exc:
@@ -262,37 +349,66 @@ def _refused(m: Migration, exc: PermanentError) -> StepFailed:
     )
 
 
+def _start(ctx: StepContext, target: MigrationTarget) -> Transition | StepOutcome:
+    """Send the transition unless a read proves it was made; return it or a wait.
+
+    Called only when the listing shows no transition of this migration. If
+    Partner Center accepted the POST, it is only looked for again, never resent;
+    a POST whose answer was lost is settled as not applied before it is resent
+    with the same MS-RequestId.
+    """
+    m = ctx.migration
+    if m.purchase_request_id is not None:
+        if _accepted(m):
+            _check_time(m)
+            return wait(provisioning_poll_seconds(), "transition not listed yet")
+        settle_by_readback(m.purchase_request_id, applied=False, what=_what(m))
+    sent = _send(ctx, target)
+    if not isinstance(sent, Transition):
+        return sent
+    operation = normalise_guid(sent.operation_id)
+    if operation:
+        ctx.save(order_id=operation)
+        return sent
+    # The documented answer carries no operation id: find it in the listing.
+    return _identify(ctx, target) or sent
+
+
 def _transition(ctx: StepContext, target: MigrationTarget) -> StepOutcome | None:
     """Start the transition once and wait for it; None once it is recorded."""
     m = ctx.migration
-    found: Transition | None = None
-    if m.order_id:
-        # Started: never send again, only look.
-        found = _ours(ctx, target)
-        if found is None:
+    found = _identify(ctx, target)
+    if found is None:
+        sent = m.order_id or m.purchase_request_id is not None
+        converted = _converted(ctx, target) if sent else None
+        if converted is not None:
+            record_target(ctx, target, converted)
+            return None
+        if m.order_id:
+            # Identified before: never send again, only look.
             _check_time(m)
             return wait(provisioning_poll_seconds(), "transition not listed yet")
-    elif m.purchase_request_id is not None:
-        # The answer was never read: this read-back says whether it was made.
-        found = _ours(ctx, target)
-        settle_by_readback(
-            m.purchase_request_id, applied=found is not None, what=_what(m)
-        )
-        if found is not None:
-            audit_migration(
-                m,
-                "migration.transition_adopted",
-                f"Found transition {found.operation_id} made by this migration; "
-                "not sending it again",
-            )
-    if found is None:
-        sent = _send(ctx, target)
-        if not isinstance(sent, Transition):
-            return sent
-        found = sent
-    operation = normalise_guid(found.operation_id)
-    if operation and operation != m.order_id:
-        ctx.save(order_id=operation)
+        started = _start(ctx, target)
+        if not isinstance(started, Transition):
+            return started
+        found = started
+    return _finish(ctx, target, found)
+
+
+def _finish(
+    ctx: StepContext, target: MigrationTarget, found: Transition
+) -> StepOutcome | None:
+    """Record the target once Partner Center carried the transition out.
+
+    Converted in place (the source re-read shows the target's offer), or, where
+    the answer names one, into `to_subscription_id` once finished. Return None
+    when recorded, a wait while it runs; raise StepFailed if it failed.
+    """
+    m = ctx.migration
+    converted = _converted(ctx, target)
+    if converted is not None:
+        record_target(ctx, target, converted)
+        return None
     if found.failed:
         errors = "; ".join(e.description or str(e.code) for e in found.event_errors)
         raise StepFailed(
@@ -302,22 +418,24 @@ def _transition(ctx: StepContext, target: MigrationTarget) -> StepOutcome | None
             "that buys the new subscription if it is unchanged."
         )
     into = normalise_guid(found.to_subscription_id)
-    if not found.finished or not into:
-        _check_time(m)
-        return wait(provisioning_poll_seconds(), "transition in progress")
-    record_target(ctx, target, ctx.client.get_subscription(ctx.tenant, into))
-    # A full transition ends the old subscription: store what it is now.
-    old = ctx.client.get_subscription(ctx.tenant, m.source.subscription_id)
-    Subscription.upsert_from_pc(old, customer=m.customer)
-    return None
+    if found.finished and into and into != m.source.subscription_id:
+        record_target(ctx, target, ctx.client.get_subscription(ctx.tenant, into))
+        # A transition into another subscription ends the old one: store it.
+        old = ctx.client.get_subscription(ctx.tenant, m.source.subscription_id)
+        Subscription.upsert_from_pc(old, customer=m.customer)
+        return None
+    _check_time(m)
+    return wait(provisioning_poll_seconds(), "transition in progress")
 
 
 def _check_time(m: Migration) -> None:
+    """Raise StepFailed once Partner Center has had a day (checked after a re-read)."""
     if timezone.now() - m.created_at > TRANSITION_TIMEOUT:
         raise StepFailed(
-            f"Partner Center has not finished transition {m.order_id} within "
-            f"{TRANSITION_TIMEOUT.total_seconds() / 3600:.0f} hours. Check it in "
-            "Partner Center, then retry."
+            f"Partner Center has not finished transition {m.order_id or ''} within "
+            f"{TRANSITION_TIMEOUT.total_seconds() / 3600:.0f} hours, and the "
+            "subscription still shows its old offer. Check it in Partner Center, "
+            "then retry."
         )
 
 
@@ -333,6 +451,11 @@ def run(ctx: StepContext) -> StepOutcome:
 
 def describe(m: Migration, finished: bool) -> str:
     what = f"{m.source.display_name} to {m.target_offer_name}"
+    if m.new_subscription_id and m.new_subscription_id == m.source.subscription_id:
+        return (
+            f"Transitioned {what}: Partner Center converted the subscription in "
+            "place; users it left behind are moved next."
+        )
     if finished or m.new_subscription_id:
         return (
             f"Transitioned {what} (new subscription {m.new_subscription_id}); users it "
