@@ -8,6 +8,13 @@ from typing import Any
 PAGE_END_STYLES = ("absent", "error2000")
 DUPLICATE_REQUEST_ID_MODES = ("replay", "conflict")
 AGREEMENT_ERROR_STYLES = ("request", "order_errors")
+#: How a role-gated call without the GDAP role is refused (fidelity switch; a
+#: customer's ``gdapRefusal`` overrides it, per operation too): 403 with the
+#: field's "supplied role" text and no code, 403/20002, or 403/2032.
+GDAP_REFUSAL_STYLES = ("no_code", "no_relationship", "access_denied")
+#: Where a sign-in without MFA is refused: Partner Center's 401/10001 on the call,
+#: or Entra ID at token redemption with AADSTS50076, 50078 (expired) or 50079.
+MFA_REFUSAL_STYLES = ("partner_center", "aadsts50076", "aadsts50078", "aadsts50079")
 
 #: Settings and their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -19,8 +26,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "duplicate_request_id": "replay",
     "checkout_agreement_error": "request",
     "refresh_token_grace_seconds": None,
-    "require_mfa": False,
+    "require_mfa": True,
     "user_tokens_mfa": True,
+    "gdap_refusal": "no_code",
+    "mfa_refusal": "partner_center",
 }
 
 
@@ -58,6 +67,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "refresh_token_grace_seconds": _optional_int,
     "require_mfa": _bool,
     "user_tokens_mfa": _bool,
+    "gdap_refusal": _choice(GDAP_REFUSAL_STYLES),
+    "mfa_refusal": _choice(MFA_REFUSAL_STYLES),
 }
 
 

@@ -106,20 +106,17 @@ def _agreement_json(customer: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_agreements(state: SandboxState, request: Request, cid: str) -> Response:
-    """GET /customers/{cid}/agreements[?agreementType=MicrosoftCustomerAgreement]."""
+    """GET /customers/{cid}/agreements[?agreementType=…]: recorded confirmations.
+
+    Without ``agreementType`` only Microsoft Cloud Agreement confirmations are
+    listed (the documented default); ``*`` lists every type.
+    """
+    # Reference: https://learn.microsoft.com/en-us/rest/api/partner-center/manage-customer-accounts/get-agreements
     customer = customer_or_404(state, cid)
-    kind = (request.query.get("agreementtype") or "MicrosoftCustomerAgreement").lower()
+    kind = (request.query.get("agreementtype") or "MicrosoftCloudAgreement").lower()
     accepted = customer.get("mcaAccepted", True)
-    items = (
-        [_agreement_json(customer)]
-        if accepted
-        and kind
-        in (
-            "microsoftcustomeragreement",
-            "all",
-        )
-        else []
-    )
+    wanted = kind in ("microsoftcustomeragreement", "*")
+    items = [_agreement_json(customer)] if accepted and wanted else []
     return Response(200, render.collection(items))
 
 
