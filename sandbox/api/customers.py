@@ -94,11 +94,18 @@ MCA_TEMPLATE_ID = "117a77b0-9360-443b-8795-c6dedc750cf9"
 
 def _agreement_json(customer: dict[str, Any]) -> dict[str, Any]:
     """Return the customer's Microsoft Customer Agreement acceptance resource."""
-    contact = customer.get("mcaContact") or {}
+    # A seeded acceptance names the customer's billing contact, as the
+    # documented example names the accepting user.
+    contact = customer.get("mcaContact") or {
+        "firstName": customer.get("billingFirstName"),
+        "lastName": customer.get("billingLastName"),
+        "email": customer.get("billingEmail"),
+        "phoneNumber": None,
+    }
     return {
         "primaryContact": contact,
         "templateId": MCA_TEMPLATE_ID,
-        "dateAgreed": customer.get("mcaDateAgreed"),
+        "dateAgreed": customer.get("mcaDateAgreed") or "2024-01-01T00:00:00Z",
         "type": "MicrosoftCustomerAgreement",
         "agreementLink": "https://aka.ms/customeragreement",
         "attributes": {"objectType": "Agreement"},
