@@ -92,6 +92,8 @@ class PartnerCenterConfig:
     max_local_wait: float = 5.0
     refresh_token_store: RefreshTokenStore | None = field(default=None, repr=False)
     on_refresh_token: Callable[[str], None] | None = field(default=None, repr=False)
+    # Refuse every write before sending it (first contact with a live tenant).
+    read_only: bool = False
 
     @property
     def has_user_credentials(self) -> bool:
@@ -235,6 +237,7 @@ def build_client(
         on_write=on_write,
         session=session,
         owns_session=True,
+        read_only=config.read_only,
     )
 
 

@@ -6,8 +6,10 @@ Each class says whether a retry can help:
 - ``TransientError``: yes, but when ``ambiguous`` is true a write may already have
   been applied, so read the state back (or resend with the same MS-RequestId).
 - ``PermanentError`` and its subclasses: no, not without changing the request.
-  ``AgreementNotAccepted`` and ``GdapAccessDenied`` (both ``Forbidden``) say who
-  must do what before a retry can succeed.
+  ``AgreementNotAccepted``, ``GdapAccessDenied`` and ``NoRelationship`` (all
+  ``Forbidden``) say who must do what before a retry can succeed.
+- ``WritesDisabled``: the client is read-only (``PARTNER_CENTER_READ_ONLY``); the
+  write was refused before anything was sent.
 - ``AuthError``: not until the credentials are fixed; ``MfaRequired`` and
   ``RefreshTokenExpired`` say an admin must sign in again. An unreachable Entra ID
   or an Entra 5xx is a ``TransientError``, not an ``AuthError``.
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CUSTOMER_AGREEMENT_STEPS",
     "AgreementNotAccepted",
     "AuthError",
     "Conflict",
@@ -29,17 +32,27 @@ __all__ = [
     "GdapAccessDenied",
     "MalformedResponse",
     "MfaRequired",
+    "NoRelationship",
     "NotFound",
     "PartnerCenterError",
     "PermanentError",
     "RefreshTokenExpired",
     "Throttled",
     "TransientError",
+    "WritesDisabled",
 ]
 
 
 # The code of an unaccepted Microsoft Partner Agreement (see classify.py).
 _PARTNER_AGREEMENT_CODE = "900124"
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/confirm-customer-consent-customer-agreement
+#: What settles a customer agreement that Partner Center has not recorded.
+CUSTOMER_AGREEMENT_STEPS = (
+    "A global or billing admin of the customer accepts it, or the partner attests "
+    "the customer's acceptance: in Partner Center (Customers, the customer, "
+    "Account, Microsoft Customer Agreement) or through the API (POST "
+    "/customers/{id}/agreements with the accepting contact and date)."
+)
 
 
 class PartnerCenterError(Exception):
@@ -179,23 +192,35 @@ class AuthError(PartnerCenterError):
 
 
 class MfaRequired(AuthError):
-    """The app+user sign-in has no multi-factor claim (Partner Center code 900421).
+    """The app+user sign-in has no valid multi-factor claim.
 
-    Since April 2026 Partner Center refuses app+user calls without MFA; an admin
-    must sign in again with MFA so a new refresh token can be stored.
+    Partner Center answers 401 "Authentication failed. MFA required. (10001)";
+    Entra ID refuses the token redemption with AADSTS50076 / 50079 (MFA needed or
+    not enrolled) or AADSTS50078 (the MFA presented has expired). Since April 2026
+    Partner Center refuses app+user calls without MFA: an admin must sign in
+    again with MFA so a new refresh token is stored. ``expired`` is true for
+    AADSTS50078.
     """
 
     def __init__(
         self,
         detail: str = "",
         *,
+        expired: bool = False,
         request_id: str | None = None,
         correlation_id: str | None = None,
     ) -> None:
+        self.expired = expired
+        cause = (
+            "The multi-factor authentication (MFA) of the stored app+user sign-in "
+            "has expired"
+            if expired
+            else "The app+user sign-in lacks multi-factor authentication (MFA)"
+        )
         text = (
-            "The app+user sign-in lacks multi-factor authentication (MFA), which "
-            "Partner Center requires on app+user calls. An admin must sign in again "
-            "with MFA and consent, so a new refresh token is stored."
+            f"{cause}, which Partner Center requires on app+user calls. Sign in "
+            "again with MFA: an admin of the partner tenant signs in with MFA and "
+            "consents, so a new refresh token is stored."
         )
         super().__init__(
             f"{text} ({detail})" if detail else text,
@@ -255,11 +280,7 @@ class AgreementNotAccepted(Forbidden):
         else:
             self.party = "customer"
             self.agreement = "Microsoft Customer Agreement"
-            self.where = (
-                "A global or billing admin of the customer accepts it, then the "
-                "partner records the acceptance in Partner Center (Customers, the "
-                "customer, Account, Microsoft Customer Agreement)."
-            )
+            self.where = CUSTOMER_AGREEMENT_STEPS
         self.message = (
             f"The {self.party} has not accepted the {self.agreement} (code {code}), "
             f"so Partner Center refuses this purchase or change. {self.where} "
@@ -268,10 +289,13 @@ class AgreementNotAccepted(Forbidden):
 
 
 class GdapAccessDenied(Forbidden):
-    """HTTP 403 code 2032: the partner's granular admin access lacks a role.
+    """HTTP 403 on a role-gated call: probably a GDAP role the relationship lacks.
 
-    ``needed_roles`` names the Entra roles (any one suffices) the call needs
-    through a GDAP relationship with the customer.
+    Raised for 403/2032, for a 403 that describes missing granular admin rights or
+    "The supplied role does not have the rights to perform the requested
+    operation" (no code), and for any other 403 on a call that needs GDAP roles
+    unless its code means something else (20002, 13605, 900124). ``needed_roles``
+    names the Entra roles (any one suffices) the call needs.
     """
 
     def __init__(
@@ -296,12 +320,67 @@ class GdapAccessDenied(Forbidden):
         self.needed_roles = needed_roles
         needs = " or ".join(needed_roles) if needed_roles else "a role this call needs"
         self.missing_permission = needs
+        shown = f"code {code}" if code is not None else f"HTTP {status}, no code"
         self.message = (
-            f"Partner Center denied access to this customer (code {code}): the "
-            f"partner's granular admin (GDAP) access lacks {needs}. The customer "
-            "must approve a GDAP relationship that grants it, or renew one that "
-            "expired; then try again."
+            f"Partner Center denied access to this customer ({shown}: "
+            f"{description.strip()[:200]}): the partner's granular admin (GDAP) "
+            f"access probably lacks {needs}. The customer must approve a GDAP "
+            "relationship that grants it (or renew one that expired), or the "
+            "partner's own user needs that role in the partner tenant; then try "
+            "again."
         )
+
+
+class NoRelationship(Forbidden):
+    """HTTP 403 code 20002: no relationship between the partner and the customer.
+
+    The reseller relationship was removed, or the tenant is another partner's
+    customer: nothing about this customer can be read or changed until the
+    customer accepts a reseller relationship again.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | str | None,
+        description: str,
+        data: list[Any] | None = None,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            status,
+            code,
+            description,
+            data,
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+        self.missing_permission = "a reseller relationship with the customer"
+        self.message = (
+            f"Partner Center says there is no relationship between the partner and "
+            f"this customer (code {code}). The customer must accept a reseller "
+            "relationship again (send a new invitation from the customer list); "
+            "nothing was bought or changed."
+        )
+
+
+class WritesDisabled(PartnerCenterError):
+    """The client is read-only (``PARTNER_CENTER_READ_ONLY=1``): nothing was sent.
+
+    ``method``, ``path`` and ``operation`` name the write that was refused.
+    """
+
+    def __init__(self, method: str, path: str, operation: str | None = None) -> None:
+        super().__init__(
+            f"PartnerHub is in read-only mode (PARTNER_CENTER_READ_ONLY=1), so it "
+            f"did not send {method} {path}. Nothing was changed in Partner Center; "
+            "turn read-only mode off in the settings to allow writes."
+        )
+        self.method = method
+        self.path = path
+        self.operation = operation
 
 
 class MalformedResponse(PartnerCenterError):

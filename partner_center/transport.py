@@ -40,6 +40,7 @@ from partner_center.errors import (
     PartnerCenterError,
     Throttled,
     TransientError,
+    WritesDisabled,
 )
 from partner_center.models import ApiFault
 from partner_center.ratelimit import NullRateLimiter, RateLimiter
@@ -105,6 +106,7 @@ class Transport:
         poll_timeout: float = 30.0,
         session: requests.Session | None = None,
         owns_session: bool | None = None,
+        read_only: bool = False,
     ) -> None:
         self.api_base_url = api_base_url.rstrip("/")
         self._base_path = urlsplit(self.api_base_url).path.rstrip("/")
@@ -117,6 +119,10 @@ class Transport:
         self.application_name = application_name
         self.on_call = on_call
         self.on_write = on_write
+        # Read-only mode: every write raises WritesDisabled before it is sent,
+        # after ``on_refused`` was told (the app audits the refusal).
+        self.read_only = read_only
+        self.on_refused: Callable[[WriteIntent], None] | None = None
         self.max_local_wait = max_local_wait
         self.read_retries = read_retries
         self.retry_backoff = retry_backoff
@@ -184,6 +190,9 @@ class Transport:
         is_write = method not in ("GET", "HEAD")
         if is_write and not request_id:
             raise ValueError("a write needs the caller's stored MS-RequestId")
+        if is_write and self.read_only:
+            # First contact with a live tenant: refused before anything is sent.
+            self._refuse_write(method, path, request_id or "", operation)
         request_id = request_id or new_id()
         correlation_id = correlation_id or new_id()
         provider = self._token(user)
@@ -273,6 +282,10 @@ class Transport:
                 rejected = error_for_rejected_token(
                     fault.code if fault else None,
                     f"{method} {path}, HTTP 401{', code ' + code if code else ''}",
+                    description=(
+                        (fault.description or fault.message or "") if fault else ""
+                    )
+                    or excerpt(response).strip(),
                     request_id=request_id,
                     correlation_id=correlation_id,
                 )
@@ -354,6 +367,22 @@ class Transport:
             request_id=request_id,
             correlation_id=correlation_id,
         )
+
+    def _refuse_write(
+        self, method: str, path: str, request_id: str, operation: str | None
+    ) -> None:
+        """Raise WritesDisabled for a write in read-only mode (nothing is sent)."""
+        if self.on_refused is not None:
+            self.on_refused(
+                WriteIntent(
+                    method=method,
+                    path=path,
+                    request_id=request_id,
+                    correlation_id="",
+                    operation=operation,
+                )
+            )
+        raise WritesDisabled(method, path, operation)
 
     def _token(self, user: bool) -> TokenProvider:
         if not user:

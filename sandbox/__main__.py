@@ -12,7 +12,12 @@ from types import FrameType
 
 from sandbox.persist import StateFileError
 from sandbox.server import SandboxServer, make_server
-from sandbox.settings import TRANSITION_EVENT_STYLES, TRANSITION_SHAPES
+from sandbox.settings import (
+    GDAP_REFUSAL_STYLES,
+    MFA_REFUSAL_STYLES,
+    TRANSITION_EVENT_STYLES,
+    TRANSITION_SHAPES,
+)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -48,9 +53,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a replaced refresh token still works (default: for ever)",
     )
     parser.add_argument(
-        "--require-mfa",
+        "--allow-no-mfa",
         action="store_true",
-        help="answer app+user calls without an MFA claim with 401 code 900421",
+        help="accept app+user calls without an MFA claim (by default they are "
+        "refused: 401 code 10001, or AADSTS5007x with --mfa-refusal)",
+    )
+    parser.add_argument(
+        "--mfa-refusal",
+        choices=MFA_REFUSAL_STYLES,
+        default="partner_center",
+        help="where a sign-in without MFA is refused",
+    )
+    parser.add_argument(
+        "--gdap-refusal",
+        choices=GDAP_REFUSAL_STYLES,
+        default="no_code",
+        help="how a call without the GDAP role it needs is refused",
     )
     parser.add_argument(
         "--transition-shape",
@@ -103,7 +121,9 @@ def _server(args: argparse.Namespace) -> SandboxServer:
         page_end_style=args.page_end_style,
         duplicate_request_id=args.duplicate_request_id,
         refresh_token_grace_seconds=args.refresh_token_grace,
-        require_mfa=args.require_mfa,
+        require_mfa=not args.allow_no_mfa,
+        mfa_refusal=args.mfa_refusal,
+        gdap_refusal=args.gdap_refusal,
         transition_shape=args.transition_shape,
         transition_events=args.transition_events,
     )

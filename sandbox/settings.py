@@ -13,6 +13,13 @@ AGREEMENT_ERROR_STYLES = ("request", "order_errors")
 # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-transitions
 TRANSITION_SHAPES = ("documented", "with_target_id")
 TRANSITION_EVENT_STYLES = ("appended", "rewritten")
+#: How a role-gated call without the GDAP role is refused (fidelity switch; a
+#: customer's ``gdapRefusal`` overrides it, per operation too): 403 with the
+#: field's "supplied role" text and no code, 403/20002, or 403/2032.
+GDAP_REFUSAL_STYLES = ("no_code", "no_relationship", "access_denied")
+#: Where a sign-in without MFA is refused: Partner Center's 401/10001 on the call,
+#: or Entra ID at token redemption with AADSTS50076, 50078 (expired) or 50079.
+MFA_REFUSAL_STYLES = ("partner_center", "aadsts50076", "aadsts50078", "aadsts50079")
 
 #: Settings and their defaults.
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -24,10 +31,12 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "duplicate_request_id": "replay",
     "checkout_agreement_error": "request",
     "refresh_token_grace_seconds": None,
-    "require_mfa": False,
+    "require_mfa": True,
     "user_tokens_mfa": True,
     "transition_shape": TRANSITION_SHAPES[0],
     "transition_events": TRANSITION_EVENT_STYLES[0],
+    "gdap_refusal": "no_code",
+    "mfa_refusal": "partner_center",
 }
 
 
@@ -67,6 +76,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "user_tokens_mfa": _bool,
     "transition_shape": _choice(TRANSITION_SHAPES),
     "transition_events": _choice(TRANSITION_EVENT_STYLES),
+    "gdap_refusal": _choice(GDAP_REFUSAL_STYLES),
+    "mfa_refusal": _choice(MFA_REFUSAL_STYLES),
 }
 
 

@@ -5,8 +5,14 @@ so a client can read their claims: ``idtyp`` ``app`` or ``user``, and for user
 tokens ``amr`` (with ``mfa`` unless setting ``user_tokens_mfa`` is off). Every user
 grant returns a new refresh token; with setting ``refresh_token_grace_seconds`` set,
 redeeming a refresh token that was already redeemed more than that long ago answers
-``invalid_grant`` (AADSTS700082). With ``require_mfa``, ``/v1`` calls with a user
-token lacking the MFA claim answer 401 code 900421.
+``invalid_grant`` (AADSTS700082).
+
+With ``require_mfa`` (the default: Partner Center enforces MFA on app+user calls
+since April 2026) a sign-in without MFA is refused where setting ``mfa_refusal``
+says: ``partner_center`` issues the token and ``/v1`` calls with it answer 401
+"Authentication failed. MFA required." code 10001; ``aadsts50076``, ``aadsts50078``
+(the MFA presented has expired) and ``aadsts50079`` refuse the user grant itself
+with that Entra code.
 """
 
 from __future__ import annotations
@@ -48,6 +54,48 @@ def _jwt(claims: dict[str, Any]) -> str:
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     signature = hmac.new(_SIGNING_KEY, f"{header}.{body}".encode(), hashlib.sha256)
     return f"{header}.{body}.{_b64(signature.digest())}"
+
+
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+# Reference: https://github.com/microsoft/Partner-Center-PowerShell/issues/259
+_MFA_TEXT = {
+    50076: "Due to a configuration change made by your administrator, or because "
+    "you moved to a new location, you must use multi-factor authentication to "
+    "access '{resource}'.",
+    50078: "Presented multi-factor authentication has expired due to policies "
+    "configured by your administrator, you must refresh your multi-factor "
+    "authentication to access '{resource}'.",
+    50079: "Due to a configuration change made by your administrator, or because "
+    "you moved to a new location, you must enroll in multi-factor authentication "
+    "to access '{resource}'.",
+}
+
+
+def _mfa_refused(code: int, resource: str) -> Response:
+    """Return Entra's refusal of a user grant that lacks (fresh) MFA.
+
+    Entra sends these as ``invalid_grant`` with a ``suberror``; which ``error``
+    value a refresh-token grant gets is not documented, so the harsher one (the
+    one a client could mistake for an expired refresh token) is sent.
+    """
+    now = datetime.now(UTC)
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    text = _MFA_TEXT[code].format(resource=resource or CLIENT_ID)
+    return Response(
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": f"AADSTS{code}: {text}\r\nTrace ID: {trace}\r\n"
+            f"Correlation ID: {correlation}\r\n"
+            f"Timestamp: {now.strftime('%Y-%m-%d %H:%M:%SZ')}",
+            "error_codes": [code],
+            "suberror": "basic_action",
+            "timestamp": now.strftime("%Y-%m-%d %H:%M:%SZ"),
+            "trace_id": trace,
+            "correlation_id": correlation,
+            "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+        },
+    )
 
 
 def _invalid_grant(issued: float | None) -> Response:
@@ -117,6 +165,7 @@ class TokenService:
         settings = self.state.settings
         user = grant != "client_credentials"
         mfa = bool(settings["user_tokens_mfa"])
+        record: dict[str, Any] | None = None
         if grant == "refresh_token":
             old = form["refresh_token"]
             record = self.state.refresh_tokens.get(old)
@@ -127,9 +176,16 @@ class TokenService:
             if record is None:
                 record = {"issued": None, "replacedAt": None, "mfa": mfa}
                 self.state.refresh_tokens[old] = record
-            if record.get("replacedAt") is None:
-                record["replacedAt"] = now
             mfa = bool(record.get("mfa", mfa)) and mfa
+        refusal = str(settings["mfa_refusal"])
+        if user and not mfa and settings["require_mfa"] and refusal != "partner_center":
+            # Refused before the refresh token rotates: it stays usable.
+            return _mfa_refused(
+                int(refusal.removeprefix("aadsts")),
+                form.get("resource") or form.get("scope") or "",
+            )
+        if record is not None and record.get("replacedAt") is None:
+            record["replacedAt"] = now
         self.state.access_tokens = {
             t: a for t, a in self.state.access_tokens.items() if a["expires"] > now
         }
@@ -209,10 +265,11 @@ class TokenService:
                 headers=[("WWW-Authenticate", "Bearer")],
             )
         if require_mfa and issued["kind"] == "user" and not issued["mfa"]:
+            # Reference: https://github.com/microsoft/Partner-Center-DotNet-Samples/issues/59
+            # Reference: https://github.com/microsoft/Partner-Center-PowerShell/issues/331
             raise ApiError(
                 401,
-                900421,
-                "Multi-factor authentication is required: app+user calls to Partner "
-                "Center need a token from a sign-in that used MFA.",
+                10001,
+                "Authentication failed. MFA required.",
                 headers=[("WWW-Authenticate", 'Bearer error="insufficient_claims"')],
             )

@@ -22,12 +22,13 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        code: int,
+        code: int | None,
         description: str,
         data: list[str] | None = None,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
-        """Create the error."""
+        """Create the error; a None ``code`` is left out of the body (field reports
+        show refusals without one)."""
         super().__init__(description)
         self.status = status
         self.code = code
@@ -37,7 +38,9 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         """Return the §1.7 error body."""
-        body: dict[str, Any] = {"code": self.code, "description": self.description}
+        body: dict[str, Any] = {"description": self.description}
+        if self.code is not None:
+            body = {"code": self.code, **body}
         if self.data is not None:
             body["data"] = self.data
         body["source"] = "PartnerFD"

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.cache import cache
 
 from migrations_app.models.secrets import refresh_token_times
+from partner_center.classify import MFA_REQUIRED_CODE
 from partner_center.errors import AuthError, MfaRequired, RefreshTokenExpired
 from partner_center.records import CallRecord
 
@@ -30,7 +31,8 @@ MFA = f"{KEY}:mfa"
 PROBLEM = f"{KEY}:problem"
 # How often one process writes a success it already wrote.
 WRITE_EVERY_SECONDS = 60.0
-MFA_CODE = "900421"
+# Partner Center's "Authentication failed. MFA required." (see partner_center.classify).
+MFA_CODE = str(MFA_REQUIRED_CODE)
 
 MFA_PROBLEM = "mfa"
 REFRESH_PROBLEM = "refresh_token"

@@ -18,6 +18,11 @@ class Customer(models.Model):
     # What the partner's GDAP access lacks, when Partner Center refused to list
     # the customer's users (403, code 2032): e.g. "License Administrator or …".
     gdap_missing = models.CharField(max_length=255, blank=True)
+    # Whether Partner Center has a Microsoft Customer Agreement recorded for the
+    # customer (`GET …/agreements`); None until a sync could read it. Without
+    # one, checkout is refused with 403/13605.
+    agreement_recorded = models.BooleanField(null=True, blank=True)
+    agreement_checked_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
     # Facts the customer list filters, sorts and counts on, kept true by

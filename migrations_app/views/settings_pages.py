@@ -16,6 +16,7 @@ from migrations_app.models.connection import (
     connection_health,
 )
 from migrations_app.roles import ADMIN, role_required
+from migrations_app.selectors.first_contact import first_contact_report
 
 CONSENT_DOCS = (
     "https://learn.microsoft.com/partner-center/developer/enable-secure-app-model"
@@ -23,9 +24,12 @@ CONSENT_DOCS = (
 # What an admin must do, in plain words, per kind of broken connection.
 FIXES = {
     MFA_PROBLEM: (
-        "App+user sign-in lacks MFA: Partner Center refuses licence reads and moves "
-        "(code 900421) since April 2026. An admin of the partner tenant signs in "
-        "again with multi-factor authentication and consents to the PartnerHub app "
+        "App+user sign-in lacks MFA: since April 2026 Partner Center refuses "
+        'app+user calls without it (401 "Authentication failed. MFA required." '
+        "code 10001), and Entra ID refuses the sign-in with AADSTS50076, 50079 or "
+        "50078 (MFA expired). Sign in again with MFA: an admin of the partner "
+        "tenant signs in with multi-factor authentication and consents to the "
+        "PartnerHub app "
         "(Secure Application Model); put the new refresh token in "
         "PARTNER_CENTER_REFRESH_TOKEN and restart the worker. Subscriptions and "
         "app-only calls keep working meanwhile."
@@ -48,14 +52,9 @@ def _is_set(value: object) -> str:
     return "set" if value else "not set"
 
 
-@require_GET
-@role_required(ADMIN)
-def settings_page(request: HttpRequest) -> HttpResponse:
-    """Show how PartnerHub reaches Partner Center; secrets only as set / not set.
-
-    Every value comes from the environment at start-up, so the page changes nothing.
-    """
-    rows = [
+def _setting_rows() -> list[tuple[str, str, str]]:
+    """Return (label, value, environment variable) per setting; secrets as set."""
+    return [
         ("Mode", settings.PARTNER_CENTER_MODE, "PARTNER_CENTER_MODE"),
         ("API URL", settings.PARTNER_CENTER_API_URL, "PARTNER_CENTER_API_URL"),
         (
@@ -125,16 +124,37 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "PARTNERHUB_LOGIN_FAILURE_LIMIT",
         ),
     ]
+
+
+def _read_only_row() -> tuple[str, str, str]:
+    return (
+        "Read-only (first contact)",
+        "on" if settings.PARTNER_CENTER_READ_ONLY else "off",
+        "PARTNER_CENTER_READ_ONLY",
+    )
+
+
+@require_GET
+@role_required(ADMIN)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Show how PartnerHub reaches Partner Center; secrets only as set / not set.
+
+    Every value comes from the environment at start-up, so the page changes
+    nothing. The first-contact report comes from what the sync stored: the web
+    never calls Partner Center.
+    """
     health = connection_health()
+    mfa_state = _mfa_state(health)
     return render(
         request,
         "settings/page.html",
         {
-            "rows": rows,
+            "rows": [*_setting_rows(), _read_only_row()],
             "health": health,
             "fix": FIXES.get(health.problem, ""),
-            "mfa_state": _mfa_state(health),
+            "mfa_state": mfa_state,
             "consent_docs": CONSENT_DOCS,
+            "report": first_contact_report(mfa_state=mfa_state),
         },
     )
 

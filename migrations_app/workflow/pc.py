@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 
 from migrations_app.models import Outcome, pending_write_open, pending_write_settle
+from migrations_app.models.audit import audit_record
 from migrations_app.models.connection import (
     connection_note_call,
     connection_note_failure,
@@ -89,7 +90,29 @@ def partner_center_config() -> PartnerCenterConfig:
         locale=settings.PARTNER_CENTER_LOCALE,
         country=settings.PARTNER_CENTER_COUNTRY,
         refresh_token_store=REFRESH_TOKEN_STORE if use_store else None,
+        read_only=settings.PARTNER_CENTER_READ_ONLY,
     )
+
+
+def _refusal_auditor(
+    actor: Any, customer: Any, migration_id: int | None
+) -> Callable[[WriteIntent], None]:
+    """Return the hook that audits a write read-only mode refused (never sent)."""
+
+    def on_refused(intent: WriteIntent) -> None:
+        audit_record(
+            action="partner_center.write_refused",
+            actor=actor,
+            outcome=Outcome.DENIED,
+            customer_tenant_id=str(customer.tenant_id) if customer else "",
+            customer_name=customer.company_name if customer else "",
+            migration_id=migration_id,
+            message=f"{intent.method} {intent.path} not sent: read-only mode "
+            "(PARTNER_CENTER_READ_ONLY=1)",
+            details={"operation": intent.operation or "", "sent": False},
+        )
+
+    return on_refused
 
 
 def partner_center_client(
@@ -154,6 +177,7 @@ def partner_center_client(
         )
 
     client = shared.with_hooks(on_call=on_call, on_write=on_write)
+    client.on_refused = _refusal_auditor(actor, customer, migration_id)
     client.max_local_wait = max_local_wait
     client.app_tokens = _NotingTokens(shared.app_tokens)
     if shared.user_tokens is not None:

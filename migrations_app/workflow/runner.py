@@ -41,11 +41,13 @@ from partner_center.errors import (
     GdapAccessDenied,
     MalformedResponse,
     MfaRequired,
+    NoRelationship,
     PartnerCenterError,
     PermanentError,
     RefreshTokenExpired,
     Throttled,
     TransientError,
+    WritesDisabled,
 )
 
 logger = logging.getLogger(__name__)
@@ -229,8 +231,28 @@ def _auth(ctx: StepContext, key: str, report: StepReport, exc: BaseException) ->
 
 
 def _access(ctx: StepContext, key: str, report: StepReport, exc: BaseException) -> None:
-    """A missing agreement or GDAP role: someone must grant it before a retry."""
-    assert isinstance(exc, AgreementNotAccepted | GdapAccessDenied)
+    """A missing agreement, relationship or GDAP role: someone must grant it.
+
+    A customer agreement that is not recorded (13605) is for the customer (or
+    the partner attesting it) to settle: the migration ends as needing the
+    customer's action, not as failed.
+    """
+    assert isinstance(exc, AgreementNotAccepted | GdapAccessDenied | NoRelationship)
+    m = ctx.migration
+    settled = not m.bought and not m.purchase_request_id
+    if isinstance(exc, AgreementNotAccepted) and exc.party == "customer" and settled:
+        # Closed only when nothing was (or may have been) bought; otherwise it
+        # stays failed and open, so a retry reconciles what was bought.
+        _customer_action(
+            ctx,
+            key,
+            report,
+            CustomerActionNeeded(
+                f"{exc.message} Nothing was bought.",
+                *pc_error(exc),
+            ),
+        )
+        return
     # The error's message already ends by saying to try again once it is granted.
     _fail(
         ctx,
@@ -238,6 +260,14 @@ def _access(ctx: StepContext, key: str, report: StepReport, exc: BaseException) 
         f"{exc.message} Nothing was changed by this step.",
         *pc_error(exc),
     )
+
+
+def _read_only(
+    ctx: StepContext, key: str, report: StepReport, exc: BaseException
+) -> None:
+    """Read-only mode refused a write before it was sent: stop, buy nothing."""
+    assert isinstance(exc, WritesDisabled)
+    _fail(ctx, key, exc.message, "read_only", "")
 
 
 def _refused(
@@ -324,8 +354,10 @@ OUTCOMES: tuple[tuple[type[BaseException], Handler], ...] = (
     (TransientError, _transient),
     (MalformedResponse, _transient),
     (AuthError, _auth),
+    (WritesDisabled, _read_only),
     (AgreementNotAccepted, _access),
     (GdapAccessDenied, _access),
+    (NoRelationship, _access),
     (PermanentError, _refused),
     (PartnerCenterError, _transient),
     (Exception, _unexpected),

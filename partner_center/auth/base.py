@@ -65,7 +65,11 @@ _REFRESH_MARGIN_SECONDS = 300.0
 _ASSUMED_LIFETIME_SECONDS = 600.0
 
 # Entra ID (AADSTS) codes that mean "this sign-in needs multi-factor auth".
-_MFA_CODES = frozenset({50072, 50074, 50076, 50079, 50158})
+# Reference: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+# 50076 / 50079: MFA needed (or enrolment needed); 50078: the MFA presented has
+# expired; 50072 / 50074 / 50158: other MFA or external-challenge demands.
+_MFA_CODES = frozenset({50072, 50074, 50076, 50078, 50079, 50158})
+MFA_EXPIRED_CODE = 50078
 # OAuth errors a later retry can cure.
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
@@ -177,7 +181,8 @@ def token_failure(
             description=detail,
         )
     if codes & _MFA_CODES:
-        return MfaRequired(detail)
+        # Checked before invalid_grant: Entra sends these as invalid_grant too.
+        return MfaRequired(detail, expired=MFA_EXPIRED_CODE in codes)
     if error == "invalid_grant":
         return RefreshTokenExpired(detail)
     if error == "invalid_client":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from partner_center.endpoints.base import Endpoints
-from partner_center.models import Customer, RelationshipRequest
+from partner_center.models import Agreement, Customer, RelationshipRequest
 from partner_center.records import Operation
 from partner_center.wire import seg
 
@@ -39,6 +39,31 @@ class CustomerEndpoints(Endpoints):
         """
         return self._get(
             f"/customers/{seg(tenant_id)}", Customer, correlation_id=correlation_id
+        )
+
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-confirmation-of-customer-agreement
+    # Reference: https://learn.microsoft.com/en-us/rest/api/partner-center/manage-customer-accounts/get-agreements
+    def list_customer_agreements(
+        self,
+        tenant_id: str,
+        agreement_type: str = "MicrosoftCustomerAgreement",
+        *,
+        correlation_id: str | None = None,
+    ) -> list[Agreement]:
+        """Return the agreement confirmations recorded for the customer.
+
+        App+user only. ``agreement_type`` is always sent: without it Partner
+        Center answers only Microsoft Cloud Agreement confirmations. An empty
+        list means none is recorded. Raise AuthError without app+user tokens.
+        """
+        return list(
+            self._iter_pages(
+                f"/customers/{seg(tenant_id)}/agreements",
+                [("agreementType", agreement_type)],
+                Agreement,
+                correlation_id=correlation_id,
+                user=True,
+            )
         )
 
     # Reference: https://learn.microsoft.com/en-us/partner-center/developer/request-reseller-relationship

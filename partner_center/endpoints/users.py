@@ -5,7 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 
-from partner_center.classify import LICENCE_CHANGE_ROLES, USER_READ_ROLES
+from partner_center.classify import (
+    LICENCE_CHANGE_ROLES,
+    SUBSCRIBED_SKU_ROLES,
+    USER_READ_ROLES,
+)
 from partner_center.endpoints.base import Endpoints
 from partner_center.models import (
     CustomerUser,
@@ -110,7 +114,11 @@ class UserEndpoints(Endpoints):
     def list_subscribed_skus(
         self, customer_id: str, *, correlation_id: str | None = None
     ) -> list[SubscribedSku]:
-        """Return seat counts per skuId for the customer (app+user only)."""
+        """Return seat counts per skuId for the customer (app+user only).
+
+        Needs a GDAP directory role: raise GdapAccessDenied naming them if the
+        relationship grants none.
+        """
         return list(
             self._iter_pages(
                 f"/customers/{seg(customer_id)}/subscribedskus",
@@ -118,6 +126,6 @@ class UserEndpoints(Endpoints):
                 SubscribedSku,
                 correlation_id=correlation_id,
                 user=True,
-                roles=USER_READ_ROLES,
+                roles=SUBSCRIBED_SKU_ROLES,
             )
         )

@@ -26,6 +26,8 @@ from partner_center.models.carts import (
 )
 from partner_center.models.catalog import Offer, OfferCategory, OfferProduct
 from partner_center.models.customers import (
+    Agreement,
+    AgreementContact,
     CompanyProfile,
     Customer,
     CustomerUser,
@@ -74,6 +76,8 @@ from partner_center.models.transitions import (
 )
 
 __all__ = [
+    "Agreement",
+    "AgreementContact",
     "ApiFault",
     "Availability",
     "AvailabilityTerm",

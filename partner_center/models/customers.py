@@ -20,6 +20,8 @@ from partner_center.models.base import (
 )
 
 __all__ = [
+    "Agreement",
+    "AgreementContact",
     "CompanyProfile",
     "Customer",
     "CustomerUser",
@@ -154,3 +156,34 @@ class RelationshipRequest(PCModel):
 
     url: str | None = None
     attributes: ResourceAttributes | None = None
+
+
+class AgreementContact(PCModel):
+    """The customer's user who accepted an agreement."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone_number: str | None = None
+
+
+class Agreement(PCModel):
+    """A recorded confirmation that the customer accepted an agreement.
+
+    ``type`` is kept as sent (``MicrosoftCustomerAgreement``,
+    ``MicrosoftCloudAgreement`` or a type introduced later).
+    """
+
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/agreement-resources
+    type: str | None = None
+    template_id: str | None = None
+    date_agreed: LenientDatetime = None
+    agreement_link: str | None = None
+    user_id: str | None = None
+    primary_contact: AgreementContact | None = None
+    attributes: ResourceAttributes | None = None
+
+    @property
+    def is_customer_agreement(self) -> bool:
+        """Return True if this is a Microsoft Customer Agreement."""
+        return (self.type or "").strip().lower() == "microsoftcustomeragreement"

@@ -329,6 +329,9 @@ else:
     PARTNER_CENTER_CLIENT_ID = env_str("PARTNER_CENTER_CLIENT_ID")
     PARTNER_CENTER_CLIENT_SECRET = env_str("PARTNER_CENTER_CLIENT_SECRET")
 PARTNER_CENTER_REFRESH_TOKEN = env_str("PARTNER_CENTER_REFRESH_TOKEN")
+# First contact with a live tenant: the client refuses every write before sending
+# it (audited as refused); sync, plans, previews and the desk still work.
+PARTNER_CENTER_READ_ONLY = env_bool("PARTNER_CENTER_READ_ONLY", False)
 # Entra ID authority host for live tokens (tenant appended by the client).
 PARTNER_CENTER_AUTHORITY_HOST = env_str(
     "PARTNER_CENTER_AUTHORITY_HOST", "https://login.microsoftonline.com"

@@ -23,10 +23,17 @@ USER_PAGE_CAP = 100
 
 
 def customer_or_404(state: SandboxState, cid: str) -> dict[str, Any]:
-    """Return a listed customer record or raise 404/60003."""
+    """Return a listed customer record or raise 404/60003.
+
+    Raise 403/20002 for a customer whose ``relationshipRemoved`` is set (the
+    reseller relationship ended): every customer-scoped call is refused.
+    """
     record = state.customer(cid)
     if record is None:
         raise ApiError(404, 60003, f"Tenant not found: {cid}")
+    if record.get("relationshipRemoved"):
+        # Reference: https://learn.microsoft.com/en-us/partner-center/developer/error-codes
+        raise ApiError(403, 20002, "No relationship between caller and account")
     return record
 
 

@@ -94,11 +94,18 @@ MCA_TEMPLATE_ID = "117a77b0-9360-443b-8795-c6dedc750cf9"
 
 def _agreement_json(customer: dict[str, Any]) -> dict[str, Any]:
     """Return the customer's Microsoft Customer Agreement acceptance resource."""
-    contact = customer.get("mcaContact") or {}
+    # A seeded acceptance names the customer's billing contact, as the
+    # documented example names the accepting user.
+    contact = customer.get("mcaContact") or {
+        "firstName": customer.get("billingFirstName"),
+        "lastName": customer.get("billingLastName"),
+        "email": customer.get("billingEmail"),
+        "phoneNumber": None,
+    }
     return {
         "primaryContact": contact,
         "templateId": MCA_TEMPLATE_ID,
-        "dateAgreed": customer.get("mcaDateAgreed"),
+        "dateAgreed": customer.get("mcaDateAgreed") or "2024-01-01T00:00:00Z",
         "type": "MicrosoftCustomerAgreement",
         "agreementLink": "https://aka.ms/customeragreement",
         "attributes": {"objectType": "Agreement"},
@@ -106,20 +113,17 @@ def _agreement_json(customer: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_agreements(state: SandboxState, request: Request, cid: str) -> Response:
-    """GET /customers/{cid}/agreements[?agreementType=MicrosoftCustomerAgreement]."""
+    """GET /customers/{cid}/agreements[?agreementType=…]: recorded confirmations.
+
+    Without ``agreementType`` only Microsoft Cloud Agreement confirmations are
+    listed (the documented default); ``*`` lists every type.
+    """
+    # Reference: https://learn.microsoft.com/en-us/rest/api/partner-center/manage-customer-accounts/get-agreements
     customer = customer_or_404(state, cid)
-    kind = (request.query.get("agreementtype") or "MicrosoftCustomerAgreement").lower()
+    kind = (request.query.get("agreementtype") or "MicrosoftCloudAgreement").lower()
     accepted = customer.get("mcaAccepted", True)
-    items = (
-        [_agreement_json(customer)]
-        if accepted
-        and kind
-        in (
-            "microsoftcustomeragreement",
-            "all",
-        )
-        else []
-    )
+    wanted = kind in ("microsoftcustomeragreement", "*")
+    items = [_agreement_json(customer)] if accepted and wanted else []
     return Response(200, render.collection(items))
 
 

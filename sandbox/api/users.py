@@ -30,36 +30,65 @@ READ_ROLES = frozenset(
 WRITE_ROLES = frozenset(
     {"License Administrator", "User Administrator", "Directory Writers"}
 )
+# Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-available-licenses
+#: GDAP roles that let a partner read the subscribed SKUs (seat counts).
+SKU_READ_ROLES = frozenset(
+    {
+        "Directory Readers",
+        "Global Reader",
+        "User Administrator",
+        "License Administrator",
+    }
+)
 
 
-def gdap_allows(state: SandboxState, cid: str, *, write: bool) -> None:
-    """Raise 403/2032 unless the customer's GDAP roles cover a user read or write.
-
-    A customer without ``gdapRoles`` grants every role.
-    """
-    customer = customer_or_404(state, cid)
-    roles = customer.get("gdapRoles")
-    if roles is None:
-        return
-    needed = WRITE_ROLES if write else READ_ROLES
-    if set(roles) & needed:
-        return
-    raise ApiError(
+def _refusal(style: str, customer: dict[str, Any], roles: list[str]) -> ApiError:
+    """Return the 403 one refusal style answers (see settings.GDAP_REFUSAL_STYLES)."""
+    if style == "no_relationship":
+        return ApiError(403, 20002, "No relationship between caller and account")
+    if style == "no_code":
+        # Reference: https://github.com/microsoft/Partner-Center-PowerShell/issues/141
+        return ApiError(
+            403,
+            None,
+            "The supplied role does not have the rights to perform the requested "
+            "operation",
+        )
+    return ApiError(
         403,
         2032,
         "Access denied",
         [
             f"GranularAdminAccessException : the partner's GDAP relationship with "
-            f"customer {customer['id']} grants {sorted(roles) or 'no roles'}; this "
-            f"call needs one of {sorted(needed)}."
+            f"customer {customer['id']} grants {sorted(roles) or 'no roles'}."
         ],
     )
+
+
+def gdap_allows(
+    state: SandboxState, cid: str, needed: frozenset[str], operation: str
+) -> None:
+    """Raise a 403 unless the customer's GDAP roles include one of ``needed``.
+
+    A customer without ``gdapRoles`` grants every role. The refusal's style is
+    the customer's ``gdapRefusal`` (a style, or a map of operation to style),
+    else setting ``gdap_refusal``.
+    """
+    customer = customer_or_404(state, cid)
+    roles = customer.get("gdapRoles")
+    if roles is None or set(roles) & needed:
+        return
+    chosen = customer.get("gdapRefusal")
+    if isinstance(chosen, dict):
+        chosen = chosen.get(operation)
+    style = str(chosen or state.settings.get("gdap_refusal") or "no_code")
+    raise _refusal(style, customer, list(roles))
 
 
 def list_users(state: SandboxState, request: Request, cid: str) -> Response:
     """GET /customers/{cid}/users?size=N with seek paging (cap 100)."""
     customer = customer_or_404(state, cid)
-    gdap_allows(state, cid, write=False)
+    gdap_allows(state, cid, READ_ROLES, "users")
     users = state.users.get(cid.lower(), {})
     body = seek_page(
         state,
@@ -75,7 +104,7 @@ def list_users(state: SandboxState, request: Request, cid: str) -> Response:
 
 def get_user(state: SandboxState, request: Request, cid: str, uid: str) -> Response:
     """GET /customers/{cid}/users/{uid}."""
-    gdap_allows(state, cid, write=False)
+    gdap_allows(state, cid, READ_ROLES, "users")
     return Response(200, render.user(user_or_404(state, cid, uid)))
 
 
@@ -83,7 +112,7 @@ def user_licenses(
     state: SandboxState, request: Request, cid: str, uid: str
 ) -> Response:
     """GET …/users/{uid}/licenses[?licenseGroupIds=Group1]."""
-    gdap_allows(state, cid, write=False)
+    gdap_allows(state, cid, READ_ROLES, "licenses")
     user = user_or_404(state, cid, uid)
     groups = (request.query.get("licensegroupids") or "group1").lower()
     skus = user["licenses"] if "group1" in groups else []
@@ -108,7 +137,7 @@ def license_updates(
     state: SandboxState, request: Request, cid: str, uid: str
 ) -> Response:
     """POST …/users/{uid}/licenseupdates: assign and remove in one call."""
-    gdap_allows(state, cid, write=True)
+    gdap_allows(state, cid, WRITE_ROLES, "licenseupdates")
     user = user_or_404(state, cid, uid)
     body = json_object(request, "LicenseUpdate")
     assign = rules.license_list(body.get("licensestoassign"), "licensesToAssign")
@@ -163,8 +192,8 @@ def license_updates(
 
 
 def subscribed_skus(state: SandboxState, request: Request, cid: str) -> Response:
-    """GET /customers/{cid}/subscribedskus: units per skuId."""
-    customer_or_404(state, cid)
+    """GET /customers/{cid}/subscribedskus: units per skuId (GDAP directory role)."""
+    gdap_allows(state, cid, SKU_READ_ROLES, "subscribedskus")
     groups = (request.query.get("licensegroupids") or "group1").lower()
     units = state.sku_units(cid) if "group1" in groups else {}
     items = [render.subscribed_sku(sku, row) for sku, row in units.items()]

@@ -35,6 +35,14 @@ def midnight(now: datetime | None) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+#: The roles a seeded GDAP relationship grants unless a scenario says otherwise.
+DEFAULT_GDAP_ROLES = (
+    "Directory Readers",
+    "License Administrator",
+    "User Administrator",
+)
+
+
 class Builder:
     """Fill a SandboxState with tenants, users, subscriptions and their orders."""
 
@@ -90,6 +98,9 @@ class Builder:
             "scenario": name if scenario else None,
             "pendingInvitation": pending,
             "mcaAccepted": True,
+            # The GDAP roles the customer's relationship grants (a scenario may
+            # grant fewer; PATCH /_sandbox/customers/{id} changes them).
+            "gdapRoles": list(DEFAULT_GDAP_ROLES),
         }
         key = tid.lower()
         if pending:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from migrations_app.models import MigrationState
-from migrations_app.services.migrations.actions import migration_retry
 from migrations_app.services.sync import sync_run
 from tests.migrations_app.migration_support import CONTOSO, customer, drive, start
 
 
-def test_a_purchase_refused_for_the_customer_agreement_says_once_to_try_again(
+def test_a_checkout_refused_for_the_customer_agreement_needs_customer_action(
     sandbox: Any, db: Any, admin_user: Any
 ) -> None:
     assert sync_run().status == "succeeded"
@@ -19,14 +18,16 @@ def test_a_purchase_refused_for_the_customer_agreement_says_once_to_try_again(
     sandbox.patch(f"/_sandbox/customers/{contoso.tenant_id}", {"mcaAccepted": False})
     [migration] = start(CONTOSO, admin_user)
 
-    failed = drive(migration)
+    waiting = drive(migration)
 
-    assert failed.state == MigrationState.FAILED
-    text = failed.error_message
+    assert waiting.state == MigrationState.NEEDS_CUSTOMER_ACTION
+    text = waiting.customer_action
     assert "has not accepted the Microsoft Customer Agreement (code 13605)" in text
-    assert text.endswith("Then try again. Nothing was changed by this step.")
-    assert "retry" not in text.lower()
+    assert "POST /customers/{id}/agreements" in text
+    assert text.endswith("Nothing was bought.")
+    assert waiting.error_code == "13605"
+    assert not waiting.bought
 
     sandbox.patch(f"/_sandbox/customers/{contoso.tenant_id}", {"mcaAccepted": True})
-    retried = drive(migration_retry(migration=failed, actor=admin_user))
-    assert retried.state == MigrationState.COMPLETED, retried.error_message
+    [again] = start(CONTOSO, admin_user)
+    assert drive(again).state == MigrationState.COMPLETED

@@ -73,8 +73,10 @@ def pc_sandbox_server() -> Iterator[Any]:
 # Settings a test may change; a reset keeps settings, so each test restores them.
 LIVE_DEFAULTS = {
     "refresh_token_grace_seconds": None,
-    "require_mfa": False,
+    "require_mfa": True,
     "user_tokens_mfa": True,
+    "gdap_refusal": "no_code",
+    "mfa_refusal": "partner_center",
     "checkout_agreement_error": "request",
     "retry_after_seconds": None,
     "page_end_style": "absent",

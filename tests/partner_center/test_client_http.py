@@ -396,7 +396,7 @@ def test_4xx_answers_raise_typed_errors_with_the_fault(
     error_class: type[PermanentError],
 ) -> None:
     fault = {
-        "code": "20002",
+        "code": "800002",
         "description": "no relationship",
         "data": ["x"],
         "source": "PartnerFD",
@@ -407,7 +407,7 @@ def test_4xx_answers_raise_typed_errors_with_the_fault(
         client.get_subscription(CID, SID)
 
     assert type(caught.value) is error_class
-    assert (caught.value.status, caught.value.code) == (status, 20002)
+    assert (caught.value.status, caught.value.code) == (status, 800002)
     assert caught.value.description == "no relationship"
     assert caught.value.data == ["x"]
     assert len(fake.requests) == 1

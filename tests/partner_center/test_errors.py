@@ -5,6 +5,8 @@ Driven over HTTP by the scripted server with the documented error bodies.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from partner_center.client import PartnerCenterClient
@@ -14,7 +16,10 @@ from partner_center.errors import (
     Forbidden,
     GdapAccessDenied,
     MfaRequired,
+    NoRelationship,
+    WritesDisabled,
 )
+from partner_center.records import WriteIntent
 from tests.partner_center.support import Canned, FakePartnerCenter
 
 CID = "b44bb1fb-c595-45b0-9e09-d657365580bf"
@@ -37,24 +42,29 @@ def fault(code: int, description: str) -> dict[str, object]:
     return {"code": code, "description": description, "source": "PartnerFD"}
 
 
-@pytest.mark.parametrize("code", [900421, "900421"])
-def test_a_401_with_code_900421_raises_mfa_required_without_a_retry(
-    fake: FakePartnerCenter, code: int | str
+# Reference: https://github.com/microsoft/Partner-Center-DotNet-Samples/issues/59
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": 10001, "description": "Authentication failed. MFA required."},
+        {"code": "10001", "description": "Authentication failed. MFA required."},
+        {"description": "Authentication failed. MFA required. (10001)"},
+    ],
+    ids=["code", "code-as-text", "text-only"],
+)
+def test_a_401_saying_mfa_required_10001_raises_mfa_required_without_a_retry(
+    fake: FakePartnerCenter, body: dict[str, object]
 ) -> None:
     tokens = CountingTokens()
     pc = PartnerCenterClient(fake.api, tokens, user_tokens=tokens)
-    fake.script(
-        "GET",
-        f"/v1/customers/{CID}/users",
-        Canned(401, {"code": code, "description": "MFA is required"}),
-    )
+    fake.script("GET", f"/v1/customers/{CID}/users", Canned(401, body))
 
     with pytest.raises(MfaRequired) as caught:
         list(pc.iter_users(CID))
 
     assert isinstance(caught.value, AuthError)
-    assert "multi-factor authentication" in caught.value.message
-    assert "900421" in caught.value.message
+    assert "Sign in again with MFA" in caught.value.message
+    assert "rejected the token" not in caught.value.message
     assert len(fake.requests) == 1
     # The next call fetches a fresh token (an admin may have re-consented).
     assert tokens.invalidated == 1
@@ -147,16 +157,93 @@ def test_a_gdap_403_on_a_licence_move_names_the_licence_roles(
     assert "Directory Readers" not in caught.value.needed_roles
 
 
-def test_another_partners_subscription_stays_a_plain_forbidden(
+def test_no_commerce_relationship_20002_is_named_as_such_not_as_a_gdap_gap(
     client: PartnerCenterClient, fake: FakePartnerCenter
 ) -> None:
     fake.script(
         "GET",
-        f"/v1/customers/{CID}",
-        Canned(403, fault(20002, "no commerce relationship")),
+        f"/v1/customers/{CID}/users",
+        Canned(403, fault(20002, "No relationship between caller and account")),
     )
 
-    with pytest.raises(Forbidden) as caught:
-        client.get_customer(CID)
+    with pytest.raises(NoRelationship) as caught:
+        list(client.iter_users(CID))
 
-    assert type(caught.value) is Forbidden
+    assert isinstance(caught.value, Forbidden)
+    assert not isinstance(caught.value, GdapAccessDenied)
+    assert "no relationship" in caught.value.message
+    assert "reseller relationship" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "description": "The supplied role does not have the rights to perform "
+            "the requested operation"
+        },
+        fault(2032, "Access denied"),
+        fault(12345, "Forbidden"),
+    ],
+    ids=["no-code", "2032", "any-other-code"],
+)
+def test_any_403_on_a_role_gated_call_is_a_probable_gdap_gap_naming_the_roles(
+    client: PartnerCenterClient, fake: FakePartnerCenter, body: dict[str, object]
+) -> None:
+    fake.script("GET", f"/v1/customers/{CID}/subscribedskus", Canned(403, body))
+
+    with pytest.raises(GdapAccessDenied) as caught:
+        client.list_subscribed_skus(CID)
+
+    for role in ("Directory Readers", "Global Reader", "User Administrator"):
+        assert role in caught.value.missing_permission
+    assert "License Administrator" in caught.value.message
+
+
+@pytest.mark.parametrize("code", [20002, 13605, 900124])
+def test_a_403_whose_code_means_something_else_is_not_a_gdap_gap(
+    client: PartnerCenterClient, fake: FakePartnerCenter, code: int
+) -> None:
+    fake.script("GET", f"/v1/customers/{CID}/users", Canned(403, fault(code, "no")))
+
+    with pytest.raises(Forbidden) as caught:
+        list(client.iter_users(CID))
+
+    assert not isinstance(caught.value, GdapAccessDenied)
+
+
+def test_a_purchase_refused_for_the_role_is_not_a_plain_forbidden(
+    client: PartnerCenterClient, fake: FakePartnerCenter
+) -> None:
+    text = (
+        "The supplied role does not have the rights to perform the requested operation"
+    )
+    fake.script(
+        "POST", f"/v1/customers/{CID}/orders", Canned(403, {"description": text})
+    )
+
+    with pytest.raises(GdapAccessDenied):
+        client.create_order(
+            CID, [{"offerId": "X", "quantity": 1}], request_id=str(uuid.uuid4())
+        )
+
+
+def test_a_read_only_client_refuses_every_write_before_sending_it(
+    fake: FakePartnerCenter,
+) -> None:
+    refused: list[WriteIntent] = []
+    pc = PartnerCenterClient(fake.api, CountingTokens(), read_only=True)
+    pc.on_refused = refused.append
+    fake.script("GET", f"/v1/customers/{CID}", Canned(200, {"id": CID}))
+
+    assert pc.get_customer(CID).id == CID
+    with pytest.raises(WritesDisabled) as caught:
+        pc.create_order(
+            CID, [{"offerId": "X", "quantity": 1}], request_id=str(uuid.uuid4())
+        )
+
+    assert [r.method for r in fake.requests] == ["GET"]
+    assert [(r.method, r.path) for r in refused] == [
+        ("POST", f"/customers/{CID}/orders")
+    ]
+    assert "read-only" in caught.value.message

@@ -1,5 +1,6 @@
 """What a live Partner Center does to app+user access, played by the sandbox over HTTP:
-rotating refresh tokens, MFA (900421), GDAP refusals (2032), an unaccepted
+rotating refresh tokens, MFA (10001, AADSTS5007x), GDAP refusals (no code, 20002,
+2032), an unaccepted
 customer agreement (13605) and an indirect reseller of record.
 
 Each test starts from a freshly reset sandbox with every scenario customer (20).
@@ -19,6 +20,7 @@ from partner_center.errors import (
     AgreementNotAccepted,
     GdapAccessDenied,
     MfaRequired,
+    NoRelationship,
     RefreshTokenExpired,
 )
 from tests.partner_center.support import SandboxControl
@@ -106,15 +108,34 @@ def test_an_app_user_call_without_mfa_raises_mfa_required_once(
     assert [c["status"] for c in calls] == [401]
 
 
-def test_a_gdap_refusal_names_the_missing_role_and_leaves_subscriptions_readable(
-    sandbox: SandboxControl,
+@pytest.mark.parametrize("code", [50076, 50078, 50079])
+def test_entra_refusing_the_sign_in_for_mfa_says_sign_in_again_with_mfa(
+    sandbox: SandboxControl, consented: str, code: int
 ) -> None:
+    sandbox.settings(user_tokens_mfa=False, mfa_refusal=f"aadsts{code}")
+    pc = user_client(sandbox, MemoryRefreshTokenStore(consented))
+
+    with pytest.raises(MfaRequired) as caught:
+        pc.get_relationship_request()
+
+    assert "Sign in again with MFA" in caught.value.message
+    assert caught.value.expired is (code == 50078)
+    assert "rejected the token" not in caught.value.message
+
+
+@pytest.mark.parametrize("style", ["no_code", "access_denied"])
+def test_a_gdap_refusal_names_the_missing_role_and_leaves_subscriptions_readable(
+    sandbox: SandboxControl, style: str
+) -> None:
+    sandbox.settings(gdap_refusal=style)
     pc = build_client(PartnerCenterConfig.sandbox(sandbox.url))
     cid = customer(pc, "Wingtip Toys")
 
     subscriptions = pc.list_subscriptions(cid)
     with pytest.raises(GdapAccessDenied) as reading:
         list(pc.iter_users(cid))
+    with pytest.raises(GdapAccessDenied) as counting:
+        pc.list_subscribed_skus(cid)
     sandbox.patch(f"/_sandbox/customers/{cid}", {"gdapRoles": ["Directory Readers"]})
     [user, *_] = list(pc.iter_users(cid))
     with pytest.raises(GdapAccessDenied) as moving:
@@ -122,9 +143,33 @@ def test_a_gdap_refusal_names_the_missing_role_and_leaves_subscriptions_readable
 
     assert subscriptions
     assert "Directory Readers" in reading.value.message
-    assert reading.value.code == 2032
+    assert "Global Reader" in counting.value.message
     assert "License Administrator" in moving.value.message
     assert "Directory Readers" not in moving.value.needed_roles
+
+
+def test_a_refusal_as_no_relationship_is_said_as_such(
+    sandbox: SandboxControl,
+) -> None:
+    sandbox.settings(gdap_refusal="no_relationship")
+    pc = build_client(PartnerCenterConfig.sandbox(sandbox.url))
+    cid = customer(pc, "Wingtip Toys")
+
+    with pytest.raises(NoRelationship) as caught:
+        pc.list_subscribed_skus(cid)
+
+    assert "no relationship" in caught.value.message
+
+
+def test_the_customer_agreement_is_read_by_type(sandbox: SandboxControl) -> None:
+    pc = build_client(PartnerCenterConfig.sandbox(sandbox.url))
+
+    recorded = pc.list_customer_agreements(customer(pc, "Wingtip Toys"))
+    missing = pc.list_customer_agreements(customer(pc, "Woodgrove Bank"))
+
+    assert [a.is_customer_agreement for a in recorded] == [True]
+    assert recorded[0].template_id == "117a77b0-9360-443b-8795-c6dedc750cf9"
+    assert missing == []
 
 
 def test_a_customer_without_the_agreement_cannot_be_sold_to(
@@ -166,7 +211,8 @@ def test_an_indirect_resellers_subscription_is_still_ours_to_change(
 def test_the_user_tokens_mfa_claim_and_app_user_calls_can_be_shown(
     sandbox: SandboxControl, consented: str, mfa: bool
 ) -> None:
-    sandbox.settings(user_tokens_mfa=mfa)
+    # Shown, not enforced: this test is about the claim the page displays.
+    sandbox.settings(user_tokens_mfa=mfa, require_mfa=False)
     records: list[CallRecord] = []
     pc = build_client(
         PartnerCenterConfig.sandbox(

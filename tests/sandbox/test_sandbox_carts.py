@@ -164,7 +164,12 @@ def test_checkout_is_refused_until_the_customer_agreement_is_accepted(
 ) -> None:
     cid = api.scenario(BEST_FOR_YOU)["id"]
     api.control("PATCH", f"/customers/{cid}", {"mcaAccepted": False})
-    assert api.get(f"/customers/{cid}/agreements").json()["items"] == []
+    assert (
+        api.get(
+            f"/customers/{cid}/agreements?agreementType=MicrosoftCustomerAgreement"
+        ).json()["items"]
+        == []
+    )
     cart = _cart(api, cid, _line(NO_TEAMS, 2))
     refused = api.post(f"/customers/{cid}/carts/{cart['id']}/checkout")
     assert refused.status_code == 403 and refused.json()["code"] == 13605
@@ -202,7 +207,14 @@ def test_checkout_is_refused_until_the_customer_agreement_is_accepted(
         },
     )
     assert accepted.status_code == 201
-    assert len(api.get(f"/customers/{cid}/agreements").json()["items"]) == 1
+    assert (
+        len(
+            api.get(
+                f"/customers/{cid}/agreements?agreementType=MicrosoftCustomerAgreement"
+            ).json()["items"]
+        )
+        == 1
+    )
     assert api.post(f"/customers/{cid}/carts/{cart['id']}/checkout").status_code == 201
 
 

@@ -131,7 +131,12 @@ def _throttled_paths(api: Any, seed: int | None) -> tuple[set[str], int]:
     api.fault(**rule)
     throttled = set()
     dump = api.dump()
-    listed = {c["id"] for c in dump["customers"] if not c.get("gdapRoles")}
+    # Customers whose GDAP relationship lets their users be read.
+    listed = {
+        c["id"]
+        for c in dump["customers"]
+        if "Directory Readers" in (c.get("gdapRoles") or ["Directory Readers"])
+    }
     users = [u for u in dump["users"] if u["customerId"] in listed]
     for user in users:
         path = f"/customers/{user['customerId']}/users/{user['id']}/licenses"

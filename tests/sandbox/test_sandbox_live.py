@@ -83,15 +83,17 @@ def test_a_chain_of_200_refreshes_that_keeps_the_newest_token_never_fails(
         token = response.json()["refresh_token"]
 
 
-def test_app_user_calls_without_mfa_are_refused_with_900421_when_required(
+def test_app_user_calls_without_mfa_are_refused_with_10001_by_default(
     api: Any,
 ) -> None:
-    api.settings(require_mfa=True, user_tokens_mfa=False)
+    api.settings(user_tokens_mfa=False)
     without = _refresh(api, "root").json()["access_token"]
     assert _claims(without)["idtyp"] == "user"
     assert "mfa" not in _claims(without)["amr"]
     refused = _get(api, "/customers?size=1", without)
-    assert refused.status_code == 401 and refused.json()["code"] == 900421
+    # Reference: https://github.com/microsoft/Partner-Center-DotNet-Samples/issues/59
+    assert refused.status_code == 401 and refused.json()["code"] == 10001
+    assert refused.json()["description"] == "Authentication failed. MFA required."
     assert _claims(api.token)["idtyp"] == "app"
     assert _get(api, "/customers?size=1", api.token).status_code == 200
     api.settings(user_tokens_mfa=True)
@@ -102,6 +104,23 @@ def test_app_user_calls_without_mfa_are_refused_with_900421_when_required(
     assert _get(api, "/customers?size=1", without).status_code == 200
 
 
+def test_entra_can_refuse_the_redemption_itself_with_each_mfa_code(
+    api: Any,
+) -> None:
+    api.settings(user_tokens_mfa=False)
+    for code in (50076, 50078, 50079):
+        api.settings(mfa_refusal=f"aadsts{code}")
+        refused = _refresh(api, f"root-{code}")
+        assert refused.status_code == 400
+        body = refused.json()
+        assert body["error_codes"] == [code]
+        assert body["error_description"].startswith(f"AADSTS{code}:")
+    # A refused sign-in's refresh token still lacks MFA; a new sign-in has it.
+    api.settings(user_tokens_mfa=True)
+    assert _refresh(api, "root-50076").status_code == 400
+    assert _refresh(api, "signed-in-with-mfa").status_code == 200
+
+
 def test_a_gdap_relationship_without_directory_roles_hides_users_not_subscriptions(
     api: Any,
 ) -> None:
@@ -109,20 +128,72 @@ def test_a_gdap_relationship_without_directory_roles_hides_users_not_subscriptio
     cid, uid = tenant["id"], tenant["users"][0]["id"]
     assert api.get(f"/customers/{cid}/subscriptions").status_code == 200
     denied = api.get(f"/customers/{cid}/users")
-    assert denied.status_code == 403
-    assert (
-        denied.json()["code"] == 2032
-        and "Directory Readers" in denied.json()["data"][0]
-    )
+    # The strictest default: the field's refusal, with no code at all.
+    assert denied.status_code == 403 and "code" not in denied.json()
+    assert "supplied role does not have the rights" in denied.json()["description"]
     assert api.get(f"/customers/{cid}/users/{uid}/licenses").status_code == 403
+    assert api.get(f"/customers/{cid}/subscribedskus").status_code == 403
     api.control("PATCH", f"/customers/{cid}", {"gdapRoles": ["Directory Readers"]})
     assert api.get(f"/customers/{cid}/users").status_code == 200
+    assert api.get(f"/customers/{cid}/subscribedskus").status_code == 200
     sku = products.sku(products.BUSINESS_STANDARD).entra_sku_id
     move = {"licensesToRemove": [sku]}
     path = f"/customers/{cid}/users/{uid}/licenseupdates"
+    api.control("PATCH", f"/customers/{cid}", {"gdapRefusal": "access_denied"})
     assert api.post(path, json=move).json()["code"] == 2032
+    api.control(
+        "PATCH",
+        f"/customers/{cid}",
+        {"gdapRefusal": {"licenseupdates": "no_relationship"}},
+    )
+    assert api.post(path, json=move).json()["code"] == 20002
     api.control("PATCH", f"/customers/{cid}", {"gdapRoles": ["License Administrator"]})
     assert api.post(path, json=move).status_code == 201
+
+
+def test_subscribed_skus_need_a_directory_role(api: Any) -> None:
+    tenant = api.scenario(WINGTIP)
+    cid = tenant["id"]
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-available-licenses
+    for role, status in (
+        ("Billing Administrator", 403),
+        ("Directory Writers", 403),
+        ("Global Reader", 200),
+        ("License Administrator", 200),
+    ):
+        api.control("PATCH", f"/customers/{cid}", {"gdapRoles": [role]})
+        assert api.get(f"/customers/{cid}/subscribedskus").status_code == status, role
+
+
+def test_a_removed_relationship_refuses_every_customer_call_with_20002(
+    api: Any,
+) -> None:
+    cid = api.scenario(WINGTIP)["id"]
+    api.control("PATCH", f"/customers/{cid}", {"relationshipRemoved": True})
+    for path in ("", "/subscriptions", "/subscribedskus", "/agreements"):
+        refused = api.get(f"/customers/{cid}{path}")
+        assert refused.status_code == 403, path
+        assert refused.json()["code"] == 20002
+
+
+def test_agreements_list_the_customer_agreement_only_when_asked_by_type(
+    api: Any,
+) -> None:
+    cid = api.scenario(WINGTIP)["id"]
+    woodgrove = api.scenario(WOODGROVE)["id"]
+    # Reference: https://learn.microsoft.com/en-us/rest/api/partner-center/manage-customer-accounts/get-agreements
+    # (without agreementType only Microsoft Cloud Agreement confirmations).
+    assert api.get(f"/customers/{cid}/agreements").json()["items"] == []
+    typed = api.get(
+        f"/customers/{cid}/agreements?agreementType=MicrosoftCustomerAgreement"
+    ).json()["items"]
+    assert [a["type"] for a in typed] == ["MicrosoftCustomerAgreement"]
+    assert (
+        api.get(
+            f"/customers/{woodgrove}/agreements?agreementType=MicrosoftCustomerAgreement"
+        ).json()["items"]
+        == []
+    )
 
 
 def test_an_indirect_resellers_subscription_is_still_ours_to_change(api: Any) -> None:

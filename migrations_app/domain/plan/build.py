@@ -165,7 +165,14 @@ def migration_plans(
     blocked = {
         m.source_subscription_id: m
         for m in Migration.objects.filter(source_subscription__in=retired).exclude(
-            state=MigrationState.CANCELLED
+            # A migration that waited for the customer before buying anything
+            # (e.g. the customer agreement, 13605) may be planned again.
+            Q(state=MigrationState.CANCELLED)
+            | Q(
+                state=MigrationState.NEEDS_CUSTOMER_ACTION,
+                order_id="",
+                new_subscription_id="",
+            )
         )
     }
     items: dict[int, list[PlanItem]] = defaultdict(list)

@@ -25,6 +25,7 @@ from migrations_app.models import (
 )
 from migrations_app.models.catalog import catalogue_key
 from migrations_app.models.wording import has_usage_location, usage_location_problem
+from partner_center.errors import CUSTOMER_AGREEMENT_STEPS
 
 ALREADY_SUSPENDED = "Already suspended — left as it is"
 
@@ -317,6 +318,8 @@ class PlanItem:
                 )
         if sub.customer.gdap_missing:
             notes.append(gdap_problem(sub.customer))
+        if sub.customer.agreement_recorded is False:
+            notes.append(agreement_problem(sub.customer))
         if sub.reseller_of_record:
             notes.append(
                 f"Sold through indirect reseller {sub.reseller_of_record}: the new "
@@ -355,10 +358,25 @@ class PlanItem:
         )
 
 
+def agreement_problem(customer: Customer) -> str:
+    """Return the plan's words for a customer with no Microsoft Customer Agreement.
+
+    Partner Center refuses a checkout or order for such a customer (403/13605),
+    so the warning comes before Start rather than after a failed purchase.
+    """
+    return (
+        f"Partner Center has no Microsoft Customer Agreement recorded for "
+        f"{customer.company_name}, so it will refuse the purchase (code 13605) and "
+        "the migration will stop as needing the customer's action. Before Start: "
+        f"{CUSTOMER_AGREEMENT_STEPS} The next sync reads it again."
+    )
+
+
 def gdap_problem(customer: Customer) -> str:
     """Return the plan's words for a customer whose GDAP access lacks a role."""
     return (
-        f"Partner Center refused to list {customer.company_name}'s users: the "
+        f"Partner Center refused to list {customer.company_name}'s users or "
+        "licence counts: the "
         f"partner's granular admin (GDAP) access lacks {customer.gdap_missing}. "
         "Licences cannot be read or moved, so this migration cannot start until "
         "the customer approves a GDAP relationship granting License Administrator "

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from migrations_app.domain.plan import PlanItem, TargetChoice, gdap_problem
@@ -55,6 +56,12 @@ def migration_start(
     """
     if not items:
         raise MigrationNotAllowed("Choose at least one subscription to migrate.")
+    if settings.PARTNER_CENTER_READ_ONLY:
+        # Nothing could be bought or moved: the client refuses every write.
+        raise MigrationNotAllowed(
+            "PartnerHub is in read-only mode (PARTNER_CENTER_READ_ONLY=1): no "
+            "migration can start. Nothing was created."
+        )
     if customer.gdap_missing:
         # Refused before anything is bought: no licence could be moved.
         raise MigrationNotAllowed(gdap_problem(customer))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.db import DatabaseError
 
 from partner_center.errors import (
+    AgreementNotAccepted,
     AuthError,
+    GdapAccessDenied,
     MalformedResponse,
     MfaRequired,
+    NoRelationship,
     NotFound,
     PartnerCenterError,
     PermanentError,
@@ -34,6 +37,9 @@ def plain_error(exc: BaseException, what: str) -> str:
         )
     if isinstance(exc, MalformedResponse):
         return f"Partner Center sent an unreadable answer for {what}: {exc.message}"
+    if isinstance(exc, GdapAccessDenied | NoRelationship | AgreementNotAccepted):
+        # Their words say who must grant or accept what.
+        return f"Reading {what} failed: {exc.message}"
     if isinstance(exc, NotFound):
         return f"Partner Center no longer finds {what} (HTTP 404): {exc.description}"
     if isinstance(exc, PermanentError):

@@ -6,7 +6,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,71 +14,31 @@ from migrations_app.domain.catalogue import CatalogueIndex, catalogue_index
 from migrations_app.domain.customer_facts import customer_facts_update
 from migrations_app.models import (
     Customer,
-    CustomerUser,
     Migration,
-    SubscribedSku,
-    Subscription,
-    UserLicense,
     normalise_guid,
     normalise_offer_id,
 )
-from migrations_app.models.catalog import scheduled_sku_names
-from migrations_app.services.sync.errors import DATA_ERRORS, SyncDataError, plain_error
-from migrations_app.services.sync.upsert import column_int, column_text, sync_upsert
+from migrations_app.services.sync.errors import DATA_ERRORS, plain_error
+from migrations_app.services.sync.store import (
+    store_licenses,
+    store_skus,
+    store_subscriptions,
+    store_users,
+)
 from migrations_app.services.transitions import transitions_refresh
 from partner_center import models as pc
 from partner_center.client import PartnerCenterClient
-from partner_center.errors import GdapAccessDenied, Throttled
+from partner_center.errors import (
+    GdapAccessDenied,
+    MalformedResponse,
+    NoRelationship,
+    PermanentError,
+    Throttled,
+)
 
 logger = logging.getLogger(__name__)
 
 
-SUBSCRIPTION_FIELDS = (
-    "customer_id",
-    "offer_id",
-    "offer_name",
-    "friendly_name",
-    "quantity",
-    "unit_type",
-    "status",
-    "auto_renew_enabled",
-    "creation_date",
-    "effective_start_date",
-    "commitment_end_date",
-    "billing_cycle",
-    "term_duration",
-    "partner_id",
-    "order_id",
-    "parent_subscription_id",
-    "suspended_by_partnerhub_at",
-    "product_type",
-    "product_id",
-    "sku_id",
-    "availability_id",
-    "cancellation_allowed_until",
-    "refundable_quantity",
-    "scheduled_product_id",
-    "scheduled_sku_id",
-    "scheduled_availability_id",
-    "scheduled_sku_name",
-    "scheduled_quantity",
-    "scheduled_term_duration",
-    "scheduled_billing_cycle",
-)
-SUBSCRIBED_SKU_FIELDS = (
-    "sku_part_number",
-    "name",
-    "target_type",
-    "capability_status",
-    "active_units",
-    "consumed_units",
-    "available_units",
-    "suspended_units",
-    "total_units",
-    "warning_units",
-)
-USER_FIELDS = ("user_principal_name", "display_name", "usage_location", "state")
-LICENSE_FIELDS = ("sku_name", "sku_part_number")
 # A subscription that ends this soon with auto-renew off keeps its users read.
 EXPIRING_WITHIN = timedelta(days=30)
 
@@ -106,13 +65,20 @@ class _Snapshot:
     subscribed_skus: list[pc.SubscribedSku] | None
     users: list[pc.CustomerUser] | None
     licenses: dict[str, list[pc.License]] | None
-    # What GDAP access lacks when the users were refused (users then stay as
-    # they were); None when the users were not asked for.
+    # What GDAP access lacks when the subscribed SKUs or the users were refused
+    # (they then stay as they were); None when they were not asked for.
     gdap_missing: str | None = None
     # The subscribed SKUs' digest (`skus_signature`), when they were read.
     signature: str | None = None
     # The users' licences were just read back by a migration, not here.
     read_back: bool = False
+    # Whether a Microsoft Customer Agreement is recorded; None when not read.
+    agreement: bool | None = None
+
+
+# Refusals that mean the partner may not read this customer's directory: the
+# subscriptions are kept and the missing permission recorded.
+ACCESS_REFUSALS = (GdapAccessDenied, NoRelationship)
 
 
 def skus_signature(skus: list[pc.SubscribedSku]) -> str:
@@ -172,6 +138,33 @@ def users_read_reason(
     return ""
 
 
+def agreement_recorded(
+    *, customer: Customer, client: PartnerCenterClient
+) -> bool | None:
+    """Return whether a Microsoft Customer Agreement is recorded, or None.
+
+    Read only while none is known to be recorded (a recorded acceptance stays
+    recorded), with app+user credentials (the only kind the call accepts). None
+    when it was not read or Partner Center refused the read: the plan then says
+    nothing it cannot back up, and a refused checkout still says what to do.
+    """
+    if customer.agreement_recorded or client.user_tokens is None:
+        return None
+    try:
+        agreements = client.list_customer_agreements(str(customer.tenant_id))
+    except (PermanentError, MalformedResponse) as exc:
+        logger.info("Agreements of %s not read: %s", customer.tenant_id, exc)
+        return None
+    return any(a.is_customer_agreement for a in agreements)
+
+
+def _read_users(
+    client: PartnerCenterClient, tenant: str
+) -> tuple[list[pc.CustomerUser], dict[str, list[pc.License]]]:
+    users = list(client.iter_users(tenant))
+    return users, {u.id: client.get_user_licenses(tenant, u.id) for u in users}
+
+
 def _fetch_snapshot(
     *,
     customer: Customer,
@@ -185,46 +178,73 @@ def _fetch_snapshot(
     if client.user_tokens is None:
         # Users, licences and seat counts are App+User only.
         return _Snapshot(subscriptions, None, None, None)
-    skus = client.list_subscribed_skus(tenant)
-    signature = skus_signature(skus)
-    if users_read_back:
-        return _Snapshot(
-            subscriptions, skus, None, None, signature=signature, read_back=True
-        )
-    if not full and not users_read_reason(
-        customer=customer,
-        subscriptions=subscriptions,
-        signature=signature,
-        index=index,
-    ):
-        return _Snapshot(subscriptions, skus, None, None, signature=signature)
+    agreement = agreement_recorded(customer=customer, client=client)
     try:
-        users = list(client.iter_users(tenant))
-        licenses = {u.id: client.get_user_licenses(tenant, u.id) for u in users}
-    except GdapAccessDenied as exc:
-        # A GDAP refusal on users must not lose the subscriptions (2032).
-        return _Snapshot(subscriptions, skus, None, None, exc.missing_permission)
-    return _Snapshot(
-        subscriptions, skus, users, licenses, gdap_missing="", signature=signature
-    )
-
-
-def _referenced_by_migrations(pks: list[int]) -> set[int]:
-    return set(
-        Migration.objects.filter(source_subscription_id__in=pks).values_list(
-            "source_subscription_id", flat=True
+        # Seat counts need a GDAP directory role, as users do.
+        skus = client.list_subscribed_skus(tenant)
+        signature = skus_signature(skus)
+        if users_read_back:
+            return _Snapshot(
+                subscriptions,
+                skus,
+                None,
+                None,
+                signature=signature,
+                read_back=True,
+                agreement=agreement,
+            )
+        if not full and not users_read_reason(
+            customer=customer,
+            subscriptions=subscriptions,
+            signature=signature,
+            index=index,
+        ):
+            return _Snapshot(
+                subscriptions,
+                skus,
+                None,
+                None,
+                signature=signature,
+                agreement=agreement,
+            )
+        users, licenses = _read_users(client, tenant)
+    except ACCESS_REFUSALS as exc:
+        # A refusal of the directory must not lose the subscriptions.
+        return _Snapshot(
+            subscriptions,
+            None,
+            None,
+            None,
+            gdap_missing=exc.missing_permission,
+            agreement=agreement,
         )
+    return _Snapshot(
+        subscriptions,
+        skus,
+        users,
+        licenses,
+        gdap_missing="",
+        signature=signature,
+        agreement=agreement,
     )
 
 
-def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
-    """Write the differences between `snapshot` and the database; return rows."""
+def _store_customer_marks(*, customer: Customer, snapshot: _Snapshot) -> int:
+    """Store what GDAP lacks, the agreement and the users-read mark; return rows."""
     written = 0
     now = timezone.now()
     missing = None if snapshot.gdap_missing is None else snapshot.gdap_missing[:255]
     if missing is not None and missing != customer.gdap_missing:
         customer.gdap_missing = missing
         written += Customer.objects.filter(pk=customer.pk).update(gdap_missing=missing)
+    if snapshot.agreement is not None:
+        changed = snapshot.agreement != customer.agreement_recorded
+        customer.agreement_recorded = snapshot.agreement
+        customer.agreement_checked_at = now
+        updated = Customer.objects.filter(pk=customer.pk).update(
+            agreement_recorded=snapshot.agreement, agreement_checked_at=now
+        )
+        written += updated if changed else 0
     if (
         (snapshot.users is not None or snapshot.read_back)
         and snapshot.signature is not None
@@ -238,142 +258,21 @@ def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
         Customer.objects.filter(pk=customer.pk).update(
             users_read_skus=snapshot.signature, users_read_at=now
         )
+    return written
 
-    ids = [normalise_guid(item.id) for item in snapshot.subscriptions]
-    current_subs = {
-        s.subscription_id: s
-        for s in Subscription.objects.filter(customer=customer)
-        | Subscription.objects.filter(subscription_id__in=ids)
-    }
-    wanted_subs: dict[str, dict[str, Any]] = {}
-    sku_names = scheduled_sku_names(snapshot.subscriptions)
-    for item in snapshot.subscriptions:
-        values = Subscription.values_from_pc(
-            item,
-            customer_id=customer.pk,
-            current=current_subs.get(normalise_guid(item.id)),
-            sku_names=sku_names,
-        )
-        wanted_subs[values["subscription_id"]] = values
-    written += sync_upsert(
-        model=Subscription,
-        existing=current_subs,
-        wanted=wanted_subs,
-        fields=SUBSCRIPTION_FIELDS,
-        touch={"synced_at": now},
-        protected=_referenced_by_migrations,
+
+def _store_snapshot(*, customer: Customer, snapshot: _Snapshot) -> int:
+    """Write the differences between `snapshot` and the database; return rows."""
+    written = _store_customer_marks(customer=customer, snapshot=snapshot)
+    written += store_subscriptions(
+        customer=customer, subscriptions=snapshot.subscriptions
     )
-
     if snapshot.subscribed_skus is not None:
-        wanted_skus: dict[str, dict[str, Any]] = {}
-        for sku in snapshot.subscribed_skus:
-            product = sku.product_sku
-            sku_id = normalise_guid(sku.sku_id) or (
-                product.sku_part_number if product else None
-            )
-            if not sku_id:
-                raise SyncDataError(
-                    "a subscribed SKU has neither an id nor a part number"
-                )
-            wanted_skus[str(sku_id)] = {
-                "customer_id": customer.pk,
-                "sku_id": column_text(sku_id, SubscribedSku, "sku_id"),
-                "sku_part_number": column_text(
-                    product.sku_part_number if product else "",
-                    SubscribedSku,
-                    "sku_part_number",
-                ),
-                "name": column_text(
-                    product.name if product else "", SubscribedSku, "name"
-                ),
-                "target_type": column_text(
-                    product.target_type if product else "", SubscribedSku, "target_type"
-                ),
-                "capability_status": column_text(
-                    sku.capability_status, SubscribedSku, "capability_status"
-                ),
-                "active_units": column_int(sku.active_units),
-                "consumed_units": column_int(sku.consumed_units),
-                "available_units": column_int(sku.available_units),
-                "suspended_units": column_int(sku.suspended_units),
-                "total_units": column_int(sku.total_units),
-                "warning_units": column_int(sku.warning_units),
-            }
-        written += sync_upsert(
-            model=SubscribedSku,
-            existing={
-                s.sku_id: s for s in SubscribedSku.objects.filter(customer=customer)
-            },
-            wanted=wanted_skus,
-            fields=SUBSCRIBED_SKU_FIELDS,
-        )
-
+        written += store_skus(customer=customer, skus=snapshot.subscribed_skus)
     if snapshot.users is not None:
-        wanted_users: dict[str, dict[str, Any]] = {}
-        for user in snapshot.users:
-            wanted_users[normalise_guid(user.id)] = {
-                "customer_id": customer.pk,
-                "user_id": column_text(
-                    normalise_guid(user.id), CustomerUser, "user_id"
-                ),
-                "user_principal_name": column_text(
-                    user.user_principal_name, CustomerUser, "user_principal_name"
-                ),
-                "display_name": column_text(
-                    user.display_name, CustomerUser, "display_name"
-                ),
-                "usage_location": column_text(
-                    user.usage_location, CustomerUser, "usage_location"
-                ),
-                "state": column_text(user.state, CustomerUser, "state"),
-            }
-        written += sync_upsert(
-            model=CustomerUser,
-            existing={
-                u.user_id: u for u in CustomerUser.objects.filter(customer=customer)
-            },
-            wanted=wanted_users,
-            fields=USER_FIELDS,
-        )
-
+        written += store_users(customer=customer, users=snapshot.users)
     if snapshot.licenses is not None:
-        user_pks = dict(
-            CustomerUser.objects.filter(customer=customer).values_list("user_id", "pk")
-        )
-        wanted_licenses: dict[tuple[int, str], dict[str, Any]] = {}
-        for user_id, licenses in snapshot.licenses.items():
-            user_pk = user_pks.get(normalise_guid(user_id))
-            if user_pk is None:
-                continue
-            for lic in licenses:
-                product = lic.product_sku
-                sku_id = normalise_guid(lic.sku_id) or (
-                    product.sku_part_number if product else None
-                )
-                if not sku_id:
-                    raise SyncDataError("a user's licence has no skuId")
-                wanted_licenses[(user_pk, str(sku_id))] = {
-                    "user_id": user_pk,
-                    "sku_id": column_text(sku_id, UserLicense, "sku_id"),
-                    "sku_name": column_text(
-                        product.name if product else "", UserLicense, "sku_name"
-                    ),
-                    "sku_part_number": column_text(
-                        product.sku_part_number if product else "",
-                        UserLicense,
-                        "sku_part_number",
-                    ),
-                }
-        current_licenses = {
-            (lic.user_id, lic.sku_id): lic
-            for lic in UserLicense.objects.filter(user__customer=customer)
-        }
-        written += sync_upsert(
-            model=UserLicense,
-            existing=current_licenses,
-            wanted=wanted_licenses,
-            fields=LICENSE_FIELDS,
-        )
+        written += store_licenses(customer=customer, licenses=snapshot.licenses)
     return written
 
 

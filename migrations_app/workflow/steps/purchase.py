@@ -45,6 +45,7 @@ from partner_center.errors import (
     AgreementNotAccepted,
     Conflict,
     GdapAccessDenied,
+    NoRelationship,
     PermanentError,
 )
 from partner_center.models import Order
@@ -189,7 +190,7 @@ def run(ctx: StepContext) -> StepOutcome:
             billing_cycle=_legacy_cycle(m),
             partner_id_on_record=reseller_of_record(m),
         )
-    except (AgreementNotAccepted, GdapAccessDenied):
+    except (AgreementNotAccepted, GdapAccessDenied, NoRelationship):
         # Refused until someone accepts or grants something; the runner says what.
         ctx.save(purchase_request_id=None, cart_id="")
         raise
