@@ -1,4 +1,8 @@
-"""Project-wide fixtures: role users, the sandbox over real HTTP, a clean Redis."""
+"""Project-wide fixtures: role users, the sandbox over real HTTP, a clean Redis.
+
+Also the end-of-session check that no process a test started is left running
+(`tests/leaks.py`, its hooks re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,28 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.factories import UserFactory
+from tests.leaks import (  # noqa: F401  (hooks)
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_testnodedown,
+)
 from tests.partner_center.support import SandboxControl
 
 SANDBOX_CUSTOMERS = 12
 SANDBOX_SEED = 7
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests marked slow of one module in one xdist group
+    (`--dist loadgroup`): each starts several real processes (Celery workers, the
+    chaos run's cluster), so those of a module run one after another, on one
+    worker, while the other workers take the rest."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker(
+            "xdist_group"
+        ):
+            module = item.nodeid.split("::", 1)[0]
+            item.add_marker(pytest.mark.xdist_group(f"slow:{module}"))
 
 
 @pytest.fixture
@@ -67,8 +89,12 @@ def sandbox(sandbox_server: Any, settings: Any) -> SandboxControl:
     return control
 
 
-def empty_test_redis(url: str, owner: str) -> None:
-    """Empty the checkout's own Redis database, keeping its claim on it.
+def empty_test_redis(
+    url: str, owner: str, *, release: bool = False, claim_seconds: int | None = None
+) -> None:
+    """Empty the checkout's own Redis database, keeping its claim on it (renewed
+    for `claim_seconds`, by default the settings' TEST_REDIS_CLAIM_SECONDS) or
+    giving it up, with `release`.
 
     Raise RuntimeError, emptying nothing, if another checkout has claimed it.
     """
@@ -88,17 +114,30 @@ def empty_test_redis(url: str, owner: str) -> None:
                         )
                     pipe.multi()
                     pipe.flushdb()
-                    pipe.set(
-                        django_settings.TEST_REDIS_OWNER_KEY,
-                        owner,
-                        ex=django_settings.TEST_REDIS_CLAIM_SECONDS,
-                    )
+                    if not release:
+                        pipe.set(
+                            django_settings.TEST_REDIS_OWNER_KEY,
+                            owner,
+                            ex=claim_seconds
+                            or django_settings.TEST_REDIS_CLAIM_SECONDS,
+                        )
                     pipe.execute()
                     return
                 except redis.WatchError:
                     continue
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_claim() -> Iterator[None]:
+    """Give back, when the session ends, the Redis database an xdist worker other
+    than gw0 claimed for this run (gw0 and serial runs keep the checkout's)."""
+    yield
+    if str(django_settings.BASE_DIR) != django_settings.TEST_REDIS_OWNER:
+        empty_test_redis(
+            django_settings.REDIS_URL, django_settings.TEST_REDIS_OWNER, release=True
+        )
 
 
 @pytest.fixture(autouse=True)

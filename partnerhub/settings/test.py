@@ -14,30 +14,57 @@ from partnerhub.settings import *  # noqa: F403
 from partnerhub.settings import BASE_DIR, DATABASES
 
 # The key that names the checkout whose tests own a Redis database, and how long a
-# claim lasts without a test run renewing it.
+# claim lasts without a test run renewing it. Under pytest-xdist every worker needs a
+# database of its own: the first (gw0) keeps the checkout's claim, the others claim
+# one named after the checkout and the worker, for a shorter time, and give it back
+# when their session ends (tests/conftest.py).
 TEST_REDIS_OWNER_KEY = "partnerhub-test:checkout"
-TEST_REDIS_OWNER = str(BASE_DIR)
-TEST_REDIS_CLAIM_SECONDS = 7 * 24 * 3600
-# Not 0 (`make run`), 10 (the worker-kill test's workers), 14 (what test runs used
-# to empty) or 15 (the Partner Center client tests' rate-limit buckets).
-_TEST_REDIS_CANDIDATES = [n for n in range(1, 14) if n != 10]
+TEST_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_CHECKOUT_CLAIM = TEST_XDIST_WORKER in ("", "gw0")
+TEST_REDIS_OWNER = (
+    str(BASE_DIR) if _CHECKOUT_CLAIM else f"{BASE_DIR} [{TEST_XDIST_WORKER}]"
+)
+TEST_REDIS_CLAIM_SECONDS = 7 * 24 * 3600 if _CHECKOUT_CLAIM else 2 * 3600
+# Not 0 (`make run`), 10 (the worker-kill tests' workers before they claimed their
+# own), 14 (what test runs used to empty) or 15 (the Partner Center client tests'
+# rate-limit buckets).
+TEST_REDIS_CANDIDATES = [n for n in range(1, 14) if n != 10]
 
 
-def _test_redis_url() -> str:
-    """Return the Redis URL this checkout's tests use, claiming a database if needed.
+def _checkout_of(holder: bytes | str) -> Path:
+    """Return the checkout folder a claim names (its owner less " [gw1]" etc.)."""
+    text = holder.decode(errors="replace") if isinstance(holder, bytes) else holder
+    return Path(text.split(" ")[0])
 
-    `TEST_REDIS_URL` wins. Otherwise the tests take a database on 127.0.0.1:6379 of
-    their own, so the per-test flush never empties another checkout's (or anyone
-    else's) data: the one that already names this checkout under
-    `TEST_REDIS_OWNER_KEY`, else the first empty one in an order derived from the
-    checkout path, which is then claimed. Raise ImproperlyConfigured if none is free.
+
+def _take_if_abandoned(client: redis.Redis, owner: str, claim_seconds: int) -> None:
+    """Claim the database for `owner` if its claim names a checkout that no longer
+    exists on this host (its tests cannot be running), emptying it."""
+    with client.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(TEST_REDIS_OWNER_KEY)
+            holder = pipe.get(TEST_REDIS_OWNER_KEY)
+            if not holder or _checkout_of(holder).exists():
+                return
+            pipe.multi()
+            pipe.flushdb()
+            pipe.set(TEST_REDIS_OWNER_KEY, owner, ex=claim_seconds)
+            pipe.execute()
+        except redis.WatchError:
+            return
+
+
+def claim_test_redis(owner: str, claim_seconds: int) -> str:
+    """Return the URL of a Redis database on 127.0.0.1:6379 that `owner` may empty.
+
+    The one already naming `owner` under `TEST_REDIS_OWNER_KEY`, else the first
+    empty one in an order derived from `owner` (or one whose claim names a checkout
+    folder that is gone), which is then claimed for `claim_seconds`. Raise
+    ImproperlyConfigured if none is free.
     """
-    explicit = os.environ.get("TEST_REDIS_URL")
-    if explicit:
-        return explicit
-    start = int(hashlib.sha256(TEST_REDIS_OWNER.encode()).hexdigest(), 16)
-    count = len(_TEST_REDIS_CANDIDATES)
-    order = [_TEST_REDIS_CANDIDATES[(start + i) % count] for i in range(count)]
+    start = int(hashlib.sha256(owner.encode()).hexdigest(), 16)
+    count = len(TEST_REDIS_CANDIDATES)
+    order = [TEST_REDIS_CANDIDATES[(start + i) % count] for i in range(count)]
     clients = {
         n: redis.Redis(host="127.0.0.1", port=6379, db=n, socket_connect_timeout=2)
         for n in order
@@ -46,14 +73,11 @@ def _test_redis_url() -> str:
         for claiming in (False, True):
             for number, client in clients.items():
                 if claiming and client.dbsize() == 0:
-                    client.set(
-                        TEST_REDIS_OWNER_KEY,
-                        TEST_REDIS_OWNER,
-                        nx=True,
-                        ex=TEST_REDIS_CLAIM_SECONDS,
-                    )
-                if client.get(TEST_REDIS_OWNER_KEY) == TEST_REDIS_OWNER.encode():
-                    client.expire(TEST_REDIS_OWNER_KEY, TEST_REDIS_CLAIM_SECONDS)
+                    client.set(TEST_REDIS_OWNER_KEY, owner, nx=True, ex=claim_seconds)
+                elif claiming:
+                    _take_if_abandoned(client, owner, claim_seconds)
+                if client.get(TEST_REDIS_OWNER_KEY) == owner.encode():
+                    client.expire(TEST_REDIS_OWNER_KEY, claim_seconds)
                     return f"redis://127.0.0.1:6379/{number}"
     except redis.ConnectionError:
         # No Redis here: the tests that need it fail and say so.
@@ -67,6 +91,26 @@ def _test_redis_url() -> str:
         "their own to empty before each test. Set TEST_REDIS_URL to one they may "
         "empty."
     )
+
+
+def _test_redis_url() -> str:
+    """Return the Redis URL this checkout's (or xdist worker's) tests use.
+
+    `TEST_REDIS_URL` wins: one URL, or under xdist a comma-separated list with one
+    per worker (gw0 the first). Otherwise the database `claim_test_redis` finds for
+    `TEST_REDIS_OWNER`. Raise ImproperlyConfigured if the list is too short.
+    """
+    explicit = [u.strip() for u in os.environ.get("TEST_REDIS_URL", "").split(",")]
+    if explicit[0]:
+        index = int(TEST_XDIST_WORKER.removeprefix("gw") or 0)
+        if index >= len(explicit):
+            raise ImproperlyConfigured(
+                f"TEST_REDIS_URL names {len(explicit)} Redis database(s) but xdist "
+                f"worker {TEST_XDIST_WORKER} needs one of its own: list one URL per "
+                "worker, separated by commas."
+            )
+        return explicit[index]
+    return claim_test_redis(TEST_REDIS_OWNER, TEST_REDIS_CLAIM_SECONDS)
 
 
 DEBUG = False

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +27,7 @@ def test_thirty_migrations_keep_every_invariant_through_faults_a_kill_and_a_redi
 ) -> None:
     report_path = tmp_path / "chaos.json"
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    done = subprocess.run(
+    harness = processes.start(
         [
             sys.executable,
             "-m",
@@ -41,11 +44,17 @@ def test_thirty_migrations_keep_every_invariant_through_faults_a_kill_and_a_redi
         ],
         cwd=ROOT,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=420,
-        check=False,
     )
+    try:
+        stdout, stderr = harness.communicate(timeout=420)
+    finally:
+        # Interrupted as by Ctrl-C, the harness stops the processes it started
+        # (each in a session of its own) before its group is killed.
+        processes.end(harness, grace=60, first_signal=signal.SIGINT)
+    done = subprocess.CompletedProcess(harness.args, harness.returncode, stdout, stderr)
     assert report_path.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(report_path.read_text())
     assert report["broken"] == {}, done.stdout[-4000:]

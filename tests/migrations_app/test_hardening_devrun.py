@@ -17,6 +17,7 @@ from django.test import RequestFactory
 from django.views.defaults import server_error
 
 from partnerhub import devrun
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +49,7 @@ def make_run_web(tmp_path: Path) -> Iterator[str]:
     )
     port = _free_port()
     log = (tmp_path / "web.log").open("wb")
-    web = subprocess.Popen(
+    web = processes.start(
         devrun.web_command(env, port=port),
         cwd=ROOT,
         env=env,
@@ -68,8 +69,7 @@ def make_run_web(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield url
     finally:
-        web.terminate()
-        web.wait(timeout=20)
+        processes.end(web, grace=20)
         log.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,8 +32,61 @@ def test_the_tests_use_a_redis_database_this_checkout_has_claimed(
     assert settings.CELERY_BROKER_URL == settings.REDIS_URL
     assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URL
     client = redis.Redis.from_url(settings.REDIS_URL)
-    assert client.get(settings.TEST_REDIS_OWNER_KEY) == str(ROOT).encode()
-    assert str(ROOT) == settings.TEST_REDIS_OWNER
+    assert (
+        client.get(settings.TEST_REDIS_OWNER_KEY) == settings.TEST_REDIS_OWNER.encode()
+    )
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker in ("", "gw0"):
+        assert str(ROOT) == settings.TEST_REDIS_OWNER
+    else:
+        assert f"{ROOT} [{worker}]" == settings.TEST_REDIS_OWNER
+
+
+def _settings_for_worker(worker: str) -> tuple[str, str]:
+    """Return the Redis URL and owner the test settings choose for xdist `worker`."""
+    env = {k: v for k, v in os.environ.items() if k != "TEST_REDIS_URL"}
+    env.update(
+        PYTEST_XDIST_WORKER=worker, DJANGO_SETTINGS_MODULE="partnerhub.settings.test"
+    )
+    code = (
+        "from partnerhub.settings import test\n"
+        "print(test.REDIS_URL)\nprint(test.TEST_REDIS_OWNER)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    url, owner = done.stdout.splitlines()[:2]
+    return url, owner
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_REDIS_URL")), reason="TEST_REDIS_URL chooses the db"
+)
+def test_each_xdist_worker_claims_a_redis_database_of_its_own(settings: Any) -> None:
+    from tests.conftest import empty_test_redis
+
+    first_url, first_owner = _settings_for_worker("gw0")
+    other_url, other_owner = _settings_for_worker("gw7")
+    try:
+        assert first_owner == str(ROOT)
+        assert other_owner == f"{ROOT} [gw7]"
+        assert other_url != first_url
+        assert other_url != settings.REDIS_URL
+        client = redis.Redis.from_url(other_url)
+        assert client.get(settings.TEST_REDIS_OWNER_KEY) == other_owner.encode()
+        assert 0 < client.ttl(settings.TEST_REDIS_OWNER_KEY) <= 2 * 3600
+        if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
+            assert first_url == settings.REDIS_URL
+    finally:
+        empty_test_redis(other_url, other_owner, release=True)
+    assert redis.Redis.from_url(other_url).dbsize() == 0
 
 
 def test_emptying_redis_between_tests_keeps_the_claim(settings: Any) -> None:

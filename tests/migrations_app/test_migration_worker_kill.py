@@ -1,10 +1,15 @@
-"""A real Celery worker is SIGKILLed mid-migration; another one finishes the job."""
+"""A real Celery worker is SIGKILLed mid-migration; another one finishes the job.
+
+Each worker runs in a process group of its own (`tests/processes.py`): the kill
+takes the whole group, as a dead machine would (the worker and the beat it
+embeds), and the `workers` fixture ends every group it started, whatever the
+test's outcome.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -12,15 +17,17 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import pytest
-import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
 from migrations_app.models import AuditEvent, LicenseMove, Migration
 from partnerhub.celery import app as celery_app
+from partnerhub.settings.test import claim_test_redis
+from tests import processes
+from tests.conftest import empty_test_redis
 from tests.migrations_app.migration_support import (
     CONTOSO,
     catalogue,  # noqa: F401
@@ -30,8 +37,11 @@ from tests.migrations_app.migration_support import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-# A Redis database of its own: other test runs flush the shared test database.
-WORKER_REDIS_DB = "/10"
+# The workers' broker: a Redis database of their own (the test process's own one is
+# emptied before every test), claimed per checkout and xdist worker like the test
+# database, for an hour at most, and given back after the test.
+WORKER_REDIS_OWNER = f"{django_settings.TEST_REDIS_OWNER} celery"
+WORKER_REDIS_CLAIM_SECONDS = 3600
 
 
 def _database_url() -> str:
@@ -54,11 +64,17 @@ def slow_sandbox(sandbox: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def worker_env(sandbox: Any, tmp_path: Path) -> dict[str, str]:
-    redis_url = urlunsplit(
-        urlsplit(django_settings.REDIS_URL)._replace(path=WORKER_REDIS_DB)
-    )
-    redis.Redis.from_url(redis_url).flushdb()
+def worker_redis_url() -> Iterator[str]:
+    """Return an empty Redis database for the workers; give it back afterwards."""
+    url = claim_test_redis(WORKER_REDIS_OWNER, WORKER_REDIS_CLAIM_SECONDS)
+    empty_test_redis(url, WORKER_REDIS_OWNER, claim_seconds=WORKER_REDIS_CLAIM_SECONDS)
+    yield url
+    empty_test_redis(url, WORKER_REDIS_OWNER, release=True)
+
+
+@pytest.fixture
+def worker_env(sandbox: Any, tmp_path: Path, worker_redis_url: str) -> dict[str, str]:
+    redis_url = worker_redis_url
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
@@ -82,16 +98,13 @@ def worker_env(sandbox: Any, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Return a list to put started workers in; end each one's group afterwards."""
     started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    try:
+        yield started
+    finally:
+        for process in started:
+            processes.end(process, grace=20)
 
 
 def _celery(
@@ -111,8 +124,8 @@ def _celery(
     ]
     if beat:
         command += ["--beat", f"--schedule={tmp / 'beat-schedule'}"]
-    log = (tmp / f"{name}.log").open("wb")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    with (tmp / f"{name}.log").open("ab") as log:
+        return processes.start(command, cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
 def _wait_for(predicate: Any, seconds: float, what: str) -> None:
@@ -151,8 +164,7 @@ def test_a_migration_survives_its_worker_being_killed_with_sigkill(
         )
 
     _wait_for(some_users_moved, 90, "the first worker to move some users")
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=10)
+    processes.kill(first)
     migration.refresh_from_db()
     assert migration.state == "move_licenses"
     assert migration.lease_owner  # the dead worker's claim is still on the row
@@ -186,6 +198,24 @@ def test_a_migration_survives_its_worker_being_killed_with_sigkill(
         if s["id"] == migration.source_subscription.subscription_id
     )
     assert old["status"] == "suspended"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_sigkilled_worker_takes_its_embedded_beat_with_it(
+    worker_env: dict[str, str], tmp_path: Path, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    doomed = _celery(worker_env, tmp_path, "doomed", beat=True)
+    workers.append(doomed)
+    deadline = time.monotonic() + 90
+    while len(processes.group_members(doomed.pid)) < 2:
+        assert doomed.poll() is None, (tmp_path / "doomed.log").read_text()
+        assert time.monotonic() < deadline, "the embedded beat never started"
+        time.sleep(0.1)
+
+    processes.kill(doomed)
+
+    assert processes.group_members(doomed.pid) == []
 
 
 WRITE_FAULTS = {
@@ -229,8 +259,7 @@ def test_a_write_applied_just_before_sigkill_gets_exactly_one_audit_event(
         )
 
     _wait_for(held_write_applied, 90, f"the {what} to be applied and held")
-    os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait(timeout=10)
+    processes.kill(doomed)
     sandbox.clear_faults()
     survivor = _celery(worker_env, tmp_path, "survivor", beat=True)
     workers.append(survivor)

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from sandbox.seed import COHO_WINERY, CONTOSO, LAMNA
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,7 +149,7 @@ def test_settings_merge_and_reject_unknown_keys(api: Any) -> None:
 
 def test_the_command_line_serves_and_stops_cleanly_on_sigterm() -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
+    process = processes.start(
         [sys.executable, "-m", "sandbox", "--port", "0", "--customers", "12"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -180,9 +181,7 @@ def test_the_command_line_serves_and_stops_cleanly_on_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        processes.end(process)
     assert process.returncode == 0
     assert "GET /v1/customers?size=3 200" in output
     assert token not in output and "Bearer" not in output

@@ -20,6 +20,7 @@ import requests
 from sandbox import catalog
 from sandbox.seed import CONTOSO, LAMNA
 from sandbox.server import SandboxServer
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = catalog.offer_by_name(catalog.D365_UNIFIED_OPERATIONS)["id"]
@@ -92,7 +93,7 @@ def test_every_change_is_saved_at_once_and_atomically(
 
 def _run(*args: str) -> subprocess.Popen[str]:
     """Start ``python -m sandbox`` with arguments."""
-    return subprocess.Popen(
+    return processes.start(
         [sys.executable, "-m", "sandbox", "--port", "0", "--quiet", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -117,9 +118,7 @@ def test_the_command_line_keeps_its_state_file_and_listens_on_loopback(
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        processes.end(process)
     assert json.loads(path.read_text())["clock_offset"] == 2 * 86400
 
 
@@ -129,7 +128,10 @@ def test_a_damaged_state_file_stops_the_command_line_with_a_message(
     path = tmp_path / "state.json"
     path.write_text("{not json")
     process = _run("--state-file", str(path))
-    _, errors = process.communicate(timeout=20)
+    try:
+        _, errors = process.communicate(timeout=20)
+    finally:
+        processes.end(process)
     assert process.returncode == 2
     assert f"cannot read {path}" in errors
     assert path.read_text() == "{not json"
