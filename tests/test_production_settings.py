@@ -72,7 +72,7 @@ def test_a_malformed_secrets_key_stops_check_deploy_and_start_up(
         "abcd" * 8,
         "0123456789" * 4,
         "Password1" * 4,
-        secrets.token_hex(8),
+        "9f3c1a7e5b2d8046",  # random-looking but too short
     ],
 )
 def test_a_weak_audit_key_is_refused_in_production(tmp_path: Path, value: str) -> None:
