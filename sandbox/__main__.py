@@ -12,6 +12,7 @@ from types import FrameType
 
 from sandbox.persist import StateFileError
 from sandbox.server import SandboxServer, make_server
+from sandbox.settings import parse_fidelity
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,7 +39,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--page-end-style", choices=("absent", "error2000"), default="absent"
     )
     parser.add_argument(
-        "--duplicate-request-id", choices=("replay", "conflict"), default="replay"
+        "--fidelity",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="play one fidelity switch's answer (repeatable; default: every switch "
+        "at its strictest; see GET /_sandbox/fidelity)",
     )
     parser.add_argument(
         "--refresh-token-grace",
@@ -85,7 +91,7 @@ def _server(args: argparse.Namespace) -> SandboxServer:
         retry_after_seconds=args.retry_after,
         latency_ms=args.latency_ms,
         page_end_style=args.page_end_style,
-        duplicate_request_id=args.duplicate_request_id,
+        **parse_fidelity(args.fidelity),
         refresh_token_grace_seconds=args.refresh_token_grace,
         require_mfa=args.require_mfa,
     )
@@ -103,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         server = _server(args)
-    except StateFileError as exc:
+    except (StateFileError, ValueError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr, flush=True)
         return 2
     stop = threading.Event()
