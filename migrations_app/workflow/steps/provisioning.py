@@ -18,7 +18,13 @@ from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, wait
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
-from migrations_app.workflow.steps.purchase import own_lines, record_lines, targets_of
+from migrations_app.workflow.steps.purchase_records import (
+    own_lines,
+    record_lines,
+    targets_of,
+)
+from partner_center.errors import NotFound
+from partner_center.models import Order
 
 KEY = "await_provisioning"
 # Give up waiting for a bought subscription to become active after this long.
@@ -76,8 +82,8 @@ def _find_subscriptions(ctx: StepContext) -> None:
     m = ctx.migration
     lines = []
     if m.order_id:
-        order = ctx.client.get_order(ctx.tenant, m.order_id)
-        lines = [(m.order_id, line) for line in order.line_items]
+        order = _read_order(ctx)
+        lines = [(order.id, line) for line in order.line_items]
     missing = len([line for _, line in lines if line.subscription_id]) < len(
         targets_of(m)
     )
@@ -85,6 +91,24 @@ def _find_subscriptions(ctx: StepContext) -> None:
         lines += own_lines(m, ctx.client.list_orders(ctx.tenant))
     if lines:
         record_lines(ctx, lines)
+
+
+def _read_order(ctx: StepContext) -> Order:
+    """Return the migration's order, read by its id as stored.
+
+    An id stored lower-cased (before ids were kept as given) may not be found
+    where Partner Center matches case: the order is then looked for in the
+    customer's order list, ignoring case, and its id stored as given.
+    """
+    m = ctx.migration
+    try:
+        return ctx.client.get_order(ctx.tenant, m.order_id)
+    except NotFound:
+        for order in ctx.client.list_orders(ctx.tenant):
+            if order.id != m.order_id and order.id.lower() == m.order_id.lower():
+                ctx.save(order_id=order.id)
+                return order
+        raise
 
 
 def _known_sku(target: MigrationTarget) -> str:
