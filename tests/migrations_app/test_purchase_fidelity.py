@@ -204,3 +204,28 @@ def test_the_stale_closer_never_calls_a_write_not_applied_and_spares_live_ones(
     assert PendingWrite.objects.filter(request_id="stale-0").exists()
     [event] = _events("stale-1")
     assert event.outcome == "unknown"
+
+
+@pytest.mark.parametrize("name", [CONTOSO, PROSEWARE])
+def test_the_reference_leaves_the_name_the_customer_sees_once_recorded(
+    synced: Any, sandbox: Any, operator: Any, name: str
+) -> None:
+    sandbox.fidelity(friendly_name_copy="copied")
+    [migration] = start(name, operator)
+    # The first rename's answer is lost: the next read settles it.
+    sandbox.fault(
+        method="PATCH", path=r"/subscriptions/[^/]+$", action="drop_response", count=1
+    )
+
+    migration = drive(migration)
+
+    assert migration.state == "completed", migration.error_message
+    dump = sandbox.state()
+    bought = {t.new_subscription_id for t in migration.targets.all()}
+    names = [s["friendlyName"] for s in dump["subscriptions"] if s["id"] in bought]
+    assert names and all("(PH-" not in n for n in names), names
+    renames = [w for w in dump["writes"] if w["method"] == "PATCH"]
+    renamed = [w for w in renames if w["path"].split("/")[-1] in bought]
+    assert len(renamed) == len(bought)
+    for write in renamed:
+        assert [e.outcome for e in _events(write["ms_request_id"])] == ["success"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,17 +15,20 @@ from migrations_app.models import (
     normalise_guid,
 )
 from migrations_app.models.catalogue_lookup import entra_sku_id_of
+from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, wait
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps.purchase_records import (
     own_lines,
+    purchase_reference,
     record_lines,
     targets_of,
 )
 from partner_center.errors import NotFound
 from partner_center.models import Order
+from partner_center.models import Subscription as PcSubscription
 
 KEY = "await_provisioning"
 # Give up waiting for a bought subscription to become active after this long.
@@ -54,6 +58,8 @@ def run(ctx: StepContext) -> StepOutcome:
         Subscription.upsert_from_pc(data, customer=m.customer)
         if (data.status or "").strip().lower() != Subscription.ACTIVE:
             return wait(provisioning_poll_seconds(), f"subscription is {data.status}")
+        data = _drop_reference(ctx, data)
+        Subscription.upsert_from_pc(data, customer=m.customer)
         if not target.sku_id:
             sku = _known_sku(target) or normalise_guid(
                 ctx.client.entra_sku_for(ctx.tenant, data).sku_id
@@ -91,6 +97,31 @@ def _find_subscriptions(ctx: StepContext) -> None:
         lines += own_lines(m, ctx.client.list_orders(ctx.tenant))
     if lines:
         record_lines(ctx, lines)
+
+
+def _drop_reference(ctx: StepContext, data: PcSubscription) -> PcSubscription:
+    """Return the subscription with the purchase reference gone from its name.
+
+    The reference identified the purchase until it was recorded; the customer
+    should not see it. Renaming is a write (audited by the client) whose loss is
+    harmless: the next poll reads the name again, settles a lost rename by that
+    read, and renames again if needed, with the same request id.
+    """
+    m = ctx.migration
+    if m.purchase_request_id is None:
+        return data
+    reference = f" ({purchase_reference(m.purchase_request_id)})"
+    request_id = uuid.uuid5(m.purchase_request_id, f"rename-{data.id}")
+    name = data.friendly_name or ""
+    if reference not in name:
+        settle_by_readback(request_id, applied=True, what="Renaming the subscription")
+        return data
+    return ctx.client.update_subscription(
+        ctx.tenant,
+        str(data.id),
+        {"friendlyName": name.replace(reference, "")},
+        request_id=str(request_id),
+    )
 
 
 def _read_order(ctx: StepContext) -> Order:
