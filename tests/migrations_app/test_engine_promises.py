@@ -123,10 +123,11 @@ def test_a_lost_licence_move_answer_gets_its_one_audit_event_from_the_read_back(
 
 
 def test_a_purchase_is_adopted_only_by_its_own_reference(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
     """Another order of the same offer and quantity is never taken for this one's."""
     sandbox.fidelity(friendly_name_copy="copied")
+    scale_listing_delay(sandbox, settings)
     [first] = start(CONTOSO, operator)
     first = drive(first, until=lambda m: m.state == "preflight")
     migration_cancel(migration=first, actor=operator)
