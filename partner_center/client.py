@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from partner_center.endpoints.carts import CartEndpoints
 from partner_center.endpoints.customers import CustomerEndpoints
-from partner_center.endpoints.migrations import MigrationEndpoints
 from partner_center.endpoints.orders import OrderEndpoints
 from partner_center.endpoints.skus import EntraSku, EntraSkuEndpoints
 from partner_center.endpoints.transitions import TransitionEndpoints
@@ -29,7 +28,6 @@ class PartnerCenterClient(
     OrderEndpoints,
     CartEndpoints,
     TransitionEndpoints,
-    MigrationEndpoints,
     UserEndpoints,
 ):
     """A client for one Partner Center (or sandbox) API root, e.g. ``.../v1``.

@@ -33,11 +33,6 @@ class Operation(StrEnum):
     CART_UPDATE = "cart_update"
     CART_CHECKOUT = "cart_checkout"
     TRANSITION = "transition"
-    MIGRATION_VALIDATE = "migration_validate"
-    MIGRATION_CREATE = "migration_create"
-    MIGRATION_SCHEDULE_CREATE = "migration_schedule_create"
-    MIGRATION_SCHEDULE_UPDATE = "migration_schedule_update"
-    MIGRATION_SCHEDULE_CANCEL = "migration_schedule_cancel"
     RELATIONSHIP_REQUEST = "relationship_request"
 
 

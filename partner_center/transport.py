@@ -79,6 +79,48 @@ class Answer:
     correlation_id: str
 
 
+@dataclass
+class _Call:
+    """One logical call and what its attempts have used up so far."""
+
+    method: str
+    path: str
+    url: str
+    params: Params | None
+    payload: str | None
+    extra_headers: Mapping[str, str] | None
+    request_id: str
+    correlation_id: str
+    provider: TokenProvider
+    user: bool
+    operation: str | None
+    roles: tuple[str, ...]
+    is_write: bool
+    transient_attempts: int = 0
+    auth_retried: bool = False
+
+
+def _server_error(
+    call: _Call, response: requests.Response, fault: ApiFault | None, code: str | None
+) -> TransientError:
+    """Return the TransientError of a 5xx or 408 answer (ambiguous for a write)."""
+    return TransientError(
+        f"{call.method} {call.path} failed with HTTP {response.status_code}"
+        + (f", code {code}" if code else ""),
+        ambiguous=call.is_write,
+        status=response.status_code,
+        request_id=call.request_id,
+        correlation_id=call.correlation_id,
+        code=code,
+        description=getattr(fault, "description", None) or "",
+        retry_after=(
+            retry_after(response, fault)
+            if response.headers.get("Retry-After")
+            else None
+        ),
+    )
+
+
 class Transport:
     """The HTTP core of ``PartnerCenterClient`` for one API root, e.g. ``.../v1``.
 
@@ -193,135 +235,168 @@ class Transport:
         if is_write and self.read_only:
             # First contact with a live tenant: refused before anything is sent.
             self._refuse_write(method, path, request_id or "", operation)
-        request_id = request_id or new_id()
-        correlation_id = correlation_id or new_id()
-        provider = self._token(user)
-        url = f"{self.api_base_url}{path}"
-        payload = None if body is None else json.dumps(body, default=json_default)
-        transient_attempts = 0
-        auth_retried = False
+        call = _Call(
+            method=method,
+            path=path,
+            url=f"{self.api_base_url}{path}",
+            params=params,
+            payload=None if body is None else json.dumps(body, default=json_default),
+            extra_headers=extra_headers,
+            request_id=request_id or new_id(),
+            correlation_id=correlation_id or new_id(),
+            provider=self._token(user),
+            user=user,
+            operation=operation,
+            roles=roles,
+            is_write=is_write,
+        )
+        while True:
+            sent = self._send(call)
+            if sent is None:
+                continue
+            answer = self._answer(call, *sent)
+            if answer is not None:
+                return answer
 
-        def record(status: int | None, started: float, code: str | None) -> None:
-            self._record(
-                CallRecord(
-                    method=method,
-                    path=path,
-                    status=status,
-                    request_id=request_id,
-                    correlation_id=correlation_id,
-                    duration_ms=int((time.monotonic() - started) * 1000),
-                    error_code=code,
-                    is_write=is_write,
-                    operation=operation,
-                    app_user=user,
+    def _send(self, call: _Call) -> tuple[requests.Response, float] | None:
+        """Send one attempt; return (response, start time), or None to try again.
+
+        Raise TransientError when the connection fails and no retry is allowed
+        (ambiguous for a write that may have gone out).
+        """
+        self._wait_for_rate_slot(call.request_id, call.correlation_id)
+        headers = self._headers(
+            call.provider, call.request_id, call.correlation_id, call.payload
+        )
+        if call.extra_headers:
+            headers.update(call.extra_headers)
+        for name, value in headers.items():
+            if not value.isascii():
+                # http.client would fail with a bare UnicodeEncodeError.
+                raise ValueError(f"The {name} header holds non-ASCII characters")
+        if call.is_write and self.on_write is not None:
+            # Before sending: if this raises, nothing goes out.
+            self.on_write(
+                WriteIntent(
+                    method=call.method,
+                    path=call.path,
+                    request_id=call.request_id,
+                    correlation_id=call.correlation_id,
+                    operation=call.operation,
                 )
             )
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                call.method,
+                call.url,
+                params=call.params or None,
+                data=call.payload,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except _CONFIGURATION_ERRORS:
+            self._record_call(call, None, started, "configuration_error")
+            raise
+        except requests.RequestException as exc:
+            self._lost(call, exc, started)
+            return None
+        except BaseException:
+            # Whatever interrupted the send, the intent gets its outcome.
+            self._record_call(call, None, started, "client_error")
+            raise
+        return response, started
 
-        while True:
-            self._wait_for_rate_slot(request_id, correlation_id)
-            headers = self._headers(provider, request_id, correlation_id, payload)
-            if extra_headers:
-                headers.update(extra_headers)
-            for name, value in headers.items():
-                if not value.isascii():
-                    # http.client would fail with a bare UnicodeEncodeError.
-                    raise ValueError(f"The {name} header holds non-ASCII characters")
-            if is_write and self.on_write is not None:
-                # Before sending: if this raises, nothing goes out.
-                self.on_write(
-                    WriteIntent(
-                        method=method,
-                        path=path,
-                        request_id=request_id,
-                        correlation_id=correlation_id,
-                        operation=operation,
-                    )
+    def _lost(
+        self, call: _Call, exc: requests.RequestException, started: float
+    ) -> None:
+        """Return (to retry a read whose connection failed) or raise TransientError."""
+        timed_out = isinstance(exc, requests.Timeout)
+        self._record_call(
+            call, None, started, "timeout" if timed_out else "connection_error"
+        )
+        if self._may_retry(call):
+            return
+        what = "timed out" if timed_out else "lost its connection"
+        raise TransientError(
+            f"{call.method} {call.path} {what} ({type(exc).__name__})",
+            ambiguous=call.is_write and may_have_been_sent(exc),
+            request_id=call.request_id,
+            correlation_id=call.correlation_id,
+        ) from exc
+
+    def _may_retry(self, call: _Call) -> bool:
+        """Return True (after the backoff) if a failed read may be sent again."""
+        if call.is_write or call.transient_attempts >= self.read_retries:
+            return False
+        call.transient_attempts += 1
+        time.sleep(self.retry_backoff * call.transient_attempts)
+        return True
+
+    def _answer(
+        self, call: _Call, response: requests.Response, started: float
+    ) -> Answer | None:
+        """Return the answer, None to send again, or raise the error it means."""
+        status = response.status_code
+        fault = parse_fault(response) if status >= 400 else None
+        code = None if fault is None or fault.code is None else str(fault.code)
+        self._record_call(call, status, started, code)
+        if status < 400:
+            return Answer(response, call.request_id, call.correlation_id)
+        if status == 401:
+            # Drop the token either way, so the caller's retry gets a fresh one
+            # (and an admin's new consent is picked up from the store).
+            call.provider.invalidate()
+            rejected = error_for_rejected_token(
+                fault.code if fault else None,
+                f"{call.method} {call.path}, HTTP 401"
+                + (f", code {code}" if code else ""),
+                description=(
+                    (fault.description or fault.message or "") if fault else ""
                 )
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params or None,
-                    data=payload,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except _CONFIGURATION_ERRORS:
-                record(None, started, "configuration_error")
-                raise
-            except requests.RequestException as exc:
-                timed_out = isinstance(exc, requests.Timeout)
-                record(None, started, "timeout" if timed_out else "connection_error")
-                if not is_write and transient_attempts < self.read_retries:
-                    transient_attempts += 1
-                    time.sleep(self.retry_backoff * transient_attempts)
-                    continue
-                what = "timed out" if timed_out else "lost its connection"
-                raise TransientError(
-                    f"{method} {path} {what} ({type(exc).__name__})",
-                    ambiguous=is_write and may_have_been_sent(exc),
-                    request_id=request_id,
-                    correlation_id=correlation_id,
-                ) from exc
-            except BaseException:
-                # Whatever interrupted the send, the intent gets its outcome.
-                record(None, started, "client_error")
-                raise
-            status = response.status_code
-            fault = parse_fault(response) if status >= 400 else None
-            code = None if fault is None or fault.code is None else str(fault.code)
-            record(status, started, code)
-            if status < 400:
-                return Answer(response, request_id, correlation_id)
-            if status == 401:
-                # Drop the token either way, so the caller's retry gets a fresh one
-                # (and an admin's new consent is picked up from the store).
-                provider.invalidate()
-                rejected = error_for_rejected_token(
-                    fault.code if fault else None,
-                    f"{method} {path}, HTTP 401{', code ' + code if code else ''}",
-                    description=(
-                        (fault.description or fault.message or "") if fault else ""
-                    )
-                    or excerpt(response).strip(),
-                    request_id=request_id,
-                    correlation_id=correlation_id,
-                )
-                # A fresh token cannot add a missing MFA claim.
-                if not is_write and not auth_retried and type(rejected) is AuthError:
-                    auth_retried = True
-                    continue
-                raise rejected
-            if status == 429:
-                raise Throttled(
-                    retry_after=retry_after(response, fault),
-                    local=False,
-                    request_id=request_id,
-                    correlation_id=correlation_id,
-                )
-            if status >= 500 or status == 408:
-                if not is_write and transient_attempts < self.read_retries:
-                    transient_attempts += 1
-                    time.sleep(self.retry_backoff * transient_attempts)
-                    continue
-                raise TransientError(
-                    f"{method} {path} failed with HTTP {status}"
-                    + (f", code {code}" if code else ""),
-                    ambiguous=is_write,
-                    status=status,
-                    request_id=request_id,
-                    correlation_id=correlation_id,
-                    code=code,
-                    description=getattr(fault, "description", None) or "",
-                    retry_after=(
-                        retry_after(response, fault)
-                        if response.headers.get("Retry-After")
-                        else None
-                    ),
-                )
-            raise self._refusal(response, fault, request_id, correlation_id, roles)
+                or excerpt(response).strip(),
+                request_id=call.request_id,
+                correlation_id=call.correlation_id,
+            )
+            # A fresh token cannot add a missing MFA claim.
+            retry = not call.is_write and not call.auth_retried
+            if retry and type(rejected) is AuthError:
+                call.auth_retried = True
+                return None
+            raise rejected
+        if status == 429:
+            raise Throttled(
+                retry_after=retry_after(response, fault),
+                local=False,
+                request_id=call.request_id,
+                correlation_id=call.correlation_id,
+            )
+        if status >= 500 or status == 408:
+            if self._may_retry(call):
+                return None
+            raise _server_error(call, response, fault, code)
+        raise self._refusal(
+            response, fault, call.request_id, call.correlation_id, call.roles
+        )
+
+    def _record_call(
+        self, call: _Call, status: int | None, started: float, code: str | None
+    ) -> None:
+        self._record(
+            CallRecord(
+                method=call.method,
+                path=call.path,
+                status=status,
+                request_id=call.request_id,
+                correlation_id=call.correlation_id,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                error_code=code,
+                is_write=call.is_write,
+                operation=call.operation,
+                app_user=call.user,
+            )
+        )
 
     def _headers(
         self,

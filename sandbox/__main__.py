@@ -12,12 +12,7 @@ from types import FrameType
 
 from sandbox.persist import StateFileError
 from sandbox.server import SandboxServer, make_server
-from sandbox.settings import (
-    GDAP_REFUSAL_STYLES,
-    MFA_REFUSAL_STYLES,
-    TRANSITION_EVENT_STYLES,
-    TRANSITION_SHAPES,
-)
+from sandbox.settings import parse_fidelity
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -44,7 +39,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--page-end-style", choices=("absent", "error2000"), default="absent"
     )
     parser.add_argument(
-        "--duplicate-request-id", choices=("replay", "conflict"), default="replay"
+        "--fidelity",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="play one fidelity switch's answer (repeatable; default: every switch "
+        "at its strictest; see GET /_sandbox/fidelity)",
     )
     parser.add_argument(
         "--refresh-token-grace",
@@ -56,34 +56,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--allow-no-mfa",
         action="store_true",
         help="accept app+user calls without an MFA claim (by default they are "
-        "refused: 401 code 10001, or AADSTS5007x with --mfa-refusal)",
-    )
-    parser.add_argument(
-        "--mfa-refusal",
-        choices=MFA_REFUSAL_STYLES,
-        default="partner_center",
-        help="where a sign-in without MFA is refused",
-    )
-    parser.add_argument(
-        "--gdap-refusal",
-        choices=GDAP_REFUSAL_STYLES,
-        default="no_code",
-        help="how a call without the GDAP role it needs is refused",
-    )
-    parser.add_argument(
-        "--transition-shape",
-        choices=TRANSITION_SHAPES,
-        default=TRANSITION_SHAPES[0],
-        help="documented: a full transition converts the source in place and "
-        "answers without toSubscriptionId or status; with_target_id: a new "
-        "subscription, named in toSubscriptionId, with a top-level status",
-    )
-    parser.add_argument(
-        "--transition-events",
-        choices=TRANSITION_EVENT_STYLES,
-        default=TRANSITION_EVENT_STYLES[0],
-        help="appended: events are a log (Started, then Completed); rewritten: "
-        "each event's status is updated in place",
+        "refused: 401 code 10001, or AADSTS5007x with --fidelity mfa_refusal=…)",
     )
     parser.add_argument(
         "--state-file",
@@ -119,13 +92,9 @@ def _server(args: argparse.Namespace) -> SandboxServer:
         retry_after_seconds=args.retry_after,
         latency_ms=args.latency_ms,
         page_end_style=args.page_end_style,
-        duplicate_request_id=args.duplicate_request_id,
+        **parse_fidelity(args.fidelity),
         refresh_token_grace_seconds=args.refresh_token_grace,
         require_mfa=not args.allow_no_mfa,
-        mfa_refusal=args.mfa_refusal,
-        gdap_refusal=args.gdap_refusal,
-        transition_shape=args.transition_shape,
-        transition_events=args.transition_events,
     )
 
 
@@ -141,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         server = _server(args)
-    except StateFileError as exc:
+    except (StateFileError, ValueError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr, flush=True)
         return 2
     stop = threading.Event()

@@ -13,6 +13,7 @@ from sandbox import provisioning, render
 from sandbox.faults import FaultBook, public
 from sandbox.records import iso
 from sandbox.seed import build_state
+from sandbox.settings import describe_fidelity, validate_fidelity
 from sandbox.state import SandboxState, bump_etag, validate_settings
 from sandbox.terms import parse_iso
 from sandbox.web import Request, Response, TokenBucket
@@ -49,6 +50,7 @@ class Control:
                 (r"/_sandbox/reset", "POST", self.reset),
                 (r"/_sandbox/state", "GET", self.dump),
                 (r"/_sandbox/settings", "GET|POST", self.settings),
+                (r"/_sandbox/fidelity", "GET|POST|DELETE", self.fidelity),
                 (r"/_sandbox/faults", "GET|POST|DELETE", self.fault_rules),
                 (r"/_sandbox/invitations/(?P<tid>[^/]+)/accept", "POST", self.accept),
                 (r"/_sandbox/clock", "GET|POST", self.clock),
@@ -115,6 +117,21 @@ class Control:
                 if "rate_limit_per_minute" in changes:
                     self.bucket.reset()
             return Response(200, dict(self.state.settings))
+
+    def fidelity(self, method: str, body: dict[str, Any]) -> Response:
+        """GET, POST (merge) or DELETE (back to the start values) the fidelity switches.
+
+        The answer names each switch's value, and under ``switches`` its allowed
+        answers, strictest answer and whether the behaviour is confirmed.
+        """
+        with self.state.lock:
+            if method == "POST":
+                self.state.settings.update(validate_fidelity(body))
+            elif method == "DELETE":
+                self.state.settings.update(self.state.fidelity_start)
+            switches = describe_fidelity()
+            values = {name: self.state.settings[name] for name in switches}
+            return Response(200, {"fidelity": values, "switches": switches})
 
     def fault_rules(self, method: str, body: dict[str, Any]) -> Response:
         """GET, POST (add a rule) or DELETE (clear) /_sandbox/faults."""

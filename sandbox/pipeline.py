@@ -1,7 +1,8 @@
 """The ``/v1`` request pipeline.
 
 latency -> rate limit (429) -> bearer token (401, 900421) -> fault rules answered
-before any work (429/500/503) -> MS-RequestId de-duplication of writes -> settle
+before any work (429/500/503) -> MS-RequestId de-duplication of writes (the
+``duplicate_request_id`` fidelity switch: off, replay or conflict) -> settle
 (provisioning, transitions, renewals due by the clock) and the handler, under the
 state lock -> request log and save (``--state-file``) -> faults applied after the
 write (drop_response, malformed_json, timeout).
@@ -200,7 +201,12 @@ class ApiPipeline:
     ) -> Response:
         """Dispatch under the state lock, with MS-RequestId de-duplication."""
         state = self.state
-        dedup = request.method in WRITE_METHODS and supplied_id is not None
+        # duplicate_request_id=off: a repeated MS-RequestId is a new request.
+        dedup = (
+            request.method in WRITE_METHODS
+            and supplied_id is not None
+            and settings["duplicate_request_id"] != "off"
+        )
         key = (supplied_id or "", request.method, request.path.lower())
         with state.lock:
             if dedup and key in state.dedup:

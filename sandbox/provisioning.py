@@ -7,6 +7,7 @@ clock moves.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,9 +133,18 @@ def place_order(
     request_id: str | None = None,
     cart_id: str | None = None,
 ) -> dict[str, Any]:
-    """Store a pending order (provisioned after the configured delay) and return it."""
-    order_id = str(uuid.uuid4()).upper()
+    """Store a pending order (provisioned after the configured delay) and return it.
+
+    A legacy order (no cart) gets an opaque, mixed-case id like the docs'
+    examples; a checkout's order a GUID. The order is listed in GET …/orders
+    only after the ``order_listing_delay_seconds`` fidelity switch; with
+    ``friendly_name_copy=dropped`` its lines carry the product's own name.
+    """
+    order_id = legacy_order_id() if cart_id is None else str(uuid.uuid4()).upper()
     delay = max(0.0, float(state.settings["provisioning_delay_seconds"]))
+    listing = float(state.settings["order_listing_delay_seconds"])
+    if state.settings["friendly_name_copy"] == "dropped":
+        lines = [{**line, "friendlyName": _product_name(line)} for line in lines]
     record: dict[str, Any] = {
         "id": order_id,
         "customerId": customer["id"],
@@ -145,6 +155,7 @@ def place_order(
         "creationDate": iso(state.now()),
         "status": "pending",
         "provisionAt": state.time() + delay,
+        "listedAt": state.time() + listing,
         "msRequestId": request_id,
     }
     if cart_id is not None:
@@ -154,6 +165,26 @@ def place_order(
     if delay <= 0:
         settle(state)
     return record
+
+
+def legacy_order_id() -> str:
+    """Return an opaque, mixed-case order id shaped like the docs' examples.
+
+    Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-an-order
+    (``Cs_jyTxubLpvdJXdo8xcQZN6I2RsLrgZ1``).
+    """
+    raw = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes[:6]).decode()
+    body = raw.rstrip("=").replace("+", "x").replace("/", "Q")
+    return f"{body[:2]}_{body[2:32]}"
+
+
+def _product_name(line: dict[str, Any]) -> str | None:
+    """Return the name Partner Center gives a line that keeps no friendlyName."""
+    sku = products.by_catalog_item(str(line.get("offerId") or ""))
+    if sku is not None:
+        return sku.title
+    offer = catalog.offer_by_id(str(line.get("offerId") or ""))
+    return str(offer["name"]) if offer is not None else None
 
 
 def provision(state: SandboxState, order: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 from sandbox.app import DROP_KEY, SandboxApp
 from sandbox.persist import load
 from sandbox.seed import build_state
+from sandbox.settings import FIDELITY
 from sandbox.state import SandboxState, validate_settings
 
 
@@ -161,6 +162,7 @@ def make_server(
     else:
         state = build_state(customers, seed)
     state.settings.update(clean)
+    state.fidelity_start = {k: state.settings[k] for k in FIDELITY}
     app = SandboxApp(state, log_requests=log_requests, log_stream=log_stream)
     if path is not None:
         app.persist_to(path)

@@ -27,7 +27,11 @@ from sandbox.records import (
     make_etag,
     utcnow,
 )
-from sandbox.settings import DEFAULT_SETTINGS, validate_settings
+from sandbox.settings import (
+    DEFAULT_FIDELITY,
+    DEFAULT_SETTINGS,
+    validate_settings,
+)
 
 __all__ = [
     "DEDUP_LIMIT",
@@ -74,7 +78,9 @@ class SandboxState:
         self.access_tokens: dict[str, dict[str, Any]] = {}
         #: Issued or redeemed refresh tokens: token -> {issued, replacedAt, mfa}.
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
-        self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
+        self.settings: dict[str, Any] = {**DEFAULT_SETTINGS, **DEFAULT_FIDELITY}
+        #: The fidelity switches the server started with; a reset restores them.
+        self.fidelity_start: dict[str, Any] = dict(DEFAULT_FIDELITY)
         self.faults: list[dict[str, Any]] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self.writes: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
@@ -88,8 +94,10 @@ class SandboxState:
     def replace_data(self, other: SandboxState) -> None:
         """Take over the seeded data of another state; clear faults, logs and dedup.
 
-        Settings are kept; the clock goes back to real time.
+        Settings are kept, fidelity switches go back to the values the server
+        started with; the clock goes back to real time.
         """
+        self.settings.update(self.fidelity_start)
         self.customer_count = other.customer_count
         self.seed = other.seed
         self.customers = other.customers

@@ -8,7 +8,9 @@ migrations through `migration_start`, and while they run the sandbox injects
 latency, 429s with Retry-After, 5xx and committed writes whose answer is lost,
 a worker is SIGKILLed every 20-40 s and restarted, and Redis is restarted once.
 Then it checks the invariants from the sandbox's state and the database, prints
-them, writes `bench/results/chaos.json` and exits 1 if any broke.
+them, writes `bench/results/chaos.json` and exits 1 if any broke. The sandbox
+plays every fidelity switch at its strictest unless `--fidelity` says otherwise
+(`matrix`: one run per plausible answer; see bench/chaos/matrix.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.chaos.matrix import cell_pairs, run_matrix
 from bench.chaos.options import Options
 from bench.chaos.procs import (
     ROOT,
@@ -63,6 +66,12 @@ def parse(argv: list[str]) -> Any:
     add("--deadline", type=float, default=defaults.deadline, help="seconds")
     add("--json", type=Path, default=defaults.json_path)
     add("--no-chaos", action="store_true", help="no faults, kills or Redis restart")
+    add(
+        "--fidelity",
+        default="strictest",
+        help="strictest (default), matrix, or name=value,... (sandbox switches)",
+    )
+    add("--listing-delay", type=float, default=defaults.listing_delay, help="s")
     add("--keep", action="store_true", help="keep the run's folder (logs)")
     args = parser.parse_args(argv)
     return args, Options(
@@ -81,12 +90,16 @@ def parse(argv: list[str]) -> Any:
         deadline=args.deadline,
         json_path=args.json,
         chaos=not args.no_chaos,
+        fidelity=[] if args.fidelity == "matrix" else cell_pairs(args.fidelity),
+        listing_delay=args.listing_delay,
     )
 
 
 def main(argv: list[str]) -> int:
     """Run one chaos run; return 0 if every invariant held, 1 otherwise."""
     args, opts = parse(argv)
+    if args.fidelity == "matrix":
+        return run_matrix(argv, opts.json_path)
     workdir = Path(tempfile.mkdtemp(prefix="partnerhub-chaos-"))
     ports = {name: free_port() for name in ("redis", "sandbox", "web")}
     redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
@@ -109,6 +122,7 @@ def main(argv: list[str]) -> int:
             "PARTNERHUB_MIGRATION_LEASE_SECONDS": str(opts.lease_seconds),
             "PARTNERHUB_REQUEUE_EVERY_SECONDS": "2",
             "PARTNERHUB_PROVISIONING_POLL_SECONDS": "1",
+            "PARTNERHUB_ORDER_LISTING_DELAY_SECONDS": str(opts.listing_delay),
             "PARTNERHUB_SYNC_EVERY_MINUTES": "1440",
             "PARTNERHUB_VAR_DIR": str(workdir),
             "PARTNERHUB_LOG_LEVEL": "WARNING",

@@ -13,6 +13,7 @@ import requests
 # Partner Center writes the engine makes on the buy path.
 WRITE_PATHS = {
     "order": ("POST", r"/orders$"),
+    "cart": ("POST", r"/carts$"),
     "checkout": ("POST", r"/checkout$"),
     "licence move": ("POST", r"/licenseupdates$"),
     "retire (PATCH)": ("PATCH", r"/subscriptions/[^/]+$"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,3 +27,8 @@ class Options:
     deadline: float = 1200.0
     json_path: Path = ROOT / "bench" / "results" / "chaos.json"
     chaos: bool = True  # False: no faults, kills or Redis restart (throughput)
+    # The sandbox's fidelity switches (name=value); empty: every one at its
+    # strictest. The order listing delay is scaled to `listing_delay` seconds on
+    # both sides (Partner Center: 15 minutes).
+    fidelity: list[str] = field(default_factory=list)
+    listing_delay: float = 3.0

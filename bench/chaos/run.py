@@ -313,6 +313,9 @@ def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any
             "0",
             "--provisioning-delay",
             "2",
+            "--fidelity",
+            f"order_listing_delay_seconds={opts.listing_delay}",
+            *[arg for pair in opts.fidelity for arg in ("--fidelity", pair)],
             "--quiet",
         ],
     )

@@ -90,6 +90,8 @@ class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
     DENIED = "denied", "Denied"
+    # A write whose answer was lost and that no read can settle (a cart).
+    UNKNOWN = "unknown", "Outcome unknown"
 
 
 class AuditEvent(models.Model):

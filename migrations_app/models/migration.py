@@ -333,6 +333,14 @@ class Migration(models.Model):
     cart_id = models.CharField(max_length=64, blank=True)
     # Stored before the order (or checkout) is sent and reused on every retry.
     purchase_request_id = models.UUIDField(null=True, blank=True)
+    # When the buying write (order or checkout) was last sent, stored before
+    # sending: no read can prove it absent until Partner Center's listing delay
+    # has passed since. Which send it is: 0 sends purchase_request_id itself, a
+    # later one (after the previous was proven not applied) a request id made
+    # from it, so a de-duplicating service never replays an old refusal.
+    purchase_sent_at = models.DateTimeField(null=True, blank=True)
+    purchase_attempt = models.PositiveSmallIntegerField(default=0)
+    # Order ids are stored exactly as Partner Center gave them (case kept).
     order_id = models.CharField(max_length=128, blank=True)
     new_subscription_id = models.CharField(max_length=64, blank=True)
     retire_request_id = models.UUIDField(null=True, blank=True)
@@ -441,6 +449,8 @@ class Migration(models.Model):
             "order_id": self.order_id,
             "new_subscription_id": self.new_subscription_id,
             "purchase_request_id": self.purchase_request_id,
+            "purchase_sent_at": self.purchase_sent_at,
+            "purchase_attempt": self.purchase_attempt,
             "cart_id": self.cart_id,
             "term_duration": self.term_duration,
             "billing_cycle": self.billing_cycle,

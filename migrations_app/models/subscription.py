@@ -178,7 +178,7 @@ class Subscription(models.Model):
             "billing_cycle": clip(cls, "billing_cycle", item.billing_cycle),
             "term_duration": clip(cls, "term_duration", item.term_duration),
             "partner_id": clip(cls, "partner_id", normalise_guid(item.partner_id)),
-            "order_id": clip(cls, "order_id", normalise_guid(item.order_id)),
+            "order_id": clip(cls, "order_id", (item.order_id or "").strip()),
             "parent_subscription_id": normalise_guid(item.parent_subscription_id),
             "suspended_by_partnerhub_at": suspended_at,
             "product_type": clip(

@@ -4,7 +4,8 @@ The client reports a write's intent before sending it; the row is written then,
 outside any transaction of the caller's. When the answer arrives, or when a later
 read-back (reconcile, licence check, subscription read) learns whether the write
 took effect, the row is turned into exactly one audit event and removed. A row
-nobody settles is closed by beat as "outcome unknown". So every write Partner
+nobody settles is closed by beat as "outcome unknown" once its migration is
+over. So every write Partner
 Center applied has exactly one audit event, even if the worker died mid-call.
 """
 
@@ -151,18 +152,26 @@ def pending_writes_close_stale(*, older_than: timedelta, limit: int = 500) -> in
     """Audit, as outcome unknown, pending writes no read-back settled in time.
 
     A write stays pending while its answer is unknown; the step that sent it
-    settles it when it next looks. One left longer than `older_than` (its
-    migration was cancelled, or nothing will look again) gets its one audit event
-    here. Return how many were closed.
+    settles it when it next looks, so a row of a migration still in progress is
+    left open (and visible). One left longer than `older_than` with nothing that
+    will look again (its migration ended, or it has none) gets its one audit
+    event here — outcome unknown, never "not applied", which only a read can
+    prove. Return how many were closed.
     """
+    from migrations_app.models.migration import TERMINAL_STATES, Migration
+
     cutoff = timezone.now() - older_than
+    live = Migration.objects.exclude(state__in=TERMINAL_STATES).values("pk")
     closed = 0
-    for request_id in PendingWrite.objects.filter(created_at__lte=cutoff).values_list(
-        "request_id", flat=True
-    )[:limit]:
+    stale = (
+        PendingWrite.objects.filter(created_at__lte=cutoff)
+        .exclude(migration_id__in=live)
+        .values_list("request_id", flat=True)
+    )
+    for request_id in stale[:limit]:
         closed += pending_write_settle(
             request_id,
-            outcome=Outcome.FAILURE,
+            outcome=Outcome.UNKNOWN,
             message="Sent, but its answer was never read and nothing has checked "
             "since whether it took effect: check it in Partner Center.",
         )

@@ -19,6 +19,15 @@ def provisioning_poll_seconds() -> float:
     return float(settings.PARTNERHUB_PROVISIONING_POLL_SECONDS)
 
 
+def order_listing_delay_seconds() -> float:
+    """Return how long a new order may take to appear in the customer's order list.
+
+    Reference: https://learn.microsoft.com/en-us/partner-center/developer/purchase-new-commerce-license-based
+    ("a delay of up to 15 minutes before the order appears").
+    """
+    return float(settings.PARTNERHUB_ORDER_LISTING_DELAY_SECONDS)
+
+
 def backoff_seconds(attempt: int) -> float:
     """Return the wait before transient attempt number `attempt` (1-based)."""
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1))

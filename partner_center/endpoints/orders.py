@@ -9,7 +9,7 @@ from typing import Any
 from partner_center.endpoints.base import Endpoints
 from partner_center.models import Order, OrderLineItem
 from partner_center.records import Operation
-from partner_center.wire import as_body, seg
+from partner_center.wire import as_body, raw_seg, seg
 
 __all__ = ["OrderEndpoints"]
 
@@ -60,9 +60,13 @@ class OrderEndpoints(Endpoints):
     def get_order(
         self, customer_id: str, order_id: str, *, correlation_id: str | None = None
     ) -> Order:
-        """Return one order; line items carry ``subscription_id`` once provisioned."""
+        """Return one order; line items carry ``subscription_id`` once provisioned.
+
+        ``order_id`` is sent exactly as given: order ids are opaque and whether
+        Partner Center matches them ignoring case is not documented.
+        """
         return self._get(
-            f"/customers/{seg(customer_id)}/orders/{seg(order_id)}",
+            f"/customers/{seg(customer_id)}/orders/{raw_seg(order_id)}",
             Order,
             correlation_id=correlation_id,
         )

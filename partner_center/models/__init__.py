@@ -40,13 +40,6 @@ from partner_center.models.customers import (
     ServicePlan,
     SubscribedSku,
 )
-from partner_center.models.migrations import (
-    MigrationError,
-    NewCommerceEligibility,
-    NewCommerceMigration,
-    NewCommerceMigrationEvent,
-    NewCommerceMigrationSchedule,
-)
 from partner_center.models.orders import Order, OrderLineItem
 from partner_center.models.products import (
     Availability,
@@ -98,11 +91,6 @@ __all__ = [
     "LicenseWarning",
     "Link",
     "Links",
-    "MigrationError",
-    "NewCommerceEligibility",
-    "NewCommerceMigration",
-    "NewCommerceMigrationEvent",
-    "NewCommerceMigrationSchedule",
     "Offer",
     "OfferCategory",
     "OfferProduct",

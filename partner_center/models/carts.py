@@ -18,6 +18,7 @@ from partner_center.models.base import (
     OptGuid,
     PCModel,
     ResourceAttributes,
+    StrList,
 )
 from partner_center.models.orders import Order
 
@@ -86,7 +87,11 @@ class CartLineItem(PCModel):
 
 
 class Cart(PCModel):
-    """A cart; ``status`` is ``Active`` until checked out, then ``Ordered``."""
+    """A cart; ``status`` is ``Active`` until checked out, then ``Ordered``.
+
+    ``order_ids`` (the orders its checkout placed, ids as given) is read when
+    Partner Center sends it; the documented Cart resource names only ``status``.
+    """
 
     id: OptGuid = None
     creation_timestamp: LenientDatetime = Field(
@@ -104,6 +109,7 @@ class Cart(PCModel):
     last_modified_user: str | None = None
     line_items: Annotated[list[CartLineItem], NoneAsEmpty] = []
     status: EnumStr = None
+    order_ids: StrList = []
     partner_on_record_attestation_accepted: bool | None = None
     links: Links | None = None
     attributes: ResourceAttributes | None = None
@@ -112,6 +118,11 @@ class Cart(PCModel):
     def line_errors(self) -> list[tuple[CartLineItem, CartError]]:
         """Return each line that carries an error, with its error."""
         return [(line, line.error) for line in self.line_items if line.error]
+
+    @property
+    def ordered(self) -> bool:
+        """Return True once the cart was checked out (``status`` ``Ordered``)."""
+        return (self.status or "").lower() == "ordered"
 
 
 class OrderError(PCModel):

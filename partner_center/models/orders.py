@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from partner_center.models.base import (
     EnumStr,
-    Guid,
     LenientDatetime,
     Links,
     NoneAsEmpty,
@@ -48,10 +47,13 @@ class OrderLineItem(PCModel):
 class Order(PCModel):
     """An order; ``line_items[n].subscription_id`` appears once provisioned.
 
-    ``id`` is lower-cased when it is a GUID; other order ids keep their form.
+    ``id`` is kept exactly as sent: legacy order ids are opaque, mixed-case
+    strings (``Cs_jyTxubLpvdJXdo8xcQZN6I2RsLrgZ1``) and whether Partner Center
+    looks them up ignoring case is not documented.
     """
 
-    id: Guid
+    # Reference: https://learn.microsoft.com/en-us/partner-center/developer/create-an-order
+    id: str
     reference_customer_id: OptGuid = None
     alternate_id: str | None = None
     billing_cycle: EnumStr = None

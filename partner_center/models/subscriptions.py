@@ -113,7 +113,8 @@ class Subscription(PCModel):
     suspension_reasons: StrList = []
     contract_type: EnumStr = None
     refund_options: Annotated[list[RefundOption], NoneAsEmpty] = []
-    order_id: OptGuid = None
+    # Kept as given: order ids are opaque and their case may matter.
+    order_id: str | None = None
     publisher_name: str | None = None
     promotion_id: str | None = None
     consumption_type: EnumStr = None

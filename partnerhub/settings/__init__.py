@@ -299,6 +299,11 @@ PARTNERHUB_MIGRATION_LEASE_SECONDS = env_float(
 PARTNERHUB_PROVISIONING_POLL_SECONDS = env_float(
     "PARTNERHUB_PROVISIONING_POLL_SECONDS", 5.0
 )
+# Partner Center lists a new order in GET …/orders up to 15 minutes after it was
+# placed: a purchase whose answer was lost is not taken as absent before then.
+PARTNERHUB_ORDER_LISTING_DELAY_SECONDS = env_float(
+    "PARTNERHUB_ORDER_LISTING_DELAY_SECONDS", 900.0
+)
 
 # Partner Center: the sandbox by default, the live API when configured.
 PARTNER_CENTER_MODE = env_str("PARTNER_CENTER_MODE", "sandbox").strip().lower()

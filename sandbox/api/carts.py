@@ -20,12 +20,20 @@ from sandbox.terms import BILLING_CYCLES, parse_iso, term_end
 from sandbox.web import ApiError, Request, Response, snake_enum
 
 CART_LIFETIME = timedelta(days=7)
-_INTERNAL = frozenset({"customerId", "orderIds"})
+_INTERNAL = frozenset({"customerId", "orderIds", "checkoutResult", "processingUntil"})
 
 
-def cart_json(cart: dict[str, Any]) -> dict[str, Any]:
-    """Return the ``Cart`` resource."""
+def cart_json(
+    cart: dict[str, Any], state: SandboxState | None = None
+) -> dict[str, Any]:
+    """Return the ``Cart`` resource (``orderIds`` with ``cart_order_ids=shown``)."""
     body = {k: v for k, v in cart.items() if k not in _INTERNAL}
+    if (
+        state is not None
+        and state.settings["cart_order_ids"] == "shown"
+        and cart.get("orderIds")
+    ):
+        body["orderIds"] = list(cart["orderIds"])
     body["links"] = {
         "self": render.link(f"/customers/{cart['customerId']}/carts/{cart['id']}")
     }
@@ -190,7 +198,7 @@ def _cart_or_404(state: SandboxState, cid: str, cart_id: str) -> dict[str, Any]:
 
 def get_cart(state: SandboxState, request: Request, cid: str, cart_id: str) -> Response:
     """GET /customers/{cid}/carts/{cartId}."""
-    return Response(200, cart_json(_cart_or_404(state, cid, cart_id)))
+    return Response(200, cart_json(_cart_or_404(state, cid, cart_id), state))
 
 
 def update_cart(
@@ -210,7 +218,7 @@ def checkout(state: SandboxState, request: Request, cid: str, cart_id: str) -> R
     cart = _cart_or_404(state, cid, cart_id)
     customer = customer_or_404(state, cid)
     if cart["status"] != "Active":
-        raise ApiError(400, 800065, "Cannot check out an already submitted cart")
+        return _repeat_checkout(state, cart)
     agreement_error: ApiError | None = None
     try:
         rules.agreement_accepted(customer)
@@ -243,16 +251,37 @@ def checkout(state: SandboxState, request: Request, cid: str, cart_id: str) -> R
             )
         else:
             orders.append(_order(state, customer, cart, lines, request))
-    if orders:
-        cart["status"] = "Ordered"
-        cart["orderIds"] = [o["id"] for o in orders]
-        cart["lastModifiedTimestamp"] = iso(state.now())
     body = {
         "orders": [render.order(o) for o in orders],
         "orderErrors": errors,
         "attributes": {"objectType": "CartCheckoutResult"},
     }
+    if orders:
+        cart["status"] = "Ordered"
+        cart["orderIds"] = [o["id"] for o in orders]
+        cart["lastModifiedTimestamp"] = iso(state.now())
+        cart["checkoutResult"] = body
+        cart["processingUntil"] = state.time() + float(
+            state.settings["checkout_processing_seconds"]
+        )
     return Response(201, body)
+
+
+def _repeat_checkout(state: SandboxState, cart: dict[str, Any]) -> Response:
+    """Answer a checkout of a cart already checked out.
+
+    While the first checkout is processed: 409/800064. Afterwards 400/800065
+    (``checkout_repeat=error``) or the first result again (``replay``).
+    Reference: https://learn.microsoft.com/en-us/partner-center/developer/error-codes
+    Reference: https://learn.microsoft.com/en-us/partner-center/developer/checkout-a-cart
+    """
+    if state.time() < float(cart.get("processingUntil") or 0):
+        raise ApiError(
+            409, 800064, f"Cart {cart['id']} is being processed by another request"
+        )
+    if state.settings["checkout_repeat"] == "replay" and cart.get("checkoutResult"):
+        return Response(201, cart["checkoutResult"])
+    raise ApiError(400, 800065, "Cannot check out an already submitted cart")
 
 
 def _order(

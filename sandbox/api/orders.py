@@ -16,7 +16,13 @@ _CYCLES_BY_INT = {1: "monthly", 2: "annual", 3: "none", 4: "one_time"}
 def list_orders(state: SandboxState, request: Request, cid: str) -> Response:
     """GET /customers/{cid}/orders."""
     customer_or_404(state, cid)
-    orders = state.orders.get(cid.lower(), {}).values()
+    now = state.time()
+    # A new order is listed only after the listing delay (fidelity switch).
+    orders = [
+        o
+        for o in state.orders.get(cid.lower(), {}).values()
+        if o.get("listedAt") is None or o["listedAt"] <= now
+    ]
     return Response(
         200,
         render.collection(
@@ -25,11 +31,18 @@ def list_orders(state: SandboxState, request: Request, cid: str) -> Response:
     )
 
 
+def order_id_matches(state: SandboxState, stored: str, asked: str) -> bool:
+    """Return whether ``asked`` names the order ``stored`` (``order_id_lookup``)."""
+    if state.settings["order_id_lookup"] == "case_insensitive":
+        return stored.lower() == asked.lower()
+    return stored == asked
+
+
 def order_or_404(state: SandboxState, cid: str, oid: str) -> dict[str, Any]:
     """Return an order record (after provisioning) or raise 404/20000."""
     customer_or_404(state, cid)
     record = state.orders.get(cid.lower(), {}).get(oid.lower())
-    if record is None:
+    if record is None or not order_id_matches(state, record["id"], oid):
         raise ApiError(404, 20000, f"Order Id not found: {oid}")
     return record
 

@@ -11,6 +11,7 @@ from sandbox.api.common import (
     json_object,
     subscription_or_404,
 )
+from sandbox.api.orders import order_id_matches
 from sandbox.records import PARTNER_ID, owned
 from sandbox.state import SandboxState, bump_etag
 from sandbox.web import ApiError, Request, Response
@@ -23,7 +24,7 @@ def list_subscriptions(state: SandboxState, request: Request, cid: str) -> Respo
     order_id = request.query.get("order_id")
     if order_id:
         subs = [
-            s for s in subs if str(s.get("orderId", "")).lower() == order_id.lower()
+            s for s in subs if order_id_matches(state, str(s.get("orderId")), order_id)
         ]
     mpn_id = request.query.get("mpn_id")
     if mpn_id:

@@ -40,6 +40,7 @@ def test_thirty_migrations_keep_every_invariant_through_faults_a_kill_and_a_redi
             "--redis-restart-after=15",
             "--concurrency=2",
             "--deadline=240",
+            "--fidelity=strictest",
             f"--json={report_path}",
         ],
         cwd=ROOT,

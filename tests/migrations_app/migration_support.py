@@ -154,6 +154,12 @@ def sandbox_orders(dump: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [o for o in dump["orders"] if o["customerId"].lower() == cid]
 
 
+def scale_listing_delay(sandbox: Any, settings: Any, seconds: float = 1.0) -> None:
+    """Make Partner Center's order listing delay (15 minutes) `seconds`, both sides."""
+    settings.PARTNERHUB_ORDER_LISTING_DELAY_SECONDS = seconds
+    sandbox.fidelity(order_listing_delay_seconds=seconds)
+
+
 def orders_for_offer(
     dump: dict[str, Any], name: str, offer_id: str
 ) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from tests.migrations_app.migration_support import (
     orders_for_offer,
     requests,
     sandbox_customer,
+    scale_listing_delay,
     start,
     step_once,
 )
@@ -122,9 +123,11 @@ def test_a_lost_licence_move_answer_gets_its_one_audit_event_from_the_read_back(
 
 
 def test_a_purchase_is_adopted_only_by_its_own_reference(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
     """Another order of the same offer and quantity is never taken for this one's."""
+    sandbox.fidelity(friendly_name_copy="copied")
+    scale_listing_delay(sandbox, settings)
     [first] = start(CONTOSO, operator)
     first = drive(first, until=lambda m: m.state == "preflight")
     migration_cancel(migration=first, actor=operator)
@@ -140,7 +143,7 @@ def test_a_purchase_is_adopted_only_by_its_own_reference(
     dump = sandbox.state()
     orders = orders_for_offer(dump, CONTOSO, first.target_offer_id)
     assert len(orders) == 2
-    [own] = [o for o in orders if o["id"].lower() == second.order_id]
+    [own] = [o for o in orders if o["id"] == second.order_id]
     assert (
         purchase_reference(second.purchase_request_id)
         in (own["lineItems"][0]["friendlyName"])
@@ -148,8 +151,10 @@ def test_a_purchase_is_adopted_only_by_its_own_reference(
 
 
 def test_a_new_migration_takes_over_an_unconfirmed_order_by_its_reference(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
+    sandbox.fidelity(friendly_name_copy="copied")
+    scale_listing_delay(sandbox, settings)
     [first] = start(CONTOSO, operator)
     sandbox.fault(method="POST", path=r"/orders$", action="drop_response")
     step_once(first)
@@ -165,7 +170,7 @@ def test_a_new_migration_takes_over_an_unconfirmed_order_by_its_reference(
     second = drive(second, until=lambda m: m.state == "preflight")
 
     [order] = orders_for_offer(sandbox.state(), CONTOSO, first.target_offer_id)
-    assert second.order_id == order["id"].lower()
+    assert second.order_id == order["id"]
     [event] = _write_events(first.purchase_request_id)
     assert event.outcome == "success" and "applied" in event.message
 

@@ -48,6 +48,7 @@ from tests.migrations_app.migration_support import (
     requests,
     sandbox_subscriptions,
     sandbox_users,
+    scale_listing_delay,
     start,
     step_once,
     v1_request_count,
@@ -121,8 +122,11 @@ def _dies_before(client: Any, method: str) -> Any:
 
 
 def test_it_buys_once_when_the_worker_dies_between_the_order_post_and_saving_it(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
+    # Partner Center copies the reference onto the order (one plausible answer).
+    sandbox.fidelity(friendly_name_copy="copied")
+    scale_listing_delay(sandbox, settings)
     [migration] = start(CONTOSO, operator)
     with pytest.raises(WorkerKilled):
         step_once(migration, client=_dies_after(_client_for(migration), "create_order"))
@@ -139,7 +143,7 @@ def test_it_buys_once_when_the_worker_dies_between_the_order_post_and_saving_it(
     assert migration.state == "completed", migration.error_message
     dump = sandbox.state()
     [order] = orders_for_offer(dump, CONTOSO, migration.target_offer_id)
-    assert migration.order_id == order["id"].lower()
+    assert migration.order_id == order["id"]
     assert len(requests(dump, "POST", "/orders")) == 1
     assert AuditEvent.objects.filter(
         migration_id=migration.pk, action="migration.purchase_adopted"
@@ -147,8 +151,10 @@ def test_it_buys_once_when_the_worker_dies_between_the_order_post_and_saving_it(
 
 
 def test_it_buys_once_when_partner_center_commits_the_order_but_drops_the_response(
-    synced: Any, sandbox: Any, operator: Any
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
+    sandbox.fidelity(friendly_name_copy="copied")
+    scale_listing_delay(sandbox, settings)
     [migration] = start(CONTOSO, operator)
     sandbox.fault(method="POST", path=r"/orders$", action="drop_response", count=1)
 
@@ -172,22 +178,32 @@ def test_it_buys_once_when_partner_center_commits_the_order_but_drops_the_respon
     assert [s["id"] for s in new_subs] == [migration.new_subscription_id]
 
 
-def test_it_resends_the_same_request_id_after_a_500_and_buys_once(
-    synced: Any, sandbox: Any, operator: Any
+def test_after_a_500_it_resends_only_once_the_listing_delay_proved_nothing_bought(
+    synced: Any, sandbox: Any, operator: Any, settings: Any
 ) -> None:
+    scale_listing_delay(sandbox, settings)
     [migration] = start(CONTOSO, operator)
     sandbox.fault(method="POST", path=r"/orders$", action="500", count=1)
     step_once(migration)
     migration.refresh_from_db()
     request_id = str(migration.purchase_request_id)
+    sent_at = migration.purchase_sent_at
 
     migration = drive(migration)
     assert migration.state == "completed", migration.error_message
     dump = sandbox.state()
     posts = requests(dump, "POST", "/orders")
     assert [p["status"] for p in posts] == [500, 201]
-    assert {p["ms_request_id"] for p in posts} == {request_id}
+    # A new request id: a de-duplicating service must not replay the 500.
+    assert posts[0]["ms_request_id"] == request_id != posts[1]["ms_request_id"]
+    resent = datetime.fromisoformat(posts[1]["at"].replace("Z", "+00:00"))
+    assert sent_at is not None and (resent - sent_at).total_seconds() >= 1.0
     assert len(orders_for_offer(dump, CONTOSO, migration.target_offer_id)) == 1
+    [event] = AuditEvent.objects.filter(
+        action="partner_center.write", pc_request_id=request_id
+    )
+    # Its one audit event is the 500 it was answered with.
+    assert event.outcome == "failure" and "500" in event.message
 
 
 def test_a_duplicate_message_does_nothing_while_another_worker_holds_the_lease(

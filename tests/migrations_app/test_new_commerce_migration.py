@@ -193,4 +193,6 @@ def test_the_migration_page_shows_every_subscription_a_bundle_bought(
     assert "<h4>New subscriptions</h4>" in page
     assert page.count('class="new-subscription"') == 2
     for target in migration.targets.all():
-        assert f"{target.name} (" in page
+        assert f'class="new-subscription">{target.name} <' in page
+    # The purchase reference is not left in the name the customer sees.
+    assert "(PH-" not in page

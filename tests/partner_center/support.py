@@ -194,6 +194,10 @@ class SandboxControl:
     def fault(self, **rule: Any) -> dict[str, Any]:
         return self.post("/_sandbox/faults", rule)
 
+    def fidelity(self, **switches: Any) -> dict[str, Any]:
+        """Play the given answers of fidelity switches; return every switch's value."""
+        return dict(self.post("/_sandbox/fidelity", switches)["fidelity"])
+
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post(f"{self.url}{path}", json=body, timeout=10)
         response.raise_for_status()

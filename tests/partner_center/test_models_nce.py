@@ -9,9 +9,6 @@ from partner_center.models import (
     Availability,
     Cart,
     CartCheckoutResult,
-    NewCommerceEligibility,
-    NewCommerceMigration,
-    NewCommerceMigrationSchedule,
     OrderError,
     Product,
     ResourceCollection,
@@ -199,38 +196,3 @@ def test_the_transition_history_is_read_from_any_wrapper() -> None:
         assert [t.to_catalog_item_id for t in history.items] == [
             "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV"
         ]
-
-
-def test_the_migration_api_bodies_parse() -> None:
-    eligible = NewCommerceEligibility.model_validate(
-        example("nce_eligibility_eligible.json")
-    )
-    refused = NewCommerceEligibility.model_validate(
-        example("nce_eligibility_refused.json")
-    )
-    migration = NewCommerceMigration.model_validate(example("nce_migration.json"))
-    schedule = NewCommerceMigrationSchedule.model_validate(
-        example("nce_migration_schedule.json")
-    )
-
-    assert eligible.is_eligible and eligible.catalog_item_id
-    assert refused.errors[0].code == 5
-    assert migration.state == "completed"
-    assert migration.current_subscription_id == "5c77dc7f-be2c-4306-a3b5-0ebb4365d7fc"
-    assert migration.new_commerce_order_id == "8672a13e9197"
-    assert schedule.target_date == datetime(2025, 7, 1, tzinfo=UTC)
-
-
-def test_unconfirmed_migration_statuses_are_in_progress_until_final() -> None:
-    states = [
-        NewCommerceMigration.model_validate({"status": status}).state
-        for status in ("Processing", "InProgress", "queued", "Failed", "completed")
-    ]
-
-    assert states == [
-        "in_progress",
-        "in_progress",
-        "in_progress",
-        "failed",
-        "completed",
-    ]

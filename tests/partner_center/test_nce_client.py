@@ -421,65 +421,6 @@ def test_a_transition_is_posted_and_its_history_read(
 # ------------------------------------------------------------------- migrations
 
 
-def test_a_legacy_subscription_is_validated_then_migrated(
-    client: PartnerCenterClient, fake: FakePartnerCenter, records: list[CallRecord]
-) -> None:
-    base = f"{CUSTOMER}/migrations/newcommerce"
-    fake.script(
-        "POST",
-        f"{base}/validate",
-        Canned(200, example("nce_eligibility_eligible.json")),
-    )
-    fake.script("POST", base, Canned(201, example("nce_migration.json")))
-
-    eligibility = client.validate_migration(
-        CID, {"currentSubscriptionId": "9BEB6319-6889-4D28-A155-68CA9C783842"}
-    )
-    migration = client.create_migration(
-        CID,
-        {
-            "currentSubscriptionId": "9beb6319-6889-4d28-a155-68ca9c783842",
-            "quantity": 10,
-        },
-        request_id="mig-1",
-    )
-
-    validate, create = fake.calls("POST")
-    assert validate.body == {
-        "currentSubscriptionId": "9beb6319-6889-4d28-a155-68ca9c783842"
-    }
-    assert validate.header("MS-RequestId") not in (None, "mig-1")
-    assert create.header("MS-RequestId") == "mig-1"
-    assert eligibility.is_eligible and migration.state == "completed"
-    assert [r.operation for r in records] == ["migration_validate", "migration_create"]
-
-
-def test_migrations_are_paged_by_a_continuation_header(
-    client: PartnerCenterClient, fake: FakePartnerCenter
-) -> None:
-    one, two = example("nce_migration.json"), example("nce_migration.json")
-    two["id"] = "00000000-0000-0000-0000-000000000002"
-    fake.script(
-        "GET",
-        "/v1/migrations/newcommerce",
-        Canned(200, [one], headers={"MS-ContinuationToken": "page-2"}),
-        Canned(200, [two]),
-    )
-
-    found = list(client.iter_migrations(external_reference_id="batch-1"))
-
-    assert [m.id for m in found] == [one["id"], two["id"]]
-    first, second = fake.requests
-    assert first.query == {"ExternalReferenceId": "batch-1", "PageSize": "300"}
-    assert first.header("MS-ContinuationToken") is None
-    assert second.header("MS-ContinuationToken") == "page-2"
-
-
-def test_querying_migrations_needs_a_filter(client: PartnerCenterClient) -> None:
-    with pytest.raises(ValueError):
-        list(client.iter_migrations())
-
-
 def test_suspending_an_nce_subscription_is_refused_before_sending(
     client: PartnerCenterClient, fake: FakePartnerCenter
 ) -> None:

@@ -197,6 +197,8 @@ def test_an_order_is_provisioned_and_its_subscription_found(
 def test_reusing_the_request_id_returns_the_same_order(
     pc: PartnerCenterClient, sandbox: SandboxControl
 ) -> None:
+    # The service replays a repeated MS-RequestId (one plausible answer).
+    sandbox.fidelity(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = visible_customers(sandbox.state())[0]["id"]
     offer = purchasable_offer(pc)
     orders_before = len(pc.list_orders(cid))
@@ -216,6 +218,8 @@ def test_reusing_the_request_id_returns_the_same_order(
 def test_a_lost_order_response_is_ambiguous_and_the_retry_adopts_the_order(
     pc: PartnerCenterClient, sandbox: SandboxControl
 ) -> None:
+    # The service replays a repeated MS-RequestId (one plausible answer).
+    sandbox.fidelity(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = visible_customers(sandbox.state())[0]["id"]
     offer = purchasable_offer(pc)
     orders_before = len(pc.list_orders(cid))

@@ -258,6 +258,8 @@ def test_a_cart_is_bought_for_an_indirect_reseller_and_provisioned(
 def test_a_lost_checkout_answer_is_retried_with_its_request_id_and_buys_once(
     pc: PartnerCenterClient, sandbox: SandboxControl
 ) -> None:
+    # The service replays a repeated MS-RequestId (one plausible answer).
+    sandbox.fidelity(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = customer(pc, "Fourth Coffee")
     item = catalog_item(pc, "Microsoft Teams Enterprise")
     cart = pc.create_cart(

@@ -65,6 +65,7 @@ def test_a_cart_checks_out_into_new_commerce_subscriptions(api: Any) -> None:
 
 
 def test_a_checkout_is_never_placed_twice(api: Any) -> None:
+    api.settings(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = api.scenario(PROSEWARE)["id"]
     cart = _cart(api, cid, _line(NO_TEAMS))
     path = f"/customers/{cid}/carts/{cart['id']}/checkout"
@@ -73,6 +74,9 @@ def test_a_checkout_is_never_placed_twice(api: Any) -> None:
     again = api.post(path, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
+    other = api.post(path, headers={"MS-RequestId": str(uuid.uuid4())})
+    assert other.status_code == 409 and other.json()["code"] == 800064
+    api.control("POST", "/clock", {"seconds": 31})
     other = api.post(path, headers={"MS-RequestId": str(uuid.uuid4())})
     assert other.status_code == 400 and other.json()["code"] == 800065
     orders = api.get(f"/customers/{cid}/orders").json()["items"]
@@ -89,6 +93,7 @@ def test_a_checkout_is_never_placed_twice(api: Any) -> None:
 def test_a_checkout_whose_answer_is_lost_is_replayed_not_bought_again(
     api: Any,
 ) -> None:
+    api.settings(duplicate_request_id="replay")
     cid = api.scenario(PROSEWARE)["id"]
     cart = _cart(api, cid, _line(TEAMS, 4))
     path = f"/customers/{cid}/carts/{cart['id']}/checkout"

@@ -81,6 +81,7 @@ def test_a_timeout_on_a_patch_commits_it_and_holds_the_answer(api: Any) -> None:
 
 
 def test_a_503_on_the_nth_order_does_not_place_it(api: Any) -> None:
+    api.settings(order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     target = catalog.offer_by_name(catalog.D365_UNIFIED_OPERATIONS)["id"]
     order = {"lineItems": [{"lineItemNumber": 0, "offerId": target, "quantity": 1}]}
@@ -174,6 +175,7 @@ def test_retrying_a_throttled_read_draws_again(api: Any) -> None:
 
 
 def test_replays_and_rejections_are_not_counted_as_applied_writes(api: Any) -> None:
+    api.settings(duplicate_request_id="replay")
     cid, users = _contoso(api)
     path = f"/customers/{cid}/users/{users[0]['id']}/licenseupdates"
     headers = {"MS-RequestId": str(uuid.uuid4())}

@@ -32,7 +32,7 @@ def _skus(api: Any, cid: str) -> dict[str, dict[str, Any]]:
 def test_a_new_subscription_appears_only_after_the_provisioning_delay(
     start: Callable[..., SandboxServer], make_api: Callable[..., Any]
 ) -> None:
-    api = make_api(start(provisioning_delay_seconds=0.6))
+    api = make_api(start(provisioning_delay_seconds=0.6, order_listing_delay_seconds=0))
     contoso = api.scenario(CONTOSO)
     cid = contoso["id"]
     created = api.post(f"/customers/{cid}/orders", json=_order(UNIFIED_OPS["id"], 15))

@@ -34,7 +34,13 @@ def test_a_restarted_sandbox_carries_on_where_it_was(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "sandbox-state.json"
-    first = start(customers=12, seed=7, state_file=path)
+    first = start(
+        customers=12,
+        seed=7,
+        state_file=path,
+        duplicate_request_id="replay",
+        order_listing_delay_seconds=0,
+    )
     api = make_api(first)
     tenant = api.scenario(CONTOSO)
     cid, user = tenant["id"], tenant["users"][0]
@@ -49,7 +55,13 @@ def test_a_restarted_sandbox_carries_on_where_it_was(
     before = api.dump()
     first.stop()
 
-    second = start(customers=40, seed=99, state_file=path)
+    second = start(
+        customers=40,
+        seed=99,
+        state_file=path,
+        duplicate_request_id="replay",
+        order_listing_delay_seconds=0,
+    )
     after = make_api(second)
     dump = after.dump()
     for key in ("customers", "invitations", "subscriptions", "users", "orders"):

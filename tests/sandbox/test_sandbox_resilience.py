@@ -68,6 +68,7 @@ def test_a_throttled_write_does_nothing(
 
 
 def test_it_replays_a_duplicate_request_id_without_a_second_order(api: Any) -> None:
+    api.settings(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     headers = {"MS-RequestId": str(uuid.uuid4())}
     first = api.post(f"/customers/{cid}/orders", json=ORDER, headers=headers)
@@ -104,6 +105,7 @@ def test_a_replayed_business_failure_is_replayed_too(api: Any) -> None:
 
 def test_duplicate_request_id_conflict_mode_answers_800060(api: Any) -> None:
     api.settings(duplicate_request_id="conflict")
+    api.settings(order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     headers = {"MS-RequestId": str(uuid.uuid4())}
     assert (
@@ -117,6 +119,7 @@ def test_duplicate_request_id_conflict_mode_answers_800060(api: Any) -> None:
 
 
 def test_drop_response_commits_the_write_and_closes_the_connection(api: Any) -> None:
+    api.settings(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     api.fault(method="POST", path=r"/customers/[^/]+/orders$", action="drop_response")
     headers = {"MS-RequestId": str(uuid.uuid4())}
@@ -164,6 +167,7 @@ def test_malformed_json_answers_200_with_an_invalid_body(api: Any) -> None:
 
 
 def test_timeout_fault_delays_the_answer_after_doing_the_write(api: Any) -> None:
+    api.settings(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     api.settings(latency_ms=400)
     api.fault(method="POST", path="/orders", action="timeout")
@@ -201,6 +205,7 @@ def test_every_response_carries_request_and_correlation_ids(api: Any) -> None:
 
 
 def test_concurrent_duplicates_create_exactly_one_order(api: Any) -> None:
+    api.settings(duplicate_request_id="replay", order_listing_delay_seconds=0)
     cid = api.scenario(CONTOSO)["id"]
     headers = {"MS-RequestId": str(uuid.uuid4())}
 

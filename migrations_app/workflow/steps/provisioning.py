@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,11 +15,20 @@ from migrations_app.models import (
     normalise_guid,
 )
 from migrations_app.models.catalogue_lookup import entra_sku_id_of
+from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import ADVANCE, StepFailed, StepOutcome, wait
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
-from migrations_app.workflow.steps.purchase import own_lines, record_lines, targets_of
+from migrations_app.workflow.steps.purchase_records import (
+    own_lines,
+    purchase_reference,
+    record_lines,
+    targets_of,
+)
+from partner_center.errors import NotFound
+from partner_center.models import Order
+from partner_center.models import Subscription as PcSubscription
 
 KEY = "await_provisioning"
 # Give up waiting for a bought subscription to become active after this long.
@@ -48,6 +58,8 @@ def run(ctx: StepContext) -> StepOutcome:
         Subscription.upsert_from_pc(data, customer=m.customer)
         if (data.status or "").strip().lower() != Subscription.ACTIVE:
             return wait(provisioning_poll_seconds(), f"subscription is {data.status}")
+        data = _drop_reference(ctx, data)
+        Subscription.upsert_from_pc(data, customer=m.customer)
         if not target.sku_id:
             sku = _known_sku(target) or normalise_guid(
                 ctx.client.entra_sku_for(ctx.tenant, data).sku_id
@@ -76,8 +88,8 @@ def _find_subscriptions(ctx: StepContext) -> None:
     m = ctx.migration
     lines = []
     if m.order_id:
-        order = ctx.client.get_order(ctx.tenant, m.order_id)
-        lines = [(m.order_id, line) for line in order.line_items]
+        order = _read_order(ctx)
+        lines = [(order.id, line) for line in order.line_items]
     missing = len([line for _, line in lines if line.subscription_id]) < len(
         targets_of(m)
     )
@@ -85,6 +97,49 @@ def _find_subscriptions(ctx: StepContext) -> None:
         lines += own_lines(m, ctx.client.list_orders(ctx.tenant))
     if lines:
         record_lines(ctx, lines)
+
+
+def _drop_reference(ctx: StepContext, data: PcSubscription) -> PcSubscription:
+    """Return the subscription with the purchase reference gone from its name.
+
+    The reference identified the purchase until it was recorded; the customer
+    should not see it. Renaming is a write (audited by the client) whose loss is
+    harmless: the next poll reads the name again, settles a lost rename by that
+    read, and renames again if needed, with the same request id.
+    """
+    m = ctx.migration
+    if m.purchase_request_id is None:
+        return data
+    reference = f" ({purchase_reference(m.purchase_request_id)})"
+    request_id = uuid.uuid5(m.purchase_request_id, f"rename-{data.id}")
+    name = data.friendly_name or ""
+    if reference not in name:
+        settle_by_readback(request_id, applied=True, what="Renaming the subscription")
+        return data
+    return ctx.client.update_subscription(
+        ctx.tenant,
+        str(data.id),
+        {"friendlyName": name.replace(reference, "")},
+        request_id=str(request_id),
+    )
+
+
+def _read_order(ctx: StepContext) -> Order:
+    """Return the migration's order, read by its id as stored.
+
+    An id stored lower-cased (before ids were kept as given) may not be found
+    where Partner Center matches case: the order is then looked for in the
+    customer's order list, ignoring case, and its id stored as given.
+    """
+    m = ctx.migration
+    try:
+        return ctx.client.get_order(ctx.tenant, m.order_id)
+    except NotFound:
+        for order in ctx.client.list_orders(ctx.tenant):
+            if order.id != m.order_id and order.id.lower() == m.order_id.lower():
+                ctx.save(order_id=order.id)
+                return order
+        raise
 
 
 def _known_sku(target: MigrationTarget) -> str:

@@ -1,36 +1,32 @@
 """Buy every target once — a legacy order or a new-commerce cart and checkout.
 
-A purchase is attributed by identity, never by resemblance: each line carries a
-reference made from the migration's stored MS-RequestId in its friendly name, and
-only orders carrying this migration's reference are adopted. Partner Center copies
-the friendly name to the subscriptions it creates. All targets of a migration (two
-for a one-to-many mapping) are bought in one order or one checkout.
+A purchase is attributed by identity, never by resemblance (see
+purchase_records): its cart and the cart's orders, the answer to its own
+request, or the reference made from the migration's stored MS-RequestId that its
+lines carry in their friendly name. All targets of a migration (two for a
+one-to-many mapping) are bought in one order or one checkout. `cart_id` and
+`purchase_request_id` are never cleared once a checkout or order was sent.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.utils import timezone
 
 from migrations_app.models import (
     CustomerUser,
     LicenseMove,
     Migration,
-    MigrationTarget,
-    Outcome,
-    normalise_guid,
 )
-from migrations_app.models.catalog import catalogue_key
 from migrations_app.models.wording import (
     NO_USAGE_LOCATION,
     lacking_usage_location,
     usage_location_problem,
     without_usage_location,
 )
-from migrations_app.workflow.events import audit_migration, settle_by_readback
+from migrations_app.workflow.events import settle_by_readback
 from migrations_app.workflow.lease import StepContext
 from migrations_app.workflow.outcomes import (
     ADVANCE,
@@ -41,124 +37,44 @@ from migrations_app.workflow.outcomes import (
 )
 from migrations_app.workflow.settings import provisioning_poll_seconds
 from migrations_app.workflow.step import Step
+from migrations_app.workflow.steps.purchase_cart import IN_PROGRESS, run_checkout
+from migrations_app.workflow.steps.purchase_records import (
+    adopt,
+    all_lines,
+    friendly_name,
+    listing_wait_left,
+    orders_of_new_subscriptions,
+    own_lines,
+    purchase_reference,
+    record_lines,
+    same_contents,
+    send_request_id,
+    targets_of,
+    unsent_on,
+    what,
+)
 from partner_center.errors import (
     AgreementNotAccepted,
     Conflict,
     GdapAccessDenied,
     NoRelationship,
     PermanentError,
+    Throttled,
+    TransientError,
 )
-from partner_center.models import Order
+from partner_center.models import OrderLineItem
+
+__all__ = [
+    "KEY",
+    "STEP",
+    "friendly_name",
+    "own_lines",
+    "purchase_reference",
+    "record_lines",
+    "targets_of",
+]
 
 KEY = "purchase"
-CODE_ORDER_IN_PROGRESS = 800060
-CODE_CHECKOUT_IN_PROGRESS = 800064
-# Room left for the name in a friendly name that ends with the reference.
-NAME_ROOM = 100
-
-
-def purchase_reference(request_id: uuid.UUID) -> str:
-    """Return the reference a purchase carries: unique to its MS-RequestId."""
-    return f"PH-{request_id.hex[:12].upper()}"
-
-
-def friendly_name(m: Migration, name: str) -> str:
-    """Return the friendly name of a line: the target's name and the reference."""
-    assert m.purchase_request_id is not None
-    return f"{name[:NAME_ROOM]} ({purchase_reference(m.purchase_request_id)})"
-
-
-def _carries(name: str | None, reference: str) -> bool:
-    return bool(name) and reference in str(name).upper()
-
-
-def targets_of(m: Migration) -> list[MigrationTarget]:
-    return list(m.targets.order_by("position"))
-
-
-def own_lines(m: Migration, orders: list[Order]) -> list[tuple[str, Any]]:
-    """Return (order id, line) of every order line carrying this migration's reference."""
-    assert m.purchase_request_id is not None
-    reference = purchase_reference(m.purchase_request_id)
-    return [
-        (normalise_guid(order.id), line)
-        for order in orders
-        for line in order.line_items
-        if _carries(line.friendly_name, reference)
-    ]
-
-
-def record_lines(ctx: StepContext, lines: list[tuple[str, Any]]) -> None:
-    """Give each target the subscription its line created, and the order its id."""
-    m = ctx.migration
-    targets = targets_of(m)
-    for _, line in lines:
-        key = catalogue_key(line.offer_id)
-        subscription_id = normalise_guid(line.subscription_id)
-        for target in targets:
-            if target.catalogue_id == key and subscription_id:
-                if target.new_subscription_id != subscription_id:
-                    target.new_subscription_id = subscription_id
-                    target.save(update_fields=["new_subscription_id"])
-                break
-    order_id = lines[0][0] if lines else m.order_id
-    first = targets[0].new_subscription_id if targets else ""
-    ctx.save(order_id=order_id, new_subscription_id=first or m.new_subscription_id)
-
-
-def _reconcile(ctx: StepContext) -> bool:
-    """Adopt the purchase this migration already made; return True if found.
-
-    Called before any resend: the previous attempt may have been applied even
-    though its answer was lost or never saved.
-    """
-    m = ctx.migration
-    lines = own_lines(m, ctx.client.list_orders(ctx.tenant))
-    if not lines:
-        settle_by_readback(m.purchase_request_id, applied=False, what=_what(m))
-        return False
-    orders = sorted({order_id for order_id, _ in lines})
-    try:
-        record_lines(ctx, lines)
-    except IntegrityError as exc:
-        raise StepFailed(
-            f"Order {orders[0]} carries this migration's reference but another "
-            "migration holds it. Nothing more was bought; check the customer's "
-            "orders in Partner Center."
-        ) from exc
-    settle_by_readback(m.purchase_request_id, applied=True, what=_what(m))
-    assert m.purchase_request_id is not None
-    audit_migration(
-        m,
-        "migration.purchase_adopted",
-        f"Found order {', '.join(orders)}, bought by this migration (reference "
-        f"{purchase_reference(m.purchase_request_id)}); not buying again",
-    )
-    _report_extra(m, lines)
-    return True
-
-
-def _what(m: Migration) -> str:
-    return f"Purchase of {m.quantity} seats of {m.target_offer_name}"
-
-
-def _report_extra(m: Migration, lines: list[tuple[str, Any]]) -> None:
-    """Surface lines carrying this reference beyond one per target."""
-    seen: set[str] = set()
-    for order_id, line in lines:
-        key = catalogue_key(line.offer_id)
-        if key not in seen:
-            seen.add(key)
-            continue
-        audit_migration(
-            m,
-            "migration.purchase_untracked",
-            f"Bought, not tracked: order {order_id} buys {line.quantity} more seats of "
-            f"{line.friendly_name} with this migration's reference, beyond the "
-            "purchase it uses. Cancel it in Partner Center if it is not needed.",
-            outcome=Outcome.FAILURE,
-            order_id=order_id,
-        )
 
 
 def run(ctx: StepContext) -> StepOutcome:
@@ -166,46 +82,107 @@ def run(ctx: StepContext) -> StepOutcome:
     m = ctx.migration
     if m.bought:
         return ADVANCE
-    if m.purchase_request_id is not None and _reconcile(ctx):
-        return ADVANCE
+    targets = targets_of(m)
+    modern = any(t.is_modern for t in targets)
+    if m.purchase_request_id is not None and not modern:
+        found = _reconcile_order(ctx)
+        if found is not None:
+            return found
     _check_usage_locations(m)
     if m.purchase_request_id is None:
         # Stored before sending, so a retry after any failure reuses it.
         ctx.save(purchase_request_id=uuid.uuid4())
-    targets = targets_of(m)
+    if modern:
+        return run_checkout(ctx, targets, reseller_of_record(m))
+    return _order(ctx)
+
+
+def _order(ctx: StepContext) -> StepOutcome:
+    """Send the legacy order once; a refusal proves only this send not applied."""
+    m = ctx.migration
+    lines = [
+        OrderLineItem(
+            offer_id=t.catalogue_id,
+            quantity=m.quantity,
+            friendly_name=friendly_name(m, t.name),
+        )
+        for t in targets_of(m)
+    ]
+    ctx.save(purchase_sent_at=timezone.now())
     try:
-        if any(t.is_modern for t in targets):
-            return _checkout(ctx, targets)
         order = ctx.client.create_order(
             ctx.tenant,
-            [
-                {
-                    "offerId": t.catalogue_id,
-                    "quantity": m.quantity,
-                    "friendlyName": friendly_name(m, t.name),
-                }
-                for t in targets
-            ],
-            request_id=str(m.purchase_request_id),
+            lines,
+            request_id=str(send_request_id(m)),
             billing_cycle=_legacy_cycle(m),
             partner_id_on_record=reseller_of_record(m),
         )
-    except (AgreementNotAccepted, GdapAccessDenied, NoRelationship):
-        # Refused until someone accepts or grants something; the runner says what.
-        ctx.save(purchase_request_id=None, cart_id="")
-        raise
     except Conflict as exc:
-        if exc.code in (CODE_ORDER_IN_PROGRESS, CODE_CHECKOUT_IN_PROGRESS):
+        if exc.code in IN_PROGRESS:
             # Partner Center already has this request: find the order next time.
             return wait(provisioning_poll_seconds(), "order in progress")
-        ctx.save(purchase_request_id=None, cart_id="")
+        _not_applied(ctx)
         raise _refused(m, exc) from exc
+    except (AgreementNotAccepted, GdapAccessDenied, NoRelationship):
+        # Refused until someone accepts or grants something; the runner says what.
+        _not_applied(ctx)
+        raise
     except PermanentError as exc:
-        # Refused, so nothing was bought; the next try is a new request.
-        ctx.save(purchase_request_id=None, cart_id="")
+        _not_applied(ctx)
         raise _refused(m, exc) from exc
-    record_lines(ctx, [(normalise_guid(order.id), line) for line in order.line_items])
+    except (Throttled, TransientError) as exc:
+        unsent_on(ctx, exc)
+        raise
+    record_lines(ctx, all_lines([order]))
     return ADVANCE
+
+
+def _not_applied(ctx: StepContext) -> None:
+    """Move on to a new send: the last one was answered with a refusal."""
+    m = ctx.migration
+    ctx.save(purchase_attempt=m.purchase_attempt + 1, purchase_sent_at=None)
+
+
+def _reconcile_order(ctx: StepContext) -> StepOutcome | None:
+    """Adopt the legacy order this migration already placed, or prove it absent.
+
+    Return ADVANCE when found, a wait while the order may not be listed yet, or
+    None when no order was placed (then a new send may go). Raise StepFailed
+    when, after the listing delay, an order with the same contents but without
+    this migration's reference exists: it may be this purchase, unprovably.
+    """
+    m = ctx.migration
+    if m.purchase_sent_at is None:
+        return None  # the request id is stored before the send time: never sent
+    seen = ctx.client.list_orders(ctx.tenant) + orders_of_new_subscriptions(ctx)
+    lines = own_lines(m, seen)
+    if lines:
+        adopt(ctx, lines, "by the reference its lines carry")
+        return ADVANCE
+    left = listing_wait_left(m)
+    if left > 0:
+        return wait(min(left, 60.0), "the order may not be listed yet")
+    alike = sorted({order.id for order in same_contents(m, seen)})
+    if alike:
+        raise StepFailed(_unproven(m, alike))
+    settle_by_readback(send_request_id(m), applied=False, what=what(m))
+    _not_applied(ctx)
+    return None
+
+
+def _unproven(m: Migration, orders: list[str]) -> str:
+    assert m.purchase_request_id is not None and m.purchase_sent_at is not None
+    return (
+        f"The order for {m.quantity} seats of {m.target_offer_name} was sent on "
+        f"{m.purchase_sent_at:%Y-%m-%d %H:%M} UTC (MS-RequestId "
+        f"{send_request_id(m)}) and its answer was lost. Partner Center now lists "
+        f"order {', '.join(orders)} buying the same seats, but without this "
+        f"migration's reference {purchase_reference(m.purchase_request_id)}, so "
+        "whether it is this purchase cannot be proven and nothing more is bought. "
+        "In Partner Center, open the customer's orders and check who placed it: if "
+        "it is this purchase, sync the customer and start a new migration, which "
+        "uses the new subscription; if not, start a new migration to buy again."
+    )
 
 
 def reseller_of_record(m: Migration) -> str | None:
@@ -227,63 +204,6 @@ def _legacy_cycle(m: Migration) -> str:
     old = source.billing_cycle if source is not None else ""
     cycle = (m.billing_cycle or old or "").lower()
     return cycle if cycle in ("monthly", "annual") else "monthly"
-
-
-def _checkout(ctx: StepContext, targets: list[MigrationTarget]) -> StepOutcome:
-    """Put every target in one cart (made once) and check it out once."""
-    m = ctx.migration
-    if not m.cart_id:
-        lines = [
-            {
-                "catalogItemId": _catalog_item(ctx, t),
-                "quantity": m.quantity,
-                "termDuration": m.term_duration or "P1Y",
-                "billingCycle": m.billing_cycle or "monthly",
-                "friendlyName": friendly_name(m, t.name),
-            }
-            for t in targets
-        ]
-        # Making a cart buys nothing, so it needs no reconcile of its own.
-        cart = ctx.client.create_cart(
-            ctx.tenant,
-            lines,
-            request_id=uuid.uuid4(),
-            partner_id_on_record=reseller_of_record(m),
-        )
-        for _, error in cart.line_errors:
-            raise error.as_error()
-        ctx.save(cart_id=normalise_guid(cart.id))
-    result = ctx.client.checkout_cart(
-        ctx.tenant, m.cart_id, request_id=str(m.purchase_request_id)
-    )
-    for problem in result.order_errors:
-        raise problem.as_error()
-    bought = [
-        (normalise_guid(order.id), line)
-        for order in result.orders
-        for line in order.line_items
-    ]
-    record_lines(ctx, bought)
-    return ADVANCE
-
-
-def _catalog_item(ctx: StepContext, target: MigrationTarget) -> str:
-    """Return the `product:sku:availability` to buy, read now if not known."""
-    if target.catalog_item_id:
-        return target.catalog_item_id
-    product, sku = target.catalogue_id.split(":", 1)
-    term = ctx.migration.term_duration or "P1Y"
-    found = ctx.client.list_availabilities(product, sku, customer_id=ctx.tenant)
-    for availability in found:
-        terms = {t.duration for t in availability.terms}
-        if availability.catalog_item_id and (not terms or term in terms):
-            target.catalog_item_id = availability.catalog_item_id
-            target.save(update_fields=["catalog_item_id"])
-            return availability.catalog_item_id
-    raise StepFailed(
-        f"Partner Center sells no {term} term of {target.name} to this customer. "
-        "Choose another term or target, then start a new migration."
-    )
 
 
 def _check_usage_locations(m: Migration) -> None:
@@ -335,12 +255,12 @@ def _refused(m: Migration, exc: PermanentError) -> StepFailed:
 
 
 def describe(m: Migration, finished: bool) -> str:
-    what = f"{m.quantity} seats of {m.target_offer_name}"
+    what_ = f"{m.quantity} seats of {m.target_offer_name}"
     if m.order_id:
-        return f"Bought {what} (order {m.order_id})."
+        return f"Bought {what_} (order {m.order_id})."
     if m.purchase_request_id:
-        return f"Order for {what} sent (MS-RequestId {m.purchase_request_id})."
-    return f"Will buy {what}."
+        return f"Order for {what_} sent (MS-RequestId {m.purchase_request_id})."
+    return f"Will buy {what_}."
 
 
 STEP = Step(
