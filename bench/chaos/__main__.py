@@ -104,33 +104,7 @@ def main(argv: list[str]) -> int:
     ports = {name: free_port() for name in ("redis", "sandbox", "web")}
     redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
     database = make_database(os.environ.get("DATABASE_URL"), workdir)
-    env = child_env(
-        {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"PARTNER_CENTER_API_URL", "PARTNER_CENTER_TOKEN_URL"}
-        },
-        {
-            "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
-            "DATABASE_URL": database.url,
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": redis_url,
-            "PARTNER_CENTER_MODE": "sandbox",
-            "SANDBOX_URL": f"http://127.0.0.1:{ports['sandbox']}",
-            "PARTNER_CENTER_RATE_LIMIT_PER_MINUTE": str(opts.rate_per_minute),
-            "PARTNER_CENTER_TIMEOUT_SECONDS": str(opts.client_timeout),
-            "PARTNERHUB_MIGRATION_LEASE_SECONDS": str(opts.lease_seconds),
-            "PARTNERHUB_REQUEUE_EVERY_SECONDS": "2",
-            "PARTNERHUB_PROVISIONING_POLL_SECONDS": "1",
-            "PARTNERHUB_ORDER_LISTING_DELAY_SECONDS": str(opts.listing_delay),
-            "PARTNERHUB_SYNC_EVERY_MINUTES": "1440",
-            "PARTNERHUB_VAR_DIR": str(workdir),
-            "PARTNERHUB_LOG_LEVEL": "WARNING",
-            "PARTNERHUB_DEMO_ACCOUNTS": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PYTHONUNBUFFERED": "1",
-        },
-    )
+    env = _run_env(opts, ports, database.url, workdir, redis_url)
     # This process syncs before the chaos starts, as fast as the sandbox answers.
     os.environ.update(env | {"PARTNER_CENTER_RATE_LIMIT_PER_MINUTE": "1000000"})
     from bench.chaos.procs import Child
@@ -163,8 +137,51 @@ def main(argv: list[str]) -> int:
         database.drop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    report["database"] = database.vendor
-    report["machine"] = machine(database.vendor)
+    _write_report(report, opts, database.vendor)
+    return 1 if report.get("broken") else 0
+
+
+def _run_env(
+    opts: Options,
+    ports: dict[str, int],
+    database_url: str,
+    workdir: Path,
+    redis_url: str,
+) -> dict[str, str]:
+    """Return the environment of every process of the run."""
+    return child_env(
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"PARTNER_CENTER_API_URL", "PARTNER_CENTER_TOKEN_URL"}
+        },
+        {
+            "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "PARTNER_CENTER_MODE": "sandbox",
+            "SANDBOX_URL": f"http://127.0.0.1:{ports['sandbox']}",
+            "PARTNER_CENTER_RATE_LIMIT_PER_MINUTE": str(opts.rate_per_minute),
+            "PARTNER_CENTER_TIMEOUT_SECONDS": str(opts.client_timeout),
+            "PARTNERHUB_MIGRATION_LEASE_SECONDS": str(opts.lease_seconds),
+            "PARTNERHUB_REQUEUE_EVERY_SECONDS": "2",
+            "PARTNERHUB_PROVISIONING_POLL_SECONDS": "1",
+            "PARTNERHUB_ORDER_LISTING_DELAY_SECONDS": str(opts.listing_delay),
+            "PARTNERHUB_SYNC_EVERY_MINUTES": "1440",
+            "PARTNERHUB_VAR_DIR": str(workdir),
+            "PARTNERHUB_LOG_LEVEL": "WARNING",
+            "PARTNERHUB_DEMO_ACCOUNTS": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+        },
+    )
+
+
+def _write_report(report: dict[str, Any], opts: Options, vendor: str) -> None:
+    """Complete the report, write its JSON (and the README table), print it."""
+    report["database"] = vendor
+    report["machine"] = machine(vendor)
     report["code"] = code_state()
     report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     opts.json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,7 +193,6 @@ def main(argv: list[str]) -> int:
     if opts.json_path.resolve() == (RESULTS / "chaos.json").resolve():
         write_readme()
         print(f"updated: {_shown(README)}")
-    return 1 if report.get("broken") else 0
 
 
 def code_state() -> dict[str, Any]:

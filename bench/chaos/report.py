@@ -14,14 +14,19 @@ def render(report: dict[str, Any]) -> str:
     if "migrations" not in report:
         return "chaos run stopped before it could report (see the messages above)"
     t = report.get("throughput") or {}
-    fired = {}
+    lines = ["", "chaos run", *_run_lines(report), *_safety_lines(report)]
+    lines += _throughput_lines(report, t)
+    lines += _broken_lines(report)
+    return "\n".join(lines)
+
+
+def _run_lines(report: dict[str, Any]) -> list[str]:
+    """Return what ran: the database, the migrations, the faults and the kills."""
+    fired: dict[str, int] = {}
     for rule in report.get("faults", []):
         key = f"{rule['action']} {rule['method']}"
         fired[key] = fired.get(key, 0) + int(rule.get("fired") or 0)
-    moves = report.get("moves", {})
-    lines = [
-        "",
-        "chaos run",
+    return [
         _line("database", report.get("database")),
         _line(
             "customers seeded / migrations started",
@@ -42,7 +47,13 @@ def render(report: dict[str, Any]) -> str:
         ),
         _line("terminal states", report.get("terminal_states")),
         _line("by commerce", report.get("by_commerce")),
-        _line("licence moves", moves),
+        _line("licence moves", report.get("moves", {})),
+    ]
+
+
+def _safety_lines(report: dict[str, Any]) -> list[str]:
+    """Return the money-and-licence figures each invariant is checked on."""
+    return [
         _line(
             "orders per migration (orders: migrations)",
             report.get("orders_per_migration"),
@@ -81,6 +92,12 @@ def render(report: dict[str, Any]) -> str:
             f"exit {report['audit_verify']['exit_code']}: "
             f"{report['audit_verify']['message'][:100]}",
         ),
+    ]
+
+
+def _throughput_lines(report: dict[str, Any], t: dict[str, Any]) -> list[str]:
+    """Return the calls, the time against the rate-limit bound and the failures."""
+    lines = [
         _line(
             "calls in the migration phase",
             f"{t.get('calls')} ({t.get('calls_per_migration')} per migration)",
@@ -105,12 +122,15 @@ def render(report: dict[str, Any]) -> str:
                 reason["message"][:90],
             )
         )
+    return lines
+
+
+def _broken_lines(report: dict[str, Any]) -> list[str]:
+    """Return the broken invariants with examples, or that every one held."""
     broken = report.get("broken") or {}
-    lines.append("")
-    if broken:
-        lines.append(f"BROKEN ({len(broken)}):")
-        for name, examples in broken.items():
-            lines.append(f"  - {name}: {examples[:3]}")
-    else:
-        lines.append("every invariant held")
-    return "\n".join(lines)
+    if not broken:
+        return ["", "every invariant held"]
+    lines = ["", f"BROKEN ({len(broken)}):"]
+    for name, examples in broken.items():
+        lines.append(f"  - {name}: {examples[:3]}")
+    return lines

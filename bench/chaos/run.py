@@ -293,10 +293,8 @@ def audit_verify(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any]:
-    """Seed, sync, start the migrations under chaos and return the report."""
-    customers = opts.customers or customers_for(opts.migrations)
-    control = SandboxControl(settings.SANDBOX_URL)
+def _start_sandbox(cluster: Cluster, opts: Options, port: int, customers: int) -> None:
+    """Start the sandbox seeded with `customers`, at the run's fidelity."""
     cluster.sandbox = cluster.spawn(
         "sandbox",
         [
@@ -304,7 +302,7 @@ def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any
             "-m",
             "sandbox",
             "--port",
-            str(ports["sandbox"]),
+            str(port),
             "--customers",
             str(customers),
             "--seed",
@@ -319,7 +317,14 @@ def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any
             "--quiet",
         ],
     )
-    wait_until(lambda: listening(ports["sandbox"]), 60, "the sandbox")
+    wait_until(lambda: listening(port), 60, "the sandbox")
+
+
+def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any]:
+    """Seed, sync, start the migrations under chaos and return the report."""
+    customers = opts.customers or customers_for(opts.migrations)
+    control = SandboxControl(settings.SANDBOX_URL)
+    _start_sandbox(cluster, opts, ports["sandbox"], customers)
     cluster.note(f"sandbox seeded with {customers} customers; syncing")
     sync = sync_run()
     cluster.note(f"sync {sync.status}: {sync.calls_made} calls")
@@ -368,6 +373,19 @@ def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any
         "migrations": len(ids),
         "seconds": round(seconds, 1),
         "web_healthz": healthy.status_code,
+        **_process_figures(cluster),
+        "faults": fired,
+        "throughput": throughput(dump, ids, opts.rate_per_minute),
+        "audit_verify": verified,
+        **findings.figures,
+        "broken": findings.broken,
+        "events": cluster.events,
+    }
+
+
+def _process_figures(cluster: Cluster) -> dict[str, Any]:
+    """Return the kills, restarts, unexpected exits and peak memory of the run."""
+    return {
         "kills": sum(w.kills for w in cluster.workers),
         "redis_restarts": cluster.redis_restarts,
         "unexpected_exits": {
@@ -376,10 +394,4 @@ def run(cluster: Cluster, opts: Options, ports: dict[str, int]) -> dict[str, Any
         "peak_rss_mib": {
             c.name: round(c.peak_rss / 2**20, 1) for c in cluster.children()
         },
-        "faults": fired,
-        "throughput": throughput(dump, ids, opts.rate_per_minute),
-        "audit_verify": verified,
-        **findings.figures,
-        "broken": findings.broken,
-        "events": cluster.events,
     }
