@@ -32,8 +32,6 @@ from migrations_app.models.migration import (
     MigrationState,
     MigrationTarget,
     RetireMode,
-    register_step_state,
-    state_label,
 )
 from migrations_app.models.notifications import Notification
 from migrations_app.models.partner import (
@@ -109,6 +107,4 @@ __all__ = [
     "normalise_offer_id",
     "pending_write_open",
     "pending_write_settle",
-    "register_step_state",
-    "state_label",
 ]

@@ -57,46 +57,6 @@ ATTENTION_STATES: list[str] = [
     MigrationState.NEEDS_CUSTOMER_ACTION,
 ]
 
-# Step keys and their labels, filled in by the step registry when the app loads.
-_STEP_STATES: dict[str, str] = {}
-
-
-def register_step_state(key: str, label: str) -> None:
-    """Make `key` a known migration state with `label` (called by the registry)."""
-    if key in MigrationState.values:
-        raise ValueError(f"{key!r} is a lifecycle state, not a step")
-    _STEP_STATES[key] = label
-
-
-class StateField(models.CharField):
-    """The state column: its choices (the registered steps) are the app's own words.
-
-    They change whenever a step is added, and say nothing of the schema, so the
-    field leaves them out of its migrations: no migration then has to import the
-    live list, and adding a step needs no migration.
-    """
-
-    def deconstruct(self) -> Any:
-        name, _path, args, kwargs = super().deconstruct()
-        kwargs.pop("choices", None)
-        return name, "django.db.models.CharField", args, kwargs
-
-
-def state_choices() -> list[tuple[str, str]]:
-    """Return every migration state: queued, each registered step, the ends."""
-    return [
-        (MigrationState.QUEUED.value, MigrationState.QUEUED.label),
-        *_STEP_STATES.items(),
-        *((s.value, s.label) for s in MigrationState if s != MigrationState.QUEUED),
-    ]
-
-
-def state_label(state: str) -> str:
-    """Return the reseller's words for a migration state (the raw value if unknown)."""
-    if state in MigrationState.values:
-        return str(MigrationState(state).label)
-    return _STEP_STATES.get(state, state)
-
 
 class MigrationPath(models.TextChoices):
     """The sequences of steps a migration can walk, safest first.
@@ -302,9 +262,11 @@ class Migration(models.Model):
     path = models.CharField(
         max_length=16, choices=MigrationPath.choices, default=MigrationPath.BUY
     )
-    state = StateField(
+    # Queued, a step key of its path, or one of the ends. The words for each are
+    # the registry's (`migrations_app.workflow.registry.state_label`): steps come
+    # and go with the engine, so the schema lists no choices.
+    state = models.CharField(
         max_length=32,
-        choices=state_choices,
         default=MigrationState.QUEUED,
         db_index=True,
     )
@@ -459,10 +421,6 @@ class Migration(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL_STATES
-
-    @property
-    def state_label(self) -> str:
-        return state_label(self.state)
 
 
 class LicenseMove(models.Model):

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from migrations_app import task_names
 from migrations_app.models import Migration, MigrationState, Notification, date_text
+from migrations_app.workflow import registry
 from migrations_app.workflow.enqueue import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def _migration_message(migration: Migration) -> tuple[str, str]:
         f"Customer: {customer.company_name} ({customer.tenant_id})",
         f"Subscription: {source} → {migration.target_offer_name}",
         f"Seats: {migration.quantity}",
-        f"State: {migration.state_label}",
+        f"State: {registry.state_label(migration.state)}",
     ]
     if migration.state == MigrationState.FAILED and migration.error_message:
         lines.append(f"What went wrong: {migration.error_message}")

@@ -11,6 +11,12 @@ register = template.Library()
 
 
 @register.filter
+def state_label(state: str) -> str:
+    """Return the reseller's words for a migration state."""
+    return registry.state_label(state)
+
+
+@register.filter
 def steps_done(migration: Migration) -> int:
     """Return how many steps of its path are behind the migration."""
     return registry.steps_done(migration)

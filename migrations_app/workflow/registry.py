@@ -12,7 +12,6 @@ from migrations_app.models import (
     Migration,
     MigrationPath,
     MigrationState,
-    register_step_state,
 )
 from migrations_app.workflow.step import Step
 from migrations_app.workflow.steps import (
@@ -49,7 +48,27 @@ STEPS: dict[str, Step] = {}
 for _path in PATHS.values():
     for _step in _path:
         STEPS.setdefault(_step.key, _step)
-        register_step_state(_step.key, _step.label)
+
+
+def _check_step_keys() -> None:
+    """Raise ValueError if a step key is also a lifecycle state (queued, failed…)."""
+    for key in STEPS:
+        if key in MigrationState.values:
+            raise ValueError(f"{key!r} is a lifecycle state, not a step")
+
+
+_check_step_keys()
+
+
+def state_label(state: str) -> str:
+    """Return the reseller's words for a migration state (the raw value if unknown).
+
+    A lifecycle state has its model label; a step key its step's label.
+    """
+    if state in MigrationState.values:
+        return str(MigrationState(state).label)
+    found = STEPS.get(state)
+    return found.label if found is not None else state
 
 
 def step(key: str) -> Step:

@@ -30,7 +30,7 @@ from migrations_app.models import (
     Subscription,
     UserLicense,
 )
-from migrations_app.workflow.registry import stopped_at_text
+from migrations_app.workflow.registry import state_label, stopped_at_text
 
 # Subscription statuses a migration can start from: the licences still exist.
 MIGRATABLE_STATUSES = ("active", "suspended")
@@ -115,7 +115,7 @@ def _skipped(
         reason = (
             "Already migrating."
             if migrating
-            else f"Already migrated ({existing.state_label.lower()})."
+            else f"Already migrated ({state_label(existing.state).lower()})."
         )
         return SkippedSubscription(sub, reason, migrating)
     if sub.status.strip().lower() not in MIGRATABLE_STATUSES:

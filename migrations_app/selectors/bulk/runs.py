@@ -116,7 +116,7 @@ class BulkRow:
         if status == RUNNING:
             running = [m for m in self.migrations if m.is_running]
             done, total = self.steps
-            step = running[0].state_label if running else ""
+            step = registry.state_label(running[0].state) if running else ""
             if running and running[0].state == MigrationState.QUEUED:
                 step = "Waiting for a worker"
             return f"{step} · {done}/{total} steps"

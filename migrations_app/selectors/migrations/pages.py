@@ -16,7 +16,6 @@ from migrations_app.models import (
     MigrationState,
     RetireMode,
     Subscription,
-    state_label,
 )
 from migrations_app.workflow import registry
 from migrations_app.workflow.refund import refundable_targets
@@ -81,7 +80,7 @@ class MigrationSummary:
     def state_label(self) -> str:
         if self.state == "running":
             return "Migrating"
-        return state_label(self.state) if self.state else ""
+        return registry.state_label(self.state) if self.state else ""
 
     @property
     def tone(self) -> str:
@@ -187,7 +186,7 @@ class MigrationCard:
             return f"Failed at: {registry.stopped_at_text(m)}"
         if m.state == MigrationState.QUEUED:
             return "Waiting to start"
-        return m.state_label
+        return registry.state_label(m.state)
 
     @property
     def cancel_summary(self) -> str:

@@ -120,7 +120,7 @@ def customer_migration_summaries(
             summary.current_step = (
                 "Waiting to start"
                 if first.state == MigrationState.QUEUED
-                else first.state_label
+                else registry.state_label(first.state)
             )
             poll_ids.extend(m.pk for m in running)
             poll_versions.update((m.pk, m.version) for m in running)

@@ -20,6 +20,7 @@ from migrations_app.selectors.migrations import migration_list, migration_state_
 from migrations_app.services.audit import audit_record, client_ip
 from migrations_app.views.csv_export import csv_lines, csv_response
 from migrations_app.views.types import HtmxRequest
+from migrations_app.workflow import registry
 
 PAGE_SIZE = 50
 
@@ -88,7 +89,7 @@ def _export_rows(migrations: QuerySet[Migration]) -> Iterator[list[Any]]:
             m.source_name,
             m.target_offer_name,
             m.quantity,
-            m.state_label,
+            registry.state_label(m.state),
             m.stopped_step,
             m.error_message,
             m.error_code,
