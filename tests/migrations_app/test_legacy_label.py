@@ -16,14 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _migrate(database: Path | str) -> str:
+def _migrate(database: Path | str, checkpoint: Path | None = None) -> str:
     url = database if isinstance(database, str) else f"sqlite:///{database}"
+    if checkpoint is None:
+        assert isinstance(database, Path)
+        checkpoint = database.parent / "checkpoint.json"
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "partnerhub.settings",
         # migrate verifies the audit chain: that database's checkpoint, not var/'s.
-        "PARTNERHUB_AUDIT_CHECKPOINT_FILE": str(database.parent / "checkpoint.json"),
+        "PARTNERHUB_AUDIT_CHECKPOINT_FILE": str(checkpoint),
     }
     done = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
@@ -91,9 +94,9 @@ def _postgres_url() -> str | None:
 
 
 @pytest.mark.skipif(_postgres_url() is None, reason="needs DATABASE_URL on PostgreSQL")
-def test_it_carries_a_postgresql_database_over_with_its_rows_triggers_and_indexes() -> (
-    None
-):
+def test_it_carries_a_postgresql_database_over_with_its_rows_triggers_and_indexes(
+    tmp_path: Path,
+) -> None:
     base = urlsplit(_postgres_url() or "")
     name = f"ph_label_{uuid.uuid4().hex[:10]}"
     admin_url = urlunsplit(base._replace(path="/postgres"))
@@ -101,7 +104,7 @@ def test_it_carries_a_postgresql_database_over_with_its_rows_triggers_and_indexe
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        _migrate(url)
+        _migrate(url, tmp_path / "checkpoint.json")
         with psycopg.connect(url, autocommit=True) as db:
             tables = [
                 r[0]
@@ -126,7 +129,7 @@ def test_it_carries_a_postgresql_database_over_with_its_rows_triggers_and_indexe
                 "'Kept Ltd', 'kept.example', '', '', '', now(), now())"
             )
 
-        assert "Carried" in _migrate(url)
+        assert "Carried" in _migrate(url, tmp_path / "checkpoint.json")
 
         with psycopg.connect(url, autocommit=True) as db:
             names = [
@@ -141,7 +144,7 @@ def test_it_carries_a_postgresql_database_over_with_its_rows_triggers_and_indexe
             # The append-only triggers went with the audit table.
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 db.execute("TRUNCATE migrations_app_auditevent")
-        assert "Carried" not in _migrate(url)
+        assert "Carried" not in _migrate(url, tmp_path / "checkpoint.json")
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -38,10 +38,13 @@ def test_applying_0021_fills_the_facts_of_the_customers_already_stored(
     customer = CustomerFactory()
     CustomerUserFactory.create_batch(3, customer=customer)
     Customer.objects.filter(pk=customer.pk).update(user_count=0)
-    # As on a database that had not reached 0021 yet.
-    call_command("migrate", "migrations_app", "0020_merge", verbosity=0)
-    assert Customer.objects.get(pk=customer.pk).user_count == 0
-
-    call_command("migrate", "migrations_app", verbosity=0)
+    # As on a database that had not reached 0021 yet; only the column asked for is
+    # read, since later migrations add columns that 0020 does not have.
+    try:
+        call_command("migrate", "migrations_app", "0020_merge", verbosity=0)
+        facts = Customer.objects.filter(pk=customer.pk).values_list("user_count")
+        assert facts.get() == (0,)
+    finally:
+        call_command("migrate", "migrations_app", verbosity=0)
 
     assert Customer.objects.get(pk=customer.pk).user_count == 3
