@@ -239,7 +239,9 @@ def _access(ctx: StepContext, key: str, report: StepReport, exc: BaseException) 
     """
     assert isinstance(exc, AgreementNotAccepted | GdapAccessDenied | NoRelationship)
     m = ctx.migration
-    settled = not m.bought and not m.purchase_request_id
+    # Nothing bought, and no send whose outcome is unknown (a refused send is
+    # proven not applied by a read-back before it gets here).
+    settled = not m.bought and m.purchase_sent_at is None
     if isinstance(exc, AgreementNotAccepted) and exc.party == "customer" and settled:
         # Closed only when nothing was (or may have been) bought; otherwise it
         # stays failed and open, so a retry reconciles what was bought.

@@ -104,7 +104,10 @@ def _after_refusal(ctx: StepContext, exc: PermanentError) -> StepOutcome:
     cart = _read_cart(ctx)
     if cart.ordered:
         return adopt_ordered_cart(ctx, cart)
-    settle_earlier_sends(ctx.migration, applied=False)
+    m = ctx.migration
+    settle_earlier_sends(m, applied=False)
+    # Proven not bought: the next send is a new one, as a retry would find.
+    ctx.save(purchase_attempt=m.purchase_attempt + 1, purchase_sent_at=None)
     raise exc
 
 
