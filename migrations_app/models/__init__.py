@@ -26,13 +26,12 @@ from migrations_app.models.migration import (
     CLOSED_STATES,
     HANDED_OVER_STATES,
     TERMINAL_STATES,
-    LicenseMove,
     Migration,
     MigrationPath,
     MigrationState,
-    MigrationTarget,
     RetireMode,
 )
+from migrations_app.models.migration_parts import LicenseMove, MigrationTarget
 from migrations_app.models.notifications import Notification
 from migrations_app.models.partner import (
     Customer,
