@@ -447,16 +447,9 @@ class Transport:
         self, method: str, path: str, request_id: str, operation: str | None
     ) -> None:
         """Raise WritesDisabled for a write in read-only mode (nothing is sent)."""
+        intent = WriteIntent(method, path, request_id, "", operation)
         if self.on_refused is not None:
-            self.on_refused(
-                WriteIntent(
-                    method=method,
-                    path=path,
-                    request_id=request_id,
-                    correlation_id="",
-                    operation=operation,
-                )
-            )
+            self.on_refused(intent)
         raise WritesDisabled(method, path, operation)
 
     def _token(self, user: bool) -> TokenProvider:
